@@ -1,0 +1,148 @@
+//! The scenario file: what each scripted "model" answers, turn by turn.
+//!
+//! The format is documented in `docs/testing.md`; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub agents: Vec<AgentScript>,
+}
+
+/// The wire protocol a request arrived on, which is also how a request is
+/// matched to a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Anthropic Messages (Claude Code).
+    Anthropic,
+    /// OpenAI Responses (Codex).
+    Openai,
+    /// Gemini `streamGenerateContent` (Gemini CLI).
+    Gemini,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentScript {
+    /// Label used in the request log.
+    pub name: String,
+    pub protocol: Protocol,
+    /// Only requests whose model contains this string use this script.
+    #[serde(default)]
+    pub match_model: Option<String>,
+    /// Only requests whose body contains this string use this script; lets
+    /// two runs of the same CLI (a review and a consolidation) differ.
+    #[serde(default)]
+    pub match_text: Option<String>,
+    /// Delay between streamed chunks, to make an agent slow.
+    #[serde(default)]
+    pub chunk_delay_ms: u64,
+    pub turns: Vec<Turn>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    /// Wait this long before sending response headers.
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    /// Free text answer (sent after any tool calls of the same turn).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// A structured answer: for Anthropic, sent as a `StructuredOutput`
+    /// tool call when the request offers that tool; otherwise as JSON text.
+    #[serde(default)]
+    pub structured: Option<Value>,
+    #[serde(default)]
+    pub usage: Usage,
+    #[serde(default)]
+    pub fault: Option<Fault>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCall {
+    pub name: String,
+    #[serde(default)]
+    pub args: Value,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    #[serde(default)]
+    pub input: u64,
+    #[serde(default)]
+    pub output: u64,
+    #[serde(default)]
+    pub cached: u64,
+    #[serde(default)]
+    pub reasoning: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Fail this many attempts, then answer normally; absent: always fail.
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 429 in the protocol's own error shape.
+    RateLimit {
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
+    /// The vendor's quota or billing error (Anthropic 400 billing_error,
+    /// OpenAI 429 insufficient_quota, Gemini 429 daily quota).
+    Quota,
+    /// 500.
+    Server,
+    /// 401.
+    Auth,
+    /// Any status with any body.
+    Status {
+        status: u16,
+        #[serde(default)]
+        body: Option<Value>,
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
+    /// Accept the request and never send response headers.
+    HangBeforeHeaders,
+    /// Send the first events of a normal answer, then nothing.
+    HangMidStream,
+    /// Send an event that is not valid JSON, then close.
+    Malformed,
+}
+
+impl FaultKind {
+    pub fn label(&self) -> String {
+        match self {
+            FaultKind::RateLimit { .. } => "rate_limit".into(),
+            FaultKind::Quota => "quota".into(),
+            FaultKind::Server => "server".into(),
+            FaultKind::Auth => "auth".into(),
+            FaultKind::Status { status, .. } => format!("status_{status}"),
+            FaultKind::HangBeforeHeaders => "hang_before_headers".into(),
+            FaultKind::HangMidStream => "hang_mid_stream".into(),
+            FaultKind::Malformed => "malformed".into(),
+        }
+    }
+}
+
+impl Scenario {
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}

@@ -1,0 +1,98 @@
+//! Finding an agent CLI and telling whether its version is one we test.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::Protocol;
+
+/// The versions deep-review's test suite runs against (agent-clis/package.json).
+pub fn tested_version(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Claude => "2.1.197",
+        Protocol::Codex => "0.171.0",
+        Protocol::Gemini => "0.61.0",
+    }
+}
+
+/// The npm package that provides the CLI, for install hints.
+pub fn npm_package(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Claude => "@anthropic-ai/claude-code",
+        Protocol::Codex => "@openai/codex",
+        Protocol::Gemini => "@google/gemini-cli",
+    }
+}
+
+pub fn install_hint(protocol: Protocol) -> String {
+    format!(
+        "install it with `npm install -g {}@{}`, or set agents.<name>.binary in the config",
+        npm_package(protocol),
+        tested_version(protocol)
+    )
+}
+
+/// `binary` as given if it names a path, else its first match on PATH.
+pub fn locate(binary: &str) -> Option<PathBuf> {
+    let candidate = Path::new(binary);
+    if candidate.components().count() > 1 {
+        return is_executable(candidate).then(|| candidate.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(binary))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub path: PathBuf,
+    /// The version number the CLI printed, if it printed one.
+    pub version: Option<String>,
+    pub tested: bool,
+}
+
+/// Runs `BINARY --version` (bounded in time) and compares the result with
+/// the tested version.
+pub async fn probe(protocol: Protocol, path: &Path) -> Installed {
+    let run = tokio::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let version = match tokio::time::timeout(Duration::from_secs(20), run).await {
+        Ok(Ok(out)) => first_version(&String::from_utf8_lossy(&out.stdout)),
+        _ => None,
+    };
+    let tested = version.as_deref() == Some(tested_version(protocol));
+    Installed {
+        path: path.to_path_buf(),
+        version,
+        tested,
+    }
+}
+
+/// The first dotted number in `text` (`codex-cli 0.171.0` → `0.171.0`).
+pub fn first_version(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|w| w.contains('.') && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .map(|w| w.trim_end_matches('.').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_each_cli_banner() {
+        assert_eq!(first_version("2.1.197 (Claude Code)\n").as_deref(), Some("2.1.197"));
+        assert_eq!(first_version("codex-cli 0.171.0\n").as_deref(), Some("0.171.0"));
+        assert_eq!(first_version("0.61.0\n").as_deref(), Some("0.61.0"));
+        assert_eq!(first_version("no version here"), None);
+    }
+}

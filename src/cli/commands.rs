@@ -1,0 +1,119 @@
+//! Dispatch: each subcommand turns its arguments into engine calls and
+//! prints what they return.
+
+use std::path::PathBuf;
+
+use clap::CommandFactory;
+use etcetera::BaseStrategy;
+
+use super::args::{Cli, Command, ReviewArgs};
+use super::failure::Failure;
+use super::output;
+use crate::config::{self, FlagOverrides, LoadOptions, Loaded};
+use crate::exit::Exit;
+
+pub async fn run(cli: Cli) -> Result<Exit, Failure> {
+    match cli.command {
+        Command::Config => show_config(),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "deep-review", &mut buf);
+            output::stdout(&String::from_utf8_lossy(&buf)).map_err(io_failure)?;
+            Ok(Exit::Ok)
+        }
+        Command::Doctor => super::doctor::run(&load_config(None)?.config, cli.quiet).await,
+        Command::Pr(args) => {
+            load_config(Some(&args.review))?;
+            Err(not_yet("pr"))
+        }
+        Command::Branch(args) => {
+            load_config(Some(&args.review))?;
+            Err(not_yet("branch"))
+        }
+        Command::History(_) => Err(not_yet("history")),
+        Command::Show(_) => Err(not_yet("show")),
+        Command::Consolidate(_) => Err(not_yet("consolidate")),
+    }
+}
+
+fn not_yet(what: &str) -> Failure {
+    Failure::runtime(
+        format!("`deep-review {what}` is not implemented yet"),
+        "see the project's open issues for its progress",
+    )
+}
+
+pub fn io_failure(e: std::io::Error) -> Failure {
+    Failure::runtime(format!("cannot write output: {e}"), "")
+}
+
+fn show_config() -> Result<Exit, Failure> {
+    let loaded = load_config(None)?;
+    let rows = loaded.describe();
+    let width = rows
+        .iter()
+        .map(|(k, v, _)| k.len() + v.len() + 3)
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (key, value, source) in rows {
+        let assignment = format!("{key} = {value}");
+        text.push_str(&format!("{assignment:<width$}  # {source}\n"));
+    }
+    output::stdout(&text).map_err(io_failure)?;
+    Ok(Exit::Ok)
+}
+
+/// Where the user configuration file lives: `DEEP_REVIEW_CONFIG`, else
+/// `$XDG_CONFIG_HOME/deep-review/config.toml`.
+pub fn user_config_file() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("DEEP_REVIEW_CONFIG") {
+        return Some(PathBuf::from(path));
+    }
+    let base = etcetera::choose_base_strategy().ok()?;
+    Some(base.config_dir().join("deep-review").join("config.toml"))
+}
+
+/// The root of the git checkout around the current directory, if any.
+fn repo_root() -> Option<PathBuf> {
+    let repo = git2::Repository::discover(".").ok()?;
+    repo.workdir().map(|p| p.to_path_buf())
+}
+
+pub fn load_config(review: Option<&ReviewArgs>) -> Result<Loaded, Failure> {
+    let base = etcetera::choose_base_strategy().map_err(|e| {
+        Failure::runtime(
+            format!("cannot find the home directory: {e}"),
+            "set HOME, or DEEP_REVIEW_DATA_DIR and DEEP_REVIEW_CACHE_DIR",
+        )
+    })?;
+    let flags = review.map(flag_overrides).unwrap_or_default();
+    let options = LoadOptions {
+        user_file: user_config_file(),
+        repo_root: repo_root(),
+        env: std::env::vars()
+            .filter(|(k, _)| k.starts_with("DEEP_REVIEW_"))
+            .collect(),
+        flags,
+        data_dir: base.data_dir().join("deep-review"),
+        cache_dir: base.cache_dir().join("deep-review"),
+    };
+    Ok(config::load(&options)?)
+}
+
+fn flag_overrides(args: &ReviewArgs) -> FlagOverrides {
+    FlagOverrides {
+        agents: args.agents.clone(),
+        models: args.model.clone(),
+        efforts: args.effort.clone(),
+        timeout: args.timeout.clone(),
+        formats: (!args.format.is_empty()).then(|| {
+            args.format
+                .iter()
+                .map(|f| f.format().name().to_string())
+                .collect()
+        }),
+        fail_on: args.fail_on.map(|f| f.name().to_string()),
+        keep_worktree: args.keep_worktree,
+    }
+}

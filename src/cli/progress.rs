@@ -1,0 +1,1 @@
+//! Live progress on stderr (filled in with the agent runner).

@@ -1,0 +1,199 @@
+//! Layered configuration: built-in defaults < user file < repo file <
+//! environment < flags. Every leaf value remembers which layer set it, so
+//! `deep-review config` can say where each value came from and a bad value
+//! is reported with its file and key.
+
+mod layers;
+mod types;
+
+pub use layers::{FlagOverrides, LoadOptions};
+pub use types::{AgentConfig, Config, FailOn, Format, Protocol, Severity, parse_duration};
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    UserFile(PathBuf),
+    RepoFile(PathBuf),
+    Env(String),
+    Flag(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => write!(f, "default"),
+            Source::UserFile(p) => write!(f, "user file {}", p.display()),
+            Source::RepoFile(p) => write!(f, "repo file {}", p.display()),
+            Source::Env(v) => write!(f, "environment {v}"),
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", location(path, *line, key.as_deref()))]
+    Invalid {
+        /// The file, or the environment variable / flag, that set the value.
+        path: String,
+        line: Option<usize>,
+        key: Option<String>,
+        message: String,
+    },
+}
+
+fn location(path: &str, line: Option<usize>, key: Option<&str>) -> String {
+    let mut out = path.to_string();
+    if let Some(line) = line {
+        out.push_str(&format!(":{line}"));
+    }
+    if let Some(key) = key {
+        out.push_str(&format!(": key `{key}`"));
+    }
+    out
+}
+
+impl ConfigError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ConfigError::Read { .. } => "check the file exists and is readable",
+            ConfigError::Invalid { .. } => {
+                "see docs/configuration.md for every key and its allowed values; `deep-review config` shows the effective configuration"
+            }
+        }
+    }
+}
+
+/// The effective configuration and where each leaf value came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// Dotted key (`agents.claude.model`) → the layer that set it.
+    pub provenance: BTreeMap<String, Source>,
+    /// The merged values, for display.
+    pub merged: toml::Table,
+}
+
+impl Loaded {
+    /// Each leaf as `key = value  # source`, sorted by key.
+    pub fn describe(&self) -> Vec<(String, String, Source)> {
+        let mut out = Vec::new();
+        flatten("", &self.merged, &mut out);
+        out.into_iter()
+            .map(|(key, value)| {
+                let source = self
+                    .provenance
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or(Source::Default);
+                (key, value, source)
+            })
+            .collect()
+    }
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            other => out.push((key, other.to_string())),
+        }
+    }
+}
+
+/// Loads all layers and resolves them into a checked [`Config`].
+pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
+    let layers = layers::collect(options)?;
+    let mut merged = toml::Table::new();
+    let mut provenance = BTreeMap::new();
+    for layer in &layers {
+        merge("", &mut merged, &layer.table, &layer.source, &mut provenance);
+    }
+    let config = types::resolve(&merged, &provenance, &layers)?;
+    Ok(Loaded {
+        config,
+        provenance,
+        merged,
+    })
+}
+
+fn merge(
+    prefix: &str,
+    into: &mut toml::Table,
+    from: &toml::Table,
+    source: &Source,
+    provenance: &mut BTreeMap<String, Source>,
+) {
+    for (k, v) in from {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match (into.get_mut(k), v) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => {
+                merge(&key, existing, incoming, source, provenance);
+            }
+            _ => {
+                if let toml::Value::Table(t) = v {
+                    let mut fresh = toml::Table::new();
+                    merge(&key, &mut fresh, t, source, provenance);
+                    into.insert(k.clone(), toml::Value::Table(fresh));
+                } else {
+                    into.insert(k.clone(), v.clone());
+                    provenance.insert(key, source.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The line of `key` (a dotted path) in a TOML file, found by tracking
+/// `[table]` headers; best effort, for error messages only.
+pub(crate) fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
+    let (table, leaf) = match dotted.rsplit_once('.') {
+        Some((t, l)) => (t.to_string(), l),
+        None => (String::new(), dotted),
+    };
+    let mut current = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = header.trim().to_string();
+            continue;
+        }
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim().trim_matches('"');
+        let full = if current.is_empty() {
+            k.to_string()
+        } else {
+            format!("{current}.{k}")
+        };
+        if full == dotted || (current == table && k == leaf) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The repository's own config file, if `root` has one.
+pub fn repo_file(root: &Path) -> PathBuf {
+    root.join(".deep-review.toml")
+}

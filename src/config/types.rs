@@ -1,0 +1,309 @@
+//! The typed configuration and the checks that go beyond its types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::layers::{Layer, invalid_at};
+use super::{ConfigError, Source};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub review: Review,
+    pub consolidation: Consolidation,
+    pub github: Github,
+    pub paths: Paths,
+    pub agents: BTreeMap<String, AgentConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub agents: Vec<String>,
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+    pub fail_on: FailOn,
+    pub formats: Vec<Format>,
+    pub keep_worktree: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consolidation {
+    pub enabled: bool,
+    pub agent: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub effort: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Github {
+    pub api_url: String,
+    pub strip_env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    pub data_dir: std::path::PathBuf,
+    pub cache_dir: std::path::PathBuf,
+}
+
+/// One agent: a built-in CLI, or a user-defined one reusing a built-in
+/// protocol with its own binary, model and arguments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    #[serde(default)]
+    pub protocol: Option<Protocol>,
+    #[serde(default)]
+    pub binary: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub effort: Option<String>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The event-stream protocol an agent speaks: which CLI it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Claude,
+    Codex,
+    Gemini,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Claude => "claude",
+            Protocol::Codex => "codex",
+            Protocol::Gemini => "gemini",
+        }
+    }
+
+    /// Effort levels the CLI accepts, as documented in docs/agents.md.
+    pub fn efforts(self) -> &'static [&'static str] {
+        match self {
+            Protocol::Claude => &["low", "medium", "high", "xhigh", "max"],
+            Protocol::Codex => &["minimal", "low", "medium", "high", "xhigh"],
+            // Gemini has no effort flag; these map to thinking settings.
+            Protocol::Gemini => &["default", "low", "medium", "high"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Important,
+    Suggestion,
+}
+
+/// The lowest severity that fails the run (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    None,
+    Critical,
+    Important,
+    Suggestion,
+}
+
+impl FailOn {
+    pub fn blocks(self, severity: Severity) -> bool {
+        let threshold = match self {
+            FailOn::None => return false,
+            FailOn::Critical => Severity::Critical,
+            FailOn::Important => Severity::Important,
+            FailOn::Suggestion => Severity::Suggestion,
+        };
+        // Critical < Important < Suggestion in declaration order.
+        severity <= threshold
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Md,
+    Github,
+    Html,
+    Json,
+    Sarif,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Md,
+        Format::Github,
+        Format::Html,
+        Format::Json,
+        Format::Sarif,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Md => "md",
+            Format::Github => "github",
+            Format::Html => "html",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+        }
+    }
+
+    /// File name of this format's report in the run directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Md => "report.md",
+            Format::Github => "report.github.md",
+            Format::Html => "report.html",
+            Format::Json => "report.json",
+            Format::Sarif => "report.sarif",
+        }
+    }
+
+    /// The format an output path's extension implies.
+    pub fn from_extension(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "md" | "markdown" => Some(Format::Md),
+            "html" | "htm" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "sarif" => Some(Format::Sarif),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown format {s:?} (expected md, github, html, json or sarif)"))
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    text.map(|t| parse_duration(&t).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// `90s`, `30m`, `1h 30m`; zero is refused.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?} is not a duration ({e}); write e.g. \"90s\", \"30m\" or \"1h\""))?;
+    if d.is_zero() {
+        return Err("a timeout of zero would stop every agent at once".into());
+    }
+    Ok(d)
+}
+
+pub(super) fn resolve(
+    merged: &toml::Table,
+    provenance: &BTreeMap<String, Source>,
+    layers: &[Layer],
+) -> Result<Config, ConfigError> {
+    let value = toml::Value::Table(merged.clone());
+    let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let message = e.inner().to_string();
+        // An unknown field is reported at its parent; name it in the key.
+        let source = provenance
+            .iter()
+            .filter(|(k, _)| k.starts_with(&key) || key.starts_with(k.as_str()))
+            .map(|(_, s)| s)
+            .next_back();
+        invalid_at(layers, source, &key, message)
+    })?;
+    let bad = |key: String, message: String| {
+        invalid_at(layers, provenance.get(&key), &key, message)
+    };
+    for (name, agent) in &config.agents {
+        let Some(protocol) = agent.protocol else {
+            return Err(bad(
+                format!("agents.{name}.protocol"),
+                format!("agent {name:?} needs `protocol = \"claude\" | \"codex\" | \"gemini\"`"),
+            ));
+        };
+        if let Some(effort) = &agent.effort {
+            let allowed = protocol.efforts();
+            if !allowed.contains(&effort.as_str()) {
+                return Err(bad(
+                    format!("agents.{name}.effort"),
+                    format!(
+                        "{effort:?} is not an effort level for {} (expected one of: {})",
+                        protocol.name(),
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    for name in &config.review.agents {
+        if !config.agents.contains_key(name) {
+            return Err(bad(
+                "review.agents".into(),
+                format!(
+                    "no agent named {name:?} (known: {})",
+                    config.agents.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    if config.review.agents.is_empty() {
+        return Err(bad("review.agents".into(), "at least one agent must run".into()));
+    }
+    if !config.agents.contains_key(&config.consolidation.agent) {
+        return Err(bad(
+            "consolidation.agent".into(),
+            format!("no agent named {:?}", config.consolidation.agent),
+        ));
+    }
+    Ok(config)
+}
+
+impl Config {
+    /// The agents this review runs, in the order given.
+    pub fn selected_agents(&self) -> Vec<(String, AgentConfig)> {
+        self.review
+            .agents
+            .iter()
+            .filter_map(|n| self.agents.get(n).map(|a| (n.clone(), a.clone())))
+            .filter(|(_, a)| a.enabled)
+            .collect()
+    }
+}

@@ -1,0 +1,11 @@
+//! deep-review: review a pull request with several AI coding agents at once
+//! and consolidate what they found into one report.
+//!
+//! `cli` is the only layer that prints; every other module returns values
+//! and typed errors and reports progress through [`progress::Progress`].
+
+pub mod agents;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod progress;
