@@ -8,15 +8,26 @@ use std::time::Duration;
 pub enum AgentProgress {
     Started,
     /// Counters so far, sent whenever they change.
-    Working { tool_calls: u64, tokens: u64 },
-    Finished { status: String, detail: Option<String>, elapsed: Duration },
+    Working {
+        tool_calls: u64,
+        tokens: u64,
+    },
+    Finished {
+        status: String,
+        detail: Option<String>,
+        elapsed: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProgressEvent {
     /// A step of the pipeline began ("checking out", "consolidating").
     Stage(String),
-    Agent { name: String, label: String, update: AgentProgress },
+    Agent {
+        name: String,
+        label: String,
+        update: AgentProgress,
+    },
     /// A non-fatal problem worth telling the user about.
     Warning(String),
 }

@@ -154,7 +154,8 @@ async fn handle(
 
     if method == Method::GET && path == "/__double/requests" {
         let log = shared.state.lock().unwrap().log.clone();
-        let mut response = Response::new(Body::from(serde_json::to_string(&log).unwrap_or_default()));
+        let mut response =
+            Response::new(Body::from(serde_json::to_string(&log).unwrap_or_default()));
         response
             .headers_mut()
             .insert("content-type", HeaderValue::from_static("application/json"));
@@ -174,7 +175,16 @@ async fn handle(
     };
     let Some(script_index) = script else {
         let agent = if is_side { "side" } else { "unmatched" };
-        record(&shared, agent, Some(protocol), &path, &facts, None, json, at_ms);
+        record(
+            &shared,
+            agent,
+            Some(protocol),
+            &path,
+            &facts,
+            None,
+            json,
+            at_ms,
+        );
         let done = Turn {
             text: Some("OK".into()),
             ..Turn::default()
@@ -243,13 +253,7 @@ async fn handle(
 
 /// Requests outside the three streaming endpoints: Gemini's non-streamed
 /// side calls and token counting, and anything unexpected (logged, 404).
-fn side_request(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    json: Value,
-    at_ms: u64,
-) -> Response {
+fn side_request(shared: &Shared, method: &Method, path: &str, json: Value, at_ms: u64) -> Response {
     let model = wire::gemini_model(path);
     let facts = wire::RequestFacts {
         model: model.clone(),
@@ -326,7 +330,10 @@ fn stream_response(events: Vec<String>, chunk_delay_ms: u64, tail: Option<Tail>)
     };
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert("cache-control", HeaderValue::from_static("no-cache"));
     response
 }

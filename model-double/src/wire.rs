@@ -88,9 +88,7 @@ fn openai_facts(body: &Value) -> RequestFacts {
     turns.dedup();
     let tool_results = input
         .iter()
-        .filter(|i| {
-            i["type"] == "function_call_output" || i["type"] == "custom_tool_call_output"
-        })
+        .filter(|i| i["type"] == "function_call_output" || i["type"] == "custom_tool_call_output")
         .map(|i| text_of(&i["output"]))
         .collect();
     RequestFacts {
@@ -166,7 +164,12 @@ fn sse(event: Option<&str>, data: &Value) -> String {
 }
 
 /// The streamed answer for one turn, as complete SSE events.
-pub fn answer(protocol: Protocol, turn: &Turn, turn_index: usize, facts: &RequestFacts) -> Vec<String> {
+pub fn answer(
+    protocol: Protocol,
+    turn: &Turn,
+    turn_index: usize,
+    facts: &RequestFacts,
+) -> Vec<String> {
     match protocol {
         Protocol::Anthropic => anthropic_answer(turn, turn_index, facts),
         Protocol::Openai => openai_answer(turn, turn_index, facts),
@@ -192,7 +195,8 @@ fn anthropic_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> 
         &json!({"type": "message_start", "message": {
             "id": format!("msg_t{t}"), "type": "message", "role": "assistant",
             "model": facts.model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": turn.usage.input, "cache_read_input_tokens": turn.usage.cached,
+            "usage": {"input_tokens": turn.usage.input.saturating_sub(turn.usage.cached),
+                      "cache_read_input_tokens": turn.usage.cached,
                       "cache_creation_input_tokens": 0, "output_tokens": 1}}}),
     )];
     let mut index = 0;
@@ -226,7 +230,11 @@ fn anthropic_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> 
         ));
         index += 1;
     }
-    let stop_reason = if calls.is_empty() { "end_turn" } else { "tool_use" };
+    let stop_reason = if calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    };
     for (i, (name, args)) in calls.iter().enumerate() {
         out.push(sse(
             Some("content_block_start"),
@@ -273,6 +281,11 @@ fn openai_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> {
     }
     if let Some(text) = final_text(turn) {
         let item_id = format!("msg_t{t}");
+        out.push(sse(
+            Some("response.output_item.added"),
+            &json!({"type": "response.output_item.added", "output_index": index, "item": {
+                "type": "message", "id": item_id, "role": "assistant", "status": "in_progress", "content": []}}),
+        ));
         for piece in chunks(&text) {
             out.push(sse(
                 Some("response.output_text.delta"),
@@ -381,7 +394,8 @@ pub fn error_response(protocol: Protocol, fault: &FaultKind) -> (u16, Value, Opt
         } => {
             return (
                 *status,
-                body.clone().unwrap_or_else(|| json!({"error": {"message": "scripted"}})),
+                body.clone()
+                    .unwrap_or_else(|| json!({"error": {"message": "scripted"}})),
                 *retry_after,
             );
         }
@@ -390,12 +404,15 @@ pub fn error_response(protocol: Protocol, fault: &FaultKind) -> (u16, Value, Opt
         }
     };
     let body = match protocol {
-        Protocol::Anthropic => json!({"type": "error", "error": {"type": kind, "message": message}}),
+        Protocol::Anthropic => {
+            json!({"type": "error", "error": {"type": kind, "message": message}})
+        }
         Protocol::Openai => {
             json!({"error": {"type": kind, "code": kind, "message": message, "param": null}})
         }
         Protocol::Gemini => {
-            let mut error = json!({"code": status, "message": message, "status": gemini_status(status)});
+            let mut error =
+                json!({"code": status, "message": message, "status": gemini_status(status)});
             if matches!(fault, FaultKind::Quota) {
                 error["details"] = json!([{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
                     "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",

@@ -90,8 +90,14 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_each_cli_banner() {
-        assert_eq!(first_version("2.1.197 (Claude Code)\n").as_deref(), Some("2.1.197"));
-        assert_eq!(first_version("codex-cli 0.171.0\n").as_deref(), Some("0.171.0"));
+        assert_eq!(
+            first_version("2.1.197 (Claude Code)\n").as_deref(),
+            Some("2.1.197")
+        );
+        assert_eq!(
+            first_version("codex-cli 0.171.0\n").as_deref(),
+            Some("0.171.0")
+        );
         assert_eq!(first_version("0.61.0\n").as_deref(), Some("0.61.0"));
         assert_eq!(first_version("no version here"), None);
     }

@@ -38,10 +38,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Review a GitHub pull request
-    #[command(after_help = "Examples:\n  deep-review pr 336\n  deep-review pr 336 --repo rancher-sandbox/rancher-desktop-daemon --round 8\n  deep-review pr 336 --agents claude,codex --effort claude=xhigh --format github | gh pr comment 336 -F -")]
+    #[command(
+        after_help = "Examples:\n  deep-review pr 336\n  deep-review pr 336 --repo rancher-sandbox/rancher-desktop-daemon --round 8\n  deep-review pr 336 --agents claude,codex --effort claude=xhigh --format github | gh pr comment 336 -F -"
+    )]
     Pr(PrArgs),
     /// Review a local branch against its base, with no GitHub access
-    #[command(after_help = "Examples:\n  deep-review branch              # the current branch against the default branch\n  deep-review branch feature/x --base develop")]
+    #[command(
+        after_help = "Examples:\n  deep-review branch              # the current branch against the default branch\n  deep-review branch feature/x --base develop"
+    )]
     Branch(BranchArgs),
     /// List earlier runs
     History(HistoryArgs),
@@ -54,7 +58,9 @@ pub enum Command {
     /// Print the effective configuration and where each value came from
     Config,
     /// Print shell completions
-    #[command(after_help = "Example:\n  deep-review completions bash > ~/.local/share/bash-completion/completions/deep-review")]
+    #[command(
+        after_help = "Example:\n  deep-review completions bash > ~/.local/share/bash-completion/completions/deep-review"
+    )]
     Completions {
         /// The shell to generate completions for
         shell: clap_complete::Shell,
@@ -216,7 +222,9 @@ fn parse_repo(s: &str) -> Result<String, String> {
     if ok {
         Ok(s.trim_end_matches(".git").to_string())
     } else {
-        Err(format!("{s:?} is not OWNER/NAME, e.g. `--repo rust-lang/cargo`"))
+        Err(format!(
+            "{s:?} is not OWNER/NAME, e.g. `--repo rust-lang/cargo`"
+        ))
     }
 }
 

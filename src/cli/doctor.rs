@@ -17,7 +17,10 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             continue;
         }
         let protocol = agent.protocol.unwrap_or(Protocol::Claude);
-        let binary = agent.binary.clone().unwrap_or_else(|| protocol.name().into());
+        let binary = agent
+            .binary
+            .clone()
+            .unwrap_or_else(|| protocol.name().into());
         match agents::locate(&binary) {
             None => {
                 problems += 1;
@@ -32,19 +35,29 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
                 let note = if found.tested {
                     "tested".to_string()
                 } else {
-                    format!("untested; deep-review is tested with {}", agents::install::tested_version(protocol))
+                    format!(
+                        "untested; deep-review is tested with {}",
+                        agents::install::tested_version(protocol)
+                    )
                 };
-                lines.push(format!("  ✓  agent {name}: {} {version} ({note})", path.display()));
+                lines.push(format!(
+                    "  ✓  agent {name}: {} {version} ({note})",
+                    path.display()
+                ));
             }
         }
     }
     for tool in ["git", "gh"] {
         match agents::locate(tool) {
             Some(path) => lines.push(format!("  ✓  {tool}: {}", path.display())),
-            None if tool == "gh" => lines.push("  -  gh: not found (optional: a source of the GitHub token)".into()),
+            None if tool == "gh" => {
+                lines.push("  -  gh: not found (optional: a source of the GitHub token)".into())
+            }
             None => {
                 problems += 1;
-                lines.push(format!("  ✗  {tool}: not found\n     fix: apt-get install git"));
+                lines.push(format!(
+                    "  ✗  {tool}: not found\n     fix: apt-get install git"
+                ));
             }
         }
     }
@@ -55,7 +68,10 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
         Some(var) => lines.push(format!("  ✓  GitHub token: from {var}")),
         None => lines.push("  -  GitHub token: none in GH_TOKEN or GITHUB_TOKEN (public repositories still work; `gh auth login` provides one)".into()),
     }
-    for (label, dir) in [("data directory", &config.paths.data_dir), ("cache directory", &config.paths.cache_dir)] {
+    for (label, dir) in [
+        ("data directory", &config.paths.data_dir),
+        ("cache directory", &config.paths.cache_dir),
+    ] {
         match std::fs::create_dir_all(dir).and_then(|()| tempfile_in(dir)) {
             Ok(()) => lines.push(format!("  ✓  {label}: {} (writable)", dir.display())),
             Err(e) => {
@@ -71,7 +87,11 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
         format!("{problems} problem(s) found.")
     };
     output::stdout(&format!("{}\n{summary}\n", lines.join("\n"))).map_err(io_failure)?;
-    Ok(if problems == 0 { Exit::Ok } else { Exit::Runtime })
+    Ok(if problems == 0 {
+        Exit::Ok
+    } else {
+        Exit::Runtime
+    })
 }
 
 fn tempfile_in(dir: &std::path::Path) -> std::io::Result<()> {

@@ -21,4 +21,3 @@ pub fn error_lines(message: &str, hint: &str) {
         let _ = writeln!(err, "hint: {hint}");
     }
 }
-

@@ -122,7 +122,13 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
     let mut merged = toml::Table::new();
     let mut provenance = BTreeMap::new();
     for layer in &layers {
-        merge("", &mut merged, &layer.table, &layer.source, &mut provenance);
+        merge(
+            "",
+            &mut merged,
+            &layer.table,
+            &layer.source,
+            &mut provenance,
+        );
     }
     let config = types::resolve(&merged, &provenance, &layers)?;
     Ok(Loaded {

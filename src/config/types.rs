@@ -207,7 +207,9 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.name() == s)
-            .ok_or_else(|| format!("unknown format {s:?} (expected md, github, html, json or sarif)"))
+            .ok_or_else(|| {
+                format!("unknown format {s:?} (expected md, github, html, json or sarif)")
+            })
     }
 }
 
@@ -224,8 +226,9 @@ fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>
 
 /// `90s`, `30m`, `1h 30m`; zero is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{text:?} is not a duration ({e}); write e.g. \"90s\", \"30m\" or \"1h\""))?;
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("{text:?} is not a duration ({e}); write e.g. \"90s\", \"30m\" or \"1h\"")
+    })?;
     if d.is_zero() {
         return Err("a timeout of zero would stop every agent at once".into());
     }
@@ -249,9 +252,8 @@ pub(super) fn resolve(
             .next_back();
         invalid_at(layers, source, &key, message)
     })?;
-    let bad = |key: String, message: String| {
-        invalid_at(layers, provenance.get(&key), &key, message)
-    };
+    let bad =
+        |key: String, message: String| invalid_at(layers, provenance.get(&key), &key, message);
     for (name, agent) in &config.agents {
         let Some(protocol) = agent.protocol else {
             return Err(bad(
@@ -285,7 +287,10 @@ pub(super) fn resolve(
         }
     }
     if config.review.agents.is_empty() {
-        return Err(bad("review.agents".into(), "at least one agent must run".into()));
+        return Err(bad(
+            "review.agents".into(),
+            "at least one agent must run".into(),
+        ));
     }
     if !config.agents.contains_key(&config.consolidation.agent) {
         return Err(bad(

@@ -1,0 +1,275 @@
+//! Claude Code (`claude -p … --output-format stream-json`).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::events::{Event, Finish, Tokens, parse_json_line};
+use super::invocation::{Invocation, ReviewJob};
+
+/// Shell commands a reviewer may run: reading and inspecting only.
+pub const READ_ONLY_BASH: &[&str] = &[
+    "git log",
+    "git diff",
+    "git show",
+    "git blame",
+    "git status",
+    "git grep",
+    "git ls-files",
+    "grep",
+    "rg",
+    "ls",
+    "cat",
+    "head",
+    "tail",
+    "wc",
+    "find",
+    "sed -n",
+];
+
+pub fn invocation(job: &ReviewJob) -> Invocation {
+    let mut allowed = vec!["Read".to_string(), "Grep".into(), "Glob".into()];
+    allowed.extend(READ_ONLY_BASH.iter().map(|c| format!("Bash({c}:*)")));
+    let mut args = vec![
+        "-p".to_string(),
+        job.prompt.clone(),
+        "--output-format".into(),
+        "stream-json".into(),
+        "--verbose".into(),
+        "--no-session-persistence".into(),
+        // What exists for the model, then what may run without asking.
+        "--tools".into(),
+        "Read,Grep,Glob,Bash".into(),
+        "--permission-mode".into(),
+        "dontAsk".into(),
+        "--allowedTools".into(),
+        allowed.join(","),
+        "--disallowedTools".into(),
+        "Write,Edit,MultiEdit,NotebookEdit,WebFetch,WebSearch".into(),
+    ];
+    if let Some(model) = &job.model {
+        args.extend(["--model".into(), model.clone()]);
+    }
+    if let Some(effort) = &job.effort {
+        args.extend(["--effort".into(), effort.clone()]);
+    }
+    if let Some(system) = &job.system {
+        args.extend(["--append-system-prompt".into(), system.clone()]);
+    }
+    if let Some(schema) = &job.schema {
+        args.extend(["--json-schema".into(), schema.to_string()]);
+    }
+    args.extend(job.extra_args.iter().cloned());
+    Invocation {
+        args,
+        env: vec![],
+        files: vec![],
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line {
+    System(System),
+    Assistant(Assistant),
+    User(User),
+    Result(ResultLine),
+}
+
+#[derive(Deserialize)]
+struct System {
+    subtype: String,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    attempt: Option<u64>,
+    #[serde(default)]
+    error_status: Option<u16>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Assistant {
+    message: Message,
+    /// Set on the synthetic message Claude Code writes for an API error.
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    content: Vec<Block>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        #[serde(default)]
+        is_error: Option<bool>,
+        #[serde(default)]
+        content: Value,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+struct Usage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cache_read_input_tokens: u64,
+    #[serde(default)]
+    cache_creation_input_tokens: u64,
+}
+
+impl Usage {
+    fn tokens(self) -> Tokens {
+        Tokens {
+            input: self.input_tokens
+                + self.cache_read_input_tokens
+                + self.cache_creation_input_tokens,
+            output: self.output_tokens,
+            cached: self.cache_read_input_tokens,
+            reasoning: 0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct User {
+    message: UserMessage,
+}
+
+#[derive(Deserialize)]
+struct UserMessage {
+    #[serde(default)]
+    content: Value,
+}
+
+#[derive(Deserialize)]
+struct ResultLine {
+    #[serde(default)]
+    is_error: bool,
+    #[serde(default)]
+    api_error_status: Option<u16>,
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    structured_output: Option<Value>,
+    #[serde(default)]
+    total_cost_usd: Option<f64>,
+    #[serde(default)]
+    duration_ms: Option<u64>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    permission_denials: Vec<Value>,
+}
+
+/// Parses one stdout line of `claude -p --output-format stream-json`.
+pub fn parse_line(line: &str) -> Vec<Event> {
+    parse_json_line(line, parse_value)
+}
+
+fn parse_value(value: Value) -> Vec<Event> {
+    let kind = value["type"].as_str().unwrap_or("").to_string();
+    let Ok(parsed) = serde_json::from_value::<Line>(value) else {
+        return vec![Event::Unknown { kind }];
+    };
+    match parsed {
+        Line::System(s) if s.subtype == "init" => vec![Event::Init { model: s.model }],
+        Line::System(s) if s.subtype == "api_retry" => vec![Event::Retry {
+            attempt: s.attempt.unwrap_or(0),
+            status: s.error_status,
+            message: s.error.unwrap_or_else(|| "API error".into()),
+        }],
+        Line::System(s) => vec![Event::Unknown {
+            kind: format!("system/{}", s.subtype),
+        }],
+        Line::Assistant(a) => {
+            let mut events = Vec::new();
+            if let Some(error) = a.error {
+                events.push(Event::Warning(error));
+            }
+            for block in a.message.content {
+                match block {
+                    Block::Text { text } => events.push(Event::Text { text, delta: false }),
+                    Block::ToolUse { id, name, input } => {
+                        events.push(Event::ToolCall { id, name, input })
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(id), Some(usage)) = (a.message.id, a.message.usage) {
+                events.push(Event::MessageUsage {
+                    id,
+                    tokens: usage.tokens(),
+                });
+            }
+            events
+        }
+        Line::User(u) => {
+            let blocks: Vec<Block> = serde_json::from_value(u.message.content).unwrap_or_default();
+            blocks
+                .into_iter()
+                .filter_map(|b| match b {
+                    Block::ToolResult {
+                        tool_use_id,
+                        is_error,
+                        content,
+                    } => {
+                        let is_error = is_error.unwrap_or(false);
+                        let text = content.as_str().unwrap_or_default();
+                        Some(Event::ToolResult {
+                            id: tool_use_id,
+                            is_error,
+                            denied: is_error && is_denial(text),
+                        })
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+        Line::Result(r) => vec![Event::Finished(Finish {
+            is_error: r.is_error,
+            api_status: r.api_error_status,
+            error: r.is_error.then(|| r.result.clone().unwrap_or_default()),
+            result: r.result,
+            structured: r.structured_output,
+            tokens: r.usage.map(Usage::tokens),
+            cost_usd: r.total_cost_usd,
+            duration_ms: r.duration_ms,
+            denials: r
+                .permission_denials
+                .iter()
+                .map(|d| d["tool_name"].as_str().unwrap_or("tool").to_string())
+                .collect(),
+        })],
+    }
+}
+
+/// Claude Code words a refused call as a permission error or as a tool
+/// that is "not enabled in this context".
+fn is_denial(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("permission") || t.contains("not enabled") || t.contains("denied")
+}

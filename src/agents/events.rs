@@ -1,0 +1,309 @@
+//! What any agent CLI's event stream says, in one vocabulary, and the pure
+//! fold ([`Tally`]) from those events to the counters and answer the rest
+//! of the pipeline uses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Token counts as a CLI reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cached: u64,
+    pub reasoning: u64,
+}
+
+impl Tokens {
+    pub fn total(&self) -> u64 {
+        self.input + self.output
+    }
+}
+
+/// One parsed line of an agent's stdout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The CLI started and says which model it uses.
+    Init { model: Option<String> },
+    /// The model asked for a tool.
+    ToolCall {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    /// A tool's result came back; `denied` when policy refused it.
+    ToolResult {
+        id: String,
+        is_error: bool,
+        denied: bool,
+    },
+    /// Assistant text; `delta` chunks are to be concatenated.
+    Text { text: String, delta: bool },
+    /// Usage of one model message (Claude repeats a message id with its
+    /// latest figures; the last one per id counts).
+    MessageUsage { id: String, tokens: Tokens },
+    /// Cumulative usage so far.
+    UsageTotal(Tokens),
+    /// The CLI is retrying an API call.
+    Retry {
+        attempt: u64,
+        status: Option<u16>,
+        message: String,
+    },
+    /// A non-fatal error the CLI reported.
+    Warning(String),
+    /// The run's final event.
+    Finished(Finish),
+    /// A JSON event of a type we do not know: kept, never fatal.
+    Unknown { kind: String },
+    /// A line that is not JSON at all.
+    Garbage(String),
+}
+
+/// How the CLI itself says the run ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Finish {
+    pub is_error: bool,
+    /// The API's HTTP status, where the CLI reports one.
+    pub api_status: Option<u16>,
+    /// Error kind or message, as the CLI words it.
+    pub error: Option<String>,
+    /// The final text answer.
+    pub result: Option<String>,
+    /// The answer given through the CLI's structured-output mechanism.
+    pub structured: Option<Value>,
+    pub tokens: Option<Tokens>,
+    pub cost_usd: Option<f64>,
+    pub duration_ms: Option<u64>,
+    /// Tool calls the CLI refused by policy (Claude's permission_denials).
+    pub denials: Vec<String>,
+}
+
+/// Tool names that deliver the structured answer: not review work.
+pub const ANSWER_TOOLS: &[&str] = &["StructuredOutput"];
+
+/// Everything kept in memory about a run while its output streams to
+/// disk: counters, the opened-files set and the answer, never the events.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub model: Option<String>,
+    pub tool_calls: BTreeMap<String, u64>,
+    pub denied_calls: u64,
+    pub files_opened: BTreeSet<String>,
+    /// Codex reports a call when it starts and again when it completes.
+    seen_calls: HashSet<String>,
+    per_message: HashMap<String, Tokens>,
+    total: Option<Tokens>,
+    pub text: String,
+    pub finish: Option<Finish>,
+    pub retries: u64,
+    pub last_retry: Option<String>,
+    pub warnings: Vec<String>,
+    pub unknown_events: u64,
+    pub garbage_lines: u64,
+    /// The first garbage line, for the report.
+    pub first_garbage: Option<String>,
+}
+
+impl Tally {
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Init { model } => {
+                if model.is_some() {
+                    self.model = model;
+                }
+            }
+            Event::ToolCall { id, name, input } => {
+                if self.seen_calls.insert(id) && !ANSWER_TOOLS.contains(&name.as_str()) {
+                    *self.tool_calls.entry(name).or_default() += 1;
+                    self.files_opened.extend(paths_in(&input));
+                }
+            }
+            Event::ToolResult { denied, .. } => {
+                if denied {
+                    self.denied_calls += 1;
+                }
+            }
+            Event::Text { text, delta } => {
+                if delta {
+                    self.text.push_str(&text);
+                } else {
+                    self.text = text;
+                }
+            }
+            Event::MessageUsage { id, tokens } => {
+                self.per_message.insert(id, tokens);
+            }
+            Event::UsageTotal(tokens) => self.total = Some(tokens),
+            Event::Retry {
+                attempt,
+                status,
+                message,
+            } => {
+                self.retries = self.retries.max(attempt);
+                self.last_retry = Some(match status {
+                    Some(s) => format!("HTTP {s}: {message}"),
+                    None => message,
+                });
+            }
+            Event::Warning(w) => {
+                if self.warnings.len() < 20 {
+                    self.warnings.push(w);
+                }
+            }
+            Event::Finished(finish) => self.finish = Some(finish),
+            Event::Unknown { .. } => self.unknown_events += 1,
+            Event::Garbage(line) => {
+                self.garbage_lines += 1;
+                if self.first_garbage.is_none() {
+                    self.first_garbage = Some(line.chars().take(200).collect());
+                }
+            }
+        }
+    }
+
+    pub fn total_tool_calls(&self) -> u64 {
+        self.tool_calls.values().sum()
+    }
+
+    /// The best figure available: the final event's, else the running sum.
+    pub fn tokens(&self) -> Tokens {
+        if let Some(t) = self.finish.as_ref().and_then(|f| f.tokens) {
+            return t;
+        }
+        if let Some(t) = self.total {
+            return t;
+        }
+        self.per_message
+            .values()
+            .fold(Tokens::default(), |acc, t| Tokens {
+                input: acc.input + t.input,
+                output: acc.output + t.output,
+                cached: acc.cached + t.cached,
+                reasoning: acc.reasoning + t.reasoning,
+            })
+    }
+}
+
+/// Paths a tool call touches, best effort: named path arguments, and for
+/// shell commands the words that look like files.
+pub fn paths_in(input: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in [
+        "file_path",
+        "path",
+        "dir_path",
+        "absolute_path",
+        "notebook_path",
+    ] {
+        if let Some(p) = input.get(key).and_then(Value::as_str) {
+            out.push(p.to_string());
+        }
+    }
+    if let Some(paths) = input.get("paths").and_then(Value::as_array) {
+        out.extend(paths.iter().filter_map(Value::as_str).map(str::to_string));
+    }
+    for key in ["command", "cmd"] {
+        match input.get(key) {
+            Some(Value::String(cmd)) => out.extend(shell_paths(cmd)),
+            Some(Value::Array(argv)) => {
+                out.extend(argv.iter().filter_map(Value::as_str).flat_map(shell_paths))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Words of a shell command that look like file paths.
+pub fn shell_paths(command: &str) -> Vec<String> {
+    command
+        .split(|c: char| c.is_whitespace() || "'\"|;&<>()`".contains(c))
+        .map(|w| w.trim_end_matches(':'))
+        .filter(|w| !w.is_empty() && !w.starts_with('-') && !w.contains('='))
+        .filter(|w| {
+            w.contains('/')
+                || w.rsplit_once('.').is_some_and(|(a, b)| {
+                    !a.is_empty() && b.chars().all(|c| c.is_ascii_alphanumeric()) && !b.is_empty()
+                })
+        })
+        .filter(|w| !w.contains("..."))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Parses one line with `parse`, turning non-JSON into [`Event::Garbage`].
+pub fn parse_json_line(line: &str, parse: impl Fn(Value) -> Vec<Event>) -> Vec<Event> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    match serde_json::from_str::<Value>(trimmed) {
+        Ok(value @ Value::Object(_)) => parse(value),
+        _ => vec![Event::Garbage(trimmed.to_string())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shell_commands_yield_the_files_they_name() {
+        assert_eq!(
+            shell_paths("/bin/bash -lc 'sed -n 1,40p src/lib.rs && cat README.md'"),
+            vec!["/bin/bash", "src/lib.rs", "README.md"]
+        );
+        assert!(shell_paths("git log --oneline -5").is_empty());
+    }
+
+    #[test]
+    fn answer_tools_are_not_review_tool_calls() {
+        let mut tally = Tally::default();
+        tally.apply(Event::ToolCall {
+            id: "1".into(),
+            name: "StructuredOutput".into(),
+            input: json!({}),
+        });
+        tally.apply(Event::ToolCall {
+            id: "2".into(),
+            name: "Read".into(),
+            input: json!({"file_path": "src/a.rs"}),
+        });
+        assert_eq!(tally.total_tool_calls(), 1);
+        assert!(tally.files_opened.contains("src/a.rs"));
+    }
+
+    #[test]
+    fn repeated_message_usage_is_not_summed() {
+        let mut tally = Tally::default();
+        let t = |o| Tokens {
+            input: 10,
+            output: o,
+            ..Tokens::default()
+        };
+        tally.apply(Event::MessageUsage {
+            id: "m1".into(),
+            tokens: t(1),
+        });
+        tally.apply(Event::MessageUsage {
+            id: "m1".into(),
+            tokens: t(5),
+        });
+        tally.apply(Event::MessageUsage {
+            id: "m2".into(),
+            tokens: t(2),
+        });
+        assert_eq!(
+            tally.tokens(),
+            Tokens {
+                input: 20,
+                output: 7,
+                ..Tokens::default()
+            }
+        );
+    }
+}

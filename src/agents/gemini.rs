@@ -1,0 +1,244 @@
+//! Gemini CLI (`gemini -p … -o stream-json`).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::claude::READ_ONLY_BASH;
+use super::events::{Event, Finish, Tokens, parse_json_line};
+use super::invocation::{Invocation, ReviewJob};
+
+/// Tools that reach the network or write: denied even if offered.
+const DENIED_TOOLS: &[&str] = &[
+    "google_web_search",
+    "web_fetch",
+    "write_file",
+    "replace",
+    "edit",
+    "save_memory",
+    "write_todos",
+    "invoke_agent",
+];
+
+pub fn invocation(job: &ReviewJob) -> Invocation {
+    let policy_path = job.scratch.join("gemini-policy.toml");
+    let mut files = vec![(policy_path.clone(), policy())];
+    let mut env = Vec::new();
+    // Gemini CLI has no flag for extra system instructions; they lead the
+    // prompt instead.
+    let prompt = match &job.system {
+        Some(system) => format!("{system}\n\n{}", job.prompt),
+        None => job.prompt.clone(),
+    };
+    let mut args = vec![
+        "-p".to_string(),
+        prompt,
+        "-o".into(),
+        "stream-json".into(),
+        // Headless default mode offers no write, shell or web tools; the
+        // policy then allows the read-only shell commands.
+        "--approval-mode".into(),
+        "default".into(),
+        "--policy".into(),
+        policy_path.display().to_string(),
+    ];
+    if let Some(model) = &job.model {
+        args.extend(["-m".into(), model.clone()]);
+    }
+    if let Some(overlay) = job
+        .effort
+        .as_deref()
+        .and_then(|e| thinking_settings(job.model.as_deref(), e))
+    {
+        // No effort flag: thinking is a per-model setting. A system
+        // settings file overrides the user's settings without touching them.
+        let path = job.scratch.join("gemini-system-settings.json");
+        files.push((path.clone(), overlay.to_string()));
+        env.push((
+            "GEMINI_CLI_SYSTEM_SETTINGS_PATH".into(),
+            path.display().to_string(),
+        ));
+    }
+    args.extend(job.extra_args.iter().cloned());
+    Invocation { args, env, files }
+}
+
+fn policy() -> String {
+    let prefixes: Vec<String> = READ_ONLY_BASH.iter().map(|c| format!("{c:?}")).collect();
+    let mut out = format!(
+        "# Written by deep-review: read-only shell commands only.\n\
+         [[rule]]\ntoolName = \"run_shell_command\"\ncommandPrefix = [{}]\ndecision = \"allow\"\npriority = 100\n",
+        prefixes.join(", ")
+    );
+    for tool in DENIED_TOOLS {
+        out.push_str(&format!(
+            "\n[[rule]]\ntoolName = \"{tool}\"\ndecision = \"deny\"\npriority = 200\n"
+        ));
+    }
+    out
+}
+
+/// Settings that set the thinking level for `model`: a budget for 2.x
+/// models, a level for 3.x. `default` leaves the CLI's own choice.
+pub fn thinking_settings(model: Option<&str>, effort: &str) -> Option<Value> {
+    if effort == "default" {
+        return None;
+    }
+    let model = model.unwrap_or("gemini-2.5-pro");
+    let thinking = if model.starts_with("gemini-2") {
+        let budget = match effort {
+            "low" => 1024,
+            "medium" => 8192,
+            _ => 24576,
+        };
+        json!({ "thinkingBudget": budget })
+    } else {
+        json!({ "thinkingLevel": effort.to_ascii_uppercase() })
+    };
+    Some(json!({ "modelConfigs": { "customOverrides": [{
+        "match": { "model": model },
+        "modelConfig": { "generateContentConfig": { "thinkingConfig": thinking } }
+    }] } }))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line {
+    Init {
+        #[serde(default)]
+        model: Option<String>,
+    },
+    Message {
+        role: String,
+        #[serde(default)]
+        content: String,
+        #[serde(default)]
+        delta: Option<bool>,
+    },
+    ToolUse {
+        tool_name: String,
+        tool_id: String,
+        #[serde(default)]
+        parameters: Value,
+    },
+    ToolResult {
+        tool_id: String,
+        status: String,
+        #[serde(default)]
+        error: Option<ErrorInfo>,
+    },
+    Error {
+        #[serde(default)]
+        message: String,
+    },
+    Result {
+        status: String,
+        #[serde(default)]
+        error: Option<ErrorInfo>,
+        #[serde(default)]
+        stats: Option<Stats>,
+    },
+}
+
+#[derive(Deserialize)]
+struct ErrorInfo {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct Stats {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cached: u64,
+    #[serde(default)]
+    duration_ms: Option<u64>,
+}
+
+/// Parses one stdout line of `gemini -o stream-json`.
+pub fn parse_line(line: &str) -> Vec<Event> {
+    parse_json_line(line, parse_value)
+}
+
+fn parse_value(value: Value) -> Vec<Event> {
+    let kind = value["type"].as_str().unwrap_or("").to_string();
+    let Ok(parsed) = serde_json::from_value::<Line>(value) else {
+        return vec![Event::Unknown { kind }];
+    };
+    match parsed {
+        Line::Init { model } => vec![Event::Init { model }],
+        Line::Message {
+            role,
+            content,
+            delta,
+        } => {
+            if role == "assistant" {
+                vec![Event::Text {
+                    text: content,
+                    delta: delta.unwrap_or(false),
+                }]
+            } else {
+                vec![]
+            }
+        }
+        Line::ToolUse {
+            tool_name,
+            tool_id,
+            parameters,
+        } => vec![Event::ToolCall {
+            id: tool_id,
+            name: tool_name,
+            input: parameters,
+        }],
+        Line::ToolResult {
+            tool_id,
+            status,
+            error,
+        } => {
+            let denied = error
+                .as_ref()
+                .is_some_and(|e| e.kind == "policy_violation" || e.kind == "tool_not_registered");
+            vec![Event::ToolResult {
+                id: tool_id,
+                is_error: status != "success",
+                denied,
+            }]
+        }
+        Line::Error { message } => vec![Event::Warning(message)],
+        Line::Result {
+            status,
+            error,
+            stats,
+        } => {
+            let is_error = status != "success";
+            let message = error.map(|e| e.message);
+            vec![Event::Finished(Finish {
+                is_error,
+                api_status: message.as_deref().and_then(api_status_in),
+                error: if is_error { message } else { None },
+                tokens: stats.as_ref().map(|s| Tokens {
+                    input: s.input_tokens,
+                    output: s.output_tokens,
+                    cached: s.cached,
+                    reasoning: 0,
+                }),
+                duration_ms: stats.and_then(|s| s.duration_ms),
+                ..Finish::default()
+            })]
+        }
+    }
+}
+
+/// `[API Error: {"error":{"code":401,…}}]` → 401
+fn api_status_in(message: &str) -> Option<u16> {
+    let rest = message.split("\"code\":").nth(1)?;
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,211 @@
+//! How one agent run ended, as the report and the exit code see it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::events::{Finish, Tally, Tokens};
+use crate::config::Protocol;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+    TimedOut,
+    RateLimited,
+    QuotaExhausted,
+    AuthFailed,
+    NotInstalled,
+    Cancelled,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed_out",
+            Status::RateLimited => "rate_limited",
+            Status::QuotaExhausted => "quota_exhausted",
+            Status::AuthFailed => "auth_failed",
+            Status::NotInstalled => "not_installed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Why we stopped an agent ourselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    Timeout(Duration),
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub name: String,
+    pub display_name: String,
+    pub protocol: Protocol,
+    /// The model asked for, if any.
+    pub model: Option<String>,
+    /// The model the CLI says it used.
+    pub reported_model: Option<String>,
+    pub effort: Option<String>,
+    pub status: Status,
+    /// What went wrong, in one line, when status is not ok.
+    pub message: Option<String>,
+    /// From our own clock.
+    pub duration_ms: u64,
+    pub exit_code: Option<i32>,
+    pub tool_calls: BTreeMap<String, u64>,
+    pub denied_calls: u64,
+    pub tokens: Tokens,
+    pub cost_usd: Option<f64>,
+    pub files_opened: BTreeSet<String>,
+    /// The final answer text (structured output serialised, else the last
+    /// assistant text).
+    pub answer: Option<String>,
+    pub structured: Option<Value>,
+    pub retries: u64,
+    pub unknown_events: u64,
+    pub garbage_lines: u64,
+}
+
+impl Outcome {
+    pub fn total_tool_calls(&self) -> u64 {
+        self.tool_calls.values().sum()
+    }
+}
+
+/// Decides the status from the final event, the exit code and whether we
+/// stopped the agent. The final event wins over the exit code: Claude
+/// reports API errors under a "success" subtype with `is_error`, Gemini's
+/// exit code is the HTTP status modulo 256.
+pub fn classify(
+    protocol: Protocol,
+    tally: &Tally,
+    exit_code: Option<i32>,
+    stopped: Option<Stopped>,
+    stderr_tail: &str,
+) -> (Status, Option<String>) {
+    match stopped {
+        Some(Stopped::Timeout(limit)) => {
+            let mut message = format!(
+                "no answer within {}; stopped",
+                humantime::format_duration(limit)
+            );
+            if let Some(retry) = &tally.last_retry {
+                message.push_str(&format!(" (it was retrying: {retry})"));
+            }
+            return (Status::TimedOut, Some(message));
+        }
+        Some(Stopped::Cancelled) => {
+            return (Status::Cancelled, Some("cancelled by the user".into()));
+        }
+        None => {}
+    }
+    let finish = tally.finish.as_ref();
+    let failed_finish = finish.filter(|f| f.is_error);
+    if let Some(f) = failed_finish {
+        let text = error_text(f);
+        return (
+            kind_of(protocol, f.api_status, &text, exit_code),
+            Some(one_line(&text)),
+        );
+    }
+    match (finish, exit_code) {
+        (Some(_), Some(0)) => (Status::Ok, None),
+        (Some(_), code) => {
+            let message = format!(
+                "the CLI reported success but exited with {}",
+                code.map_or("a signal".to_string(), |c| c.to_string())
+            );
+            (Status::Failed, Some(message))
+        }
+        (None, code) => {
+            let mut text = stderr_tail.trim().lines().last().unwrap_or("").to_string();
+            if let Some(g) = &tally.first_garbage {
+                text = format!("output was not the expected event stream: {g}");
+            } else if text.is_empty() {
+                text = "it ended without a final event".into();
+            }
+            let status = kind_of(
+                protocol,
+                http_from_exit(protocol, code),
+                &format!("{stderr_tail}\n{text}"),
+                code,
+            );
+            let exit = code.map_or("a signal".to_string(), |c| c.to_string());
+            (
+                status,
+                Some(one_line(&format!("exited with {exit}: {text}"))),
+            )
+        }
+    }
+}
+
+fn error_text(f: &Finish) -> String {
+    f.error
+        .clone()
+        .or_else(|| f.result.clone())
+        .unwrap_or_else(|| "the CLI reported an error".into())
+}
+
+/// Gemini exits with the HTTP status modulo 256.
+fn http_from_exit(protocol: Protocol, code: Option<i32>) -> Option<u16> {
+    match (protocol, code?) {
+        (Protocol::Gemini, 173) => Some(429),
+        (Protocol::Gemini, 145) => Some(401),
+        (Protocol::Gemini, 144) => Some(400),
+        (Protocol::Gemini, 147) => Some(403),
+        _ => None,
+    }
+}
+
+fn kind_of(_protocol: Protocol, status: Option<u16>, text: &str, _exit: Option<i32>) -> Status {
+    let t = text.to_ascii_lowercase();
+    // A per-minute 429 may mention quota too ("check quota"); these phrases
+    // are the ones only an exhausted plan or balance uses.
+    const QUOTA: &[&str] = &[
+        "daily quota",
+        "credit balance",
+        "billing",
+        "insufficient_quota",
+        "quota exceeded",
+        "exceeded your current quota",
+    ];
+    if QUOTA.iter().any(|q| t.contains(q)) {
+        return Status::QuotaExhausted;
+    }
+    if status == Some(429)
+        || t.contains("429")
+        || t.contains("resource has been exhausted")
+        || t.contains("rate limit")
+        || t.contains("rate_limit")
+        || t.contains("(429)")
+    {
+        return Status::RateLimited;
+    }
+    if matches!(status, Some(401 | 403))
+        || t.contains("api key not valid")
+        || t.contains("unauthorized")
+        || t.contains("authentication")
+        || t.contains("invalid api key")
+        || t.contains("incorrect api key")
+    {
+        return Status::AuthFailed;
+    }
+    Status::Failed
+}
+
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 300 {
+        format!("{}…", flat.chars().take(300).collect::<String>())
+    } else {
+        flat
+    }
+}
