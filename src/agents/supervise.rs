@@ -50,6 +50,9 @@ pub struct Supervision {
     pub workdir: PathBuf,
     /// Environment variables removed besides [`ALWAYS_STRIPPED`].
     pub strip_env: Vec<String>,
+    /// Variables set on every agent on top of the inherited environment
+    /// (wrappers, tests).
+    pub env: Vec<(String, String)>,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
     pub cancel: CancellationToken,
@@ -119,15 +122,16 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    for (k, v) in supervision.env.iter().chain(&invocation.env) {
+        command.env(k, v);
+    }
+    // Removed last, so no source of environment can bring them back.
     for var in ALWAYS_STRIPPED
         .iter()
         .copied()
         .chain(supervision.strip_env.iter().map(String::as_str))
     {
         command.env_remove(var);
-    }
-    for (k, v) in &invocation.env {
-        command.env(k, v);
     }
     let mut child = match command.spawn() {
         Ok(child) => child,

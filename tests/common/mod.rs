@@ -1,0 +1,250 @@
+//! The test bed: the model double, per-agent environments pointing the real
+//! CLIs at it, hermetic homes, and small real git repositories.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deep_review::agents::supervise::{self, AgentSpec, Supervision};
+use deep_review::agents::{Outcome, ReviewJob};
+use deep_review::config::Protocol;
+use deep_review::progress::Silent;
+use model_double::{ModelDouble, Scenario};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The pinned CLI binaries installed by scripts/install-agent-clis.
+pub fn agent_bin(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("agent-clis/node_modules/.bin")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/install-agent-clis first",
+        path.display()
+    );
+    path
+}
+
+pub fn bin_for(protocol: Protocol) -> PathBuf {
+    agent_bin(protocol.name())
+}
+
+/// A running double plus a scratch area holding a fake HOME, CODEX_HOME
+/// and GEMINI_CLI_HOME configured for it.
+pub struct Bed {
+    pub double: ModelDouble,
+    pub root: tempfile::TempDir,
+}
+
+impl Bed {
+    pub async fn start(scenario: Value) -> Bed {
+        Self::start_for(|_| scenario).await
+    }
+
+    /// Starts a double whose scenario may name files of the sample
+    /// repository (`root/repo`) by absolute path.
+    pub async fn start_for(scenario: impl FnOnce(&Path) -> Value) -> Bed {
+        // Codex refuses to set up its helpers under the system temp dir.
+        let root = tempfile::Builder::new()
+            .prefix("bed-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        let scenario: Scenario =
+            serde_json::from_value(scenario(&root.path().join("repo"))).expect("scenario is valid");
+        let double = ModelDouble::start(scenario).await.expect("double starts");
+        let bed = Bed { double, root };
+        bed.write_homes();
+        bed
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn write_homes(&self) {
+        let url = self.double.url();
+        std::fs::create_dir_all(self.path("home")).unwrap();
+        std::fs::write(
+            self.path("home/.gitconfig"),
+            "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(self.path("codex-home")).unwrap();
+        std::fs::write(
+            self.path("codex-home/config.toml"),
+            format!(
+                "model_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{url}/v1\"\n\
+                 wire_api = \"responses\"\nenv_key = \"MOCK_API_KEY\"\nrequest_max_retries = 1\n\
+                 stream_max_retries = 1\nstream_idle_timeout_ms = 4000\n"
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all(self.path("gemini-home/.gemini")).unwrap();
+        std::fs::write(
+            self.path("gemini-home/.gemini/settings.json"),
+            json!({
+                "security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": false}},
+                "general": {"maxAttempts": 2}
+            })
+            .to_string(),
+        )
+        .unwrap();
+    }
+
+    /// Everything the three CLIs need to talk to the double, hermetically.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let url = self.double.url();
+        let p = |rel: &str| self.path(rel).display().to_string();
+        [
+            ("HOME", p("home")),
+            ("TZ", "UTC".into()),
+            ("GIT_CONFIG_GLOBAL", p("home/.gitconfig")),
+            ("GIT_CONFIG_NOSYSTEM", "1".into()),
+            ("ANTHROPIC_BASE_URL", url.clone()),
+            ("ANTHROPIC_API_KEY", "test-key".into()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+            ("CLAUDE_CODE_MAX_RETRIES", "1".into()),
+            ("API_TIMEOUT_MS", "4000".into()),
+            ("CODEX_HOME", p("codex-home")),
+            ("MOCK_API_KEY", "test-key".into()),
+            ("GEMINI_CLI_HOME", p("gemini-home")),
+            ("GEMINI_API_KEY", "test-key".into()),
+            ("GOOGLE_GEMINI_BASE_URL", url),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// A small real repository with two commits; returns its path.
+    pub fn sample_repo(&self) -> PathBuf {
+        let dir = self.path("repo");
+        sample_repo(&dir);
+        dir
+    }
+
+    pub fn supervision(&self, workdir: &Path) -> Supervision {
+        Supervision {
+            workdir: workdir.to_path_buf(),
+            strip_env: vec![],
+            env: self.env(),
+            grace: Duration::from_secs(2),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Runs one real CLI on `prompt` through deep-review's supervisor.
+    pub async fn run_agent(
+        &self,
+        protocol: Protocol,
+        workdir: &Path,
+        job: ReviewJob,
+        timeout: Duration,
+    ) -> Outcome {
+        let spec = spec(protocol, timeout);
+        let dir = self.path(&format!("runs/{}", spec.name));
+        let job = ReviewJob {
+            scratch: dir.clone(),
+            ..job
+        };
+        supervise::run(&spec, &job, &dir, &self.supervision(workdir), Arc::new(Silent)).await
+    }
+}
+
+pub fn spec(protocol: Protocol, timeout: Duration) -> AgentSpec {
+    AgentSpec {
+        name: protocol.name().to_string(),
+        display_name: protocol.name().to_string(),
+        protocol,
+        binary: bin_for(protocol).display().to_string(),
+        timeout,
+    }
+}
+
+/// Writes a repository with a known history using git2 (fixed author and
+/// time, so commit ids are stable).
+pub fn sample_repo(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let repo = git2::Repository::init(dir).unwrap();
+    let sig = git2::Signature::new("Test", "test@example.com", &git2::Time::new(1_700_000_000, 0)).unwrap();
+    let commit = |files: &[(&str, &str)], message: &str| {
+        for (path, contents) in files {
+            let full = dir.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, contents).unwrap();
+        }
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let parents: Vec<git2::Commit> = repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .into_iter()
+            .collect();
+        let parents: Vec<&git2::Commit> = parents.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap();
+    };
+    commit(
+        &[
+            ("README.md", "# calc\n\nA tiny calculator.\n"),
+            ("calc.py", "def add(a, b):\n    return a + b\n"),
+        ],
+        "Initial calculator",
+    );
+    commit(
+        &[("calc.py", "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n")],
+        "Add mul",
+    );
+}
+
+/// `git status --porcelain` of `dir`, empty when clean.
+pub fn git_status(dir: &Path) -> String {
+    let out = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A scenario turn with tool calls.
+pub fn tools(calls: Value) -> Value {
+    json!({"tool_calls": calls, "usage": {"input": 100, "output": 10}})
+}
+
+/// The shell tool call of each protocol.
+pub fn shell_call(protocol: Protocol, command: &str) -> Value {
+    match protocol {
+        Protocol::Claude => json!({"name": "Bash", "args": {"command": command, "description": "run"}}),
+        Protocol::Codex => json!({"name": "exec_command", "args": {"cmd": command}}),
+        Protocol::Gemini => json!({"name": "run_shell_command", "args": {"command": command, "description": "run"}}),
+    }
+}
+
+/// The file-read tool call of each protocol (Codex reads through its shell).
+pub fn read_call(protocol: Protocol, repo: &Path, file: &str) -> Value {
+    match protocol {
+        Protocol::Claude => json!({"name": "Read", "args": {"file_path": repo.join(file).display().to_string()}}),
+        Protocol::Codex => json!({"name": "exec_command", "args": {"cmd": format!("cat {file}")}}),
+        Protocol::Gemini => json!({"name": "read_file", "args": {"file_path": file}}),
+    }
+}
+
+/// The double's protocol for a CLI.
+pub fn wire(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Claude => "anthropic",
+        Protocol::Codex => "openai",
+        Protocol::Gemini => "gemini",
+    }
+}
+
+pub const ALL: [Protocol; 3] = [Protocol::Claude, Protocol::Codex, Protocol::Gemini];
