@@ -85,8 +85,8 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
+// No deny_unknown_fields here: serde does not support it with flatten.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct Fault {
     #[serde(flatten)]
     pub kind: FaultKind,
