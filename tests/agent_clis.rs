@@ -19,7 +19,11 @@ fn job(model: &str, effort: &str) -> ReviewJob {
     }
 }
 
-async fn two_tools_then_answer(protocol: Protocol, model: &str, effort: &str) -> (Bed, deep_review::agents::Outcome) {
+async fn two_tools_then_answer(
+    protocol: Protocol,
+    model: &str,
+    effort: &str,
+) -> (Bed, deep_review::agents::Outcome) {
     let bed = Bed::start_for(|repo| json!({"agents": [{
         "name": protocol.name(), "protocol": wire(protocol),
         "turns": [
@@ -31,7 +35,12 @@ async fn two_tools_then_answer(protocol: Protocol, model: &str, effort: &str) ->
     .await;
     let repo = bed.sample_repo();
     let outcome = bed
-        .run_agent(protocol, &repo, job(model, effort), Duration::from_secs(120))
+        .run_agent(
+            protocol,
+            &repo,
+            job(model, effort),
+            Duration::from_secs(120),
+        )
         .await;
     (bed, outcome)
 }
@@ -41,13 +50,19 @@ fn assert_tools_really_ran(bed: &Bed, protocol: Protocol) {
     assert_eq!(requests.len(), 3, "three model turns: {requests:#?}");
     // The output of `git log` reached the model's second turn…
     assert!(
-        requests[1].tool_results.iter().any(|r| r.contains("Add mul")),
+        requests[1]
+            .tool_results
+            .iter()
+            .any(|r| r.contains("Add mul")),
         "git log output in {:?}",
         requests[1].tool_results
     );
     // …and the file's content its third.
     assert!(
-        requests[2].tool_results.iter().any(|r| r.contains("return a - b")),
+        requests[2]
+            .tool_results
+            .iter()
+            .any(|r| r.contains("return a - b")),
         "file content in {:?}",
         requests[2].tool_results
     );
@@ -64,14 +79,21 @@ async fn claude_runs_tools_and_sends_model_and_effort() {
     // Read-only: the tools offered are the review tools and nothing that writes.
     let offered = &requests[0].tools;
     assert!(offered.contains(&"Read".to_string()) && offered.contains(&"Bash".to_string()));
-    assert!(!offered.iter().any(|t| t == "Write" || t == "Edit" || t == "WebFetch"));
+    assert!(
+        !offered
+            .iter()
+            .any(|t| t == "Write" || t == "Edit" || t == "WebFetch")
+    );
     assert_eq!(outcome.tool_calls.get("Bash"), Some(&1));
     assert_eq!(outcome.tool_calls.get("Read"), Some(&1));
     assert_eq!(outcome.reported_model.as_deref(), Some("claude-opus-4-7"));
     assert_eq!(outcome.tokens.input, 500);
     assert_eq!(outcome.tokens.output, 60);
     assert!(outcome.cost_usd.is_some());
-    assert_eq!(outcome.answer.as_deref(), Some("{\"verdict\": \"needs_changes\"}"));
+    assert_eq!(
+        outcome.answer.as_deref(),
+        Some("{\"verdict\": \"needs_changes\"}")
+    );
     assert!(outcome.files_opened.iter().any(|f| f.ends_with("calc.py")));
 }
 
@@ -89,7 +111,10 @@ async fn codex_runs_tools_and_sends_model_and_reasoning_effort() {
     assert_eq!(outcome.tokens.output, 60);
     assert_eq!(outcome.tokens.cached, 50);
     assert_eq!(outcome.cost_usd, None);
-    assert_eq!(outcome.answer.as_deref(), Some("{\"verdict\": \"needs_changes\"}"));
+    assert_eq!(
+        outcome.answer.as_deref(),
+        Some("{\"verdict\": \"needs_changes\"}")
+    );
     assert!(outcome.files_opened.contains("calc.py"));
 }
 
@@ -110,13 +135,22 @@ async fn gemini_runs_tools_and_sends_model_and_thinking_settings() {
         );
     }
     // Web tools are never available to a reviewer.
-    assert!(!requests[0].tools.iter().any(|t| t == "google_web_search" || t == "web_fetch" || t == "write_file"),
-        "{:?}", requests[0].tools);
+    assert!(
+        !requests[0]
+            .tools
+            .iter()
+            .any(|t| t == "google_web_search" || t == "web_fetch" || t == "write_file"),
+        "{:?}",
+        requests[0].tools
+    );
     assert_eq!(outcome.tool_calls.get("run_shell_command"), Some(&1));
     assert_eq!(outcome.tool_calls.get("read_file"), Some(&1));
     assert_eq!(outcome.tokens.input, 500);
     assert_eq!(outcome.tokens.output, 60);
-    assert_eq!(outcome.answer.as_deref(), Some("{\"verdict\": \"needs_changes\"}"));
+    assert_eq!(
+        outcome.answer.as_deref(),
+        Some("{\"verdict\": \"needs_changes\"}")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,13 +162,21 @@ async fn claude_delivers_a_schema_answer_through_structured_output() {
     let bed = Bed::start(scenario).await;
     let repo = bed.sample_repo();
     let job = ReviewJob {
-        schema: Some(json!({"type": "object", "properties": {"verdict": {"type": "string"}}, "required": ["verdict"]})),
+        schema: Some(
+            json!({"type": "object", "properties": {"verdict": {"type": "string"}}, "required": ["verdict"]}),
+        ),
         ..job("claude-opus-4-7", "high")
     };
-    let outcome = bed.run_agent(Protocol::Claude, &repo, job, Duration::from_secs(60)).await;
+    let outcome = bed
+        .run_agent(Protocol::Claude, &repo, job, Duration::from_secs(60))
+        .await;
     assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.message);
     assert_eq!(outcome.structured, Some(json!({"verdict": "merge"})));
-    assert!(bed.double.requests_for("claude")[0].tools.contains(&"StructuredOutput".to_string()));
+    assert!(
+        bed.double.requests_for("claude")[0]
+            .tools
+            .contains(&"StructuredOutput".to_string())
+    );
     // The answer tool is not review work.
     assert_eq!(outcome.total_tool_calls(), 0);
 }

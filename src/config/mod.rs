@@ -203,3 +203,85 @@ pub(crate) fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
 pub fn repo_file(root: &Path) -> PathBuf {
     root.join(".deep-review.toml")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> LoadOptions {
+        LoadOptions {
+            data_dir: "/data".into(),
+            cache_dir: "/cache".into(),
+            ..LoadOptions::default()
+        }
+    }
+
+    #[test]
+    fn flags_override_the_environment() {
+        let mut options = options();
+        options.env = vec![
+            ("DEEP_REVIEW_CLAUDE_EFFORT".into(), "low".into()),
+            ("DEEP_REVIEW_AGENTS".into(), "claude,codex".into()),
+            ("DEEP_REVIEW_TIMEOUT".into(), "5m".into()),
+        ];
+        options.flags = FlagOverrides {
+            efforts: vec![("claude".into(), "max".into())],
+            agents: Some(vec!["claude".into()]),
+            ..FlagOverrides::default()
+        };
+        let loaded = load(&options).unwrap();
+        assert_eq!(
+            loaded.config.agents["claude"].effort.as_deref(),
+            Some("max")
+        );
+        assert_eq!(
+            loaded.provenance["agents.claude.effort"],
+            Source::Flag("--effort".into())
+        );
+        assert_eq!(loaded.config.review.agents, vec!["claude"]);
+        assert_eq!(
+            loaded.config.review.timeout,
+            std::time::Duration::from_secs(300)
+        );
+        assert_eq!(
+            loaded.provenance["review.timeout"],
+            Source::Env("DEEP_REVIEW_TIMEOUT".into())
+        );
+    }
+
+    #[test]
+    fn a_user_defined_agent_reuses_a_protocol() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[agents.sonnet]\nprotocol = \"claude\"\nbinary = \"claude\"\nmodel = \"claude-sonnet-4-6\"\n\n[review]\nagents = [\"claude\", \"sonnet\"]\n",
+        )
+        .unwrap();
+        let mut options = options();
+        options.user_file = Some(file);
+        let loaded = load(&options).unwrap();
+        let selected: Vec<String> = loaded
+            .config
+            .selected_agents()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(selected, vec!["claude", "sonnet"]);
+        assert_eq!(
+            loaded.config.agents["sonnet"].protocol,
+            Some(Protocol::Claude)
+        );
+    }
+
+    #[test]
+    fn an_unknown_agent_in_the_flags_is_refused() {
+        let mut options = options();
+        options.flags.agents = Some(vec!["claud".into()]);
+        let err = load(&options).unwrap_err().to_string();
+        assert!(
+            err.starts_with("flag --agents: key `review.agents`: no agent named \"claud\""),
+            "{err}"
+        );
+    }
+}

@@ -243,7 +243,14 @@ pub(super) fn resolve(
     let value = toml::Value::Table(merged.clone());
     let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
-        let message = e.inner().to_string();
+        // toml appends "in `key`" on a second line; the key is said already.
+        let message = e
+            .inner()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         // An unknown field is reported at its parent; name it in the key.
         let source = provenance
             .iter()

@@ -149,7 +149,14 @@ impl Bed {
             scratch: dir.clone(),
             ..job
         };
-        supervise::run(&spec, &job, &dir, &self.supervision(workdir), Arc::new(Silent)).await
+        supervise::run(
+            &spec,
+            &job,
+            &dir,
+            &self.supervision(workdir),
+            Arc::new(Silent),
+        )
+        .await
     }
 }
 
@@ -168,7 +175,12 @@ pub fn spec(protocol: Protocol, timeout: Duration) -> AgentSpec {
 pub fn sample_repo(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let repo = git2::Repository::init(dir).unwrap();
-    let sig = git2::Signature::new("Test", "test@example.com", &git2::Time::new(1_700_000_000, 0)).unwrap();
+    let sig = git2::Signature::new(
+        "Test",
+        "test@example.com",
+        &git2::Time::new(1_700_000_000, 0),
+    )
+    .unwrap();
     let commit = |files: &[(&str, &str)], message: &str| {
         for (path, contents) in files {
             let full = dir.join(path);
@@ -199,7 +211,10 @@ pub fn sample_repo(dir: &Path) {
         "Initial calculator",
     );
     commit(
-        &[("calc.py", "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n")],
+        &[(
+            "calc.py",
+            "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n",
+        )],
         "Add mul",
     );
 }
@@ -223,16 +238,22 @@ pub fn tools(calls: Value) -> Value {
 /// The shell tool call of each protocol.
 pub fn shell_call(protocol: Protocol, command: &str) -> Value {
     match protocol {
-        Protocol::Claude => json!({"name": "Bash", "args": {"command": command, "description": "run"}}),
+        Protocol::Claude => {
+            json!({"name": "Bash", "args": {"command": command, "description": "run"}})
+        }
         Protocol::Codex => json!({"name": "exec_command", "args": {"cmd": command}}),
-        Protocol::Gemini => json!({"name": "run_shell_command", "args": {"command": command, "description": "run"}}),
+        Protocol::Gemini => {
+            json!({"name": "run_shell_command", "args": {"command": command, "description": "run"}})
+        }
     }
 }
 
 /// The file-read tool call of each protocol (Codex reads through its shell).
 pub fn read_call(protocol: Protocol, repo: &Path, file: &str) -> Value {
     match protocol {
-        Protocol::Claude => json!({"name": "Read", "args": {"file_path": repo.join(file).display().to_string()}}),
+        Protocol::Claude => {
+            json!({"name": "Read", "args": {"file_path": repo.join(file).display().to_string()}})
+        }
         Protocol::Codex => json!({"name": "exec_command", "args": {"cmd": format!("cat {file}")}}),
         Protocol::Gemini => json!({"name": "read_file", "args": {"file_path": file}}),
     }

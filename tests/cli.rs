@@ -1,0 +1,252 @@
+//! The command-line surface: help, usage errors, configuration layering.
+//! Every run pins HOME, the XDG directories, the time zone and the width,
+//! and clears DEEP_REVIEW_* so the machine's own settings cannot leak in.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(env.path("home")).unwrap();
+        std::fs::create_dir_all(env.path("work")).unwrap();
+        env
+    }
+
+    fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("deep-review").unwrap();
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DEEP_REVIEW_")
+                || k.starts_with("XDG_")
+                || k == "GH_TOKEN"
+                || k == "GITHUB_TOKEN"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.current_dir(self.path("work"))
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("home/.config"))
+            .env("XDG_DATA_HOME", self.path("home/.local/share"))
+            .env("XDG_CACHE_HOME", self.path("home/.cache"))
+            .env("TZ", "UTC")
+            .env("COLUMNS", "100")
+            .env("NO_COLOR", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null");
+        cmd
+    }
+
+    /// Output with the temp dir replaced by `[TMP]`, for snapshots.
+    fn clean(&self, text: &[u8]) -> String {
+        String::from_utf8_lossy(text).replace(&self.dir.path().display().to_string(), "[TMP]")
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn help_of_every_command() {
+    let env = Env::new();
+    for args in [
+        vec!["--help"],
+        vec!["pr", "--help"],
+        vec!["branch", "--help"],
+        vec!["history", "--help"],
+        vec!["show", "--help"],
+        vec!["consolidate", "--help"],
+        vec!["doctor", "--help"],
+        vec!["config", "--help"],
+        vec!["completions", "--help"],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: help goes to stdout");
+        let name = args.join("_").replace("--", "");
+        insta::assert_snapshot!(format!("help_{name}"), env.clean(&out.stdout));
+    }
+}
+
+#[test]
+fn a_usage_error_is_one_line_and_a_hint_with_exit_2() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["pr", "12", "--frobnicate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    insta::assert_snapshot!(env.clean(&out.stderr), @r"
+    error: unexpected argument '--frobnicate' found
+    hint: a similar argument exists: '--format'; see `deep-review pr --help`
+    ");
+}
+
+#[test]
+fn a_pr_that_is_not_a_number_is_explained() {
+    let env = Env::new();
+    let out = env.cmd().args(["pr", "abc"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(env.clean(&out.stderr), @r#"
+    error: invalid value 'abc' for '<NUMBER>': "abc" is not a pull request number: give the number GitHub shows after '#', e.g. `deep-review pr 336`
+    hint: see `deep-review pr --help`
+    "#);
+}
+
+#[test]
+fn no_command_shows_help_and_exits_2() {
+    let env = Env::new();
+    let out = env.cmd().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_layer_overrides_the_one_below_and_config_names_it() {
+    let env = Env::new();
+    // user file < repo file < environment; each sets something the next
+    // one overrides, and something of its own.
+    write(
+        &env.path("home/.config/deep-review/config.toml"),
+        "[review]\ntimeout = \"10m\"\nfail_on = \"critical\"\n\n[agents.claude]\nmodel = \"user-model\"\n",
+    );
+    git2::Repository::init(env.path("work")).unwrap();
+    write(
+        &env.path("work/.deep-review.toml"),
+        "[review]\nfail_on = \"important\"\n\n[agents.claude]\nmodel = \"repo-model\"\neffort = \"max\"\n",
+    );
+    let out = env
+        .cmd()
+        .arg("config")
+        .env("DEEP_REVIEW_CLAUDE_MODEL", "env-model")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.clean(&out.stderr));
+    let text = env.clean(&out.stdout);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        line("review.timeout"),
+        "review.timeout = \"10m\" # user file [TMP]/home/.config/deep-review/config.toml"
+    );
+    assert_eq!(
+        line("review.fail_on"),
+        "review.fail_on = \"important\" # repo file [TMP]/work/.deep-review.toml"
+    );
+    assert_eq!(
+        line("agents.claude.effort"),
+        "agents.claude.effort = \"max\" # repo file [TMP]/work/.deep-review.toml"
+    );
+    assert_eq!(
+        line("agents.claude.model"),
+        "agents.claude.model = \"env-model\" # environment DEEP_REVIEW_CLAUDE_MODEL"
+    );
+    assert_eq!(
+        line("agents.codex.effort"),
+        "agents.codex.effort = \"high\" # default"
+    );
+}
+
+#[test]
+fn a_malformed_config_file_names_file_line_and_key() {
+    let env = Env::new();
+    let file = env.path("home/.config/deep-review/config.toml");
+    write(
+        &file,
+        "[review]\nfail_on = \"important\"\ntimeout = \"soon\"\n",
+    );
+    let out = env.cmd().arg("config").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(env.clean(&out.stderr), @r#"
+    error: [TMP]/home/.config/deep-review/config.toml:3: key `review.timeout`: "soon" is not a duration (expected number at 0); write e.g. "90s", "30m" or "1h"
+    hint: see docs/configuration.md for every key and its allowed values; `deep-review config` shows the effective configuration
+    "#);
+
+    write(&file, "[review]\nfail_on = \"important\n");
+    let out = env.cmd().arg("config").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = env.clean(&out.stderr);
+    assert!(
+        err.starts_with("error: [TMP]/home/.config/deep-review/config.toml:2: "),
+        "{err}"
+    );
+
+    write(&file, "[agents.claude]\neffort = \"turbo\"\n");
+    let out = env.cmd().arg("config").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(env.clean(&out.stderr).lines().next().unwrap(), @r#"error: [TMP]/home/.config/deep-review/config.toml:2: key `agents.claude.effort`: "turbo" is not an effort level for claude (expected one of: low, medium, high, xhigh, max)"#);
+}
+
+#[test]
+fn an_unknown_key_is_refused_with_its_place() {
+    let env = Env::new();
+    write(
+        &env.path("home/.config/deep-review/config.toml"),
+        "[review]\ntimeuot = \"5m\"\n",
+    );
+    let out = env.cmd().arg("config").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = env.clean(&out.stderr);
+    assert!(
+        err.contains("config.toml:2: key `review.timeuot`") && err.contains("unknown field"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_environment_variable_is_refused() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .arg("config")
+        .env("DEEP_REVIEW_FAILON", "x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        env.clean(&out.stderr)
+            .starts_with("error: environment DEEP_REVIEW_FAILON: unknown variable")
+    );
+}
+
+#[test]
+fn completions_are_generated() {
+    let env = Env::new();
+    let out = env.cmd().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deep-review"));
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let env = Env::new();
+    // `deep-review completions zsh | head -c1`: the reader goes away early.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"))
+        .args(["completions", "zsh"])
+        .env("HOME", env.path("home"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
