@@ -8,4 +8,5 @@ pub mod agents;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod findings;
 pub mod progress;

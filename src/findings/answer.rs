@@ -1,0 +1,251 @@
+//! The answer every reviewing agent gives: one JSON document in the schema
+//! of `prompts/answer-schema.json` (docs/answer-format.md).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::Severity;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
+    #[serde(default)]
+    pub verdict_reason: String,
+    #[serde(default)]
+    pub findings: Vec<RawFinding>,
+    #[serde(default)]
+    pub design_observations: Vec<Observation>,
+    #[serde(default)]
+    pub testing: String,
+    #[serde(default)]
+    pub documentation: String,
+    #[serde(default)]
+    pub commits: String,
+    #[serde(default)]
+    pub acknowledged_limitations: Vec<Limitation>,
+    #[serde(default)]
+    pub tests_run: Vec<TestRun>,
+    #[serde(default)]
+    pub prior_findings: Vec<PriorStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Merge,
+    MergeWithOptionalFixes,
+    MergeWithFixes,
+    NeedsChanges,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Merge => "Merge",
+            Verdict::MergeWithOptionalFixes => "Merge with optional fixes",
+            Verdict::MergeWithFixes => "Merge with fixes",
+            Verdict::NeedsChanges => "Needs changes",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Regression,
+    Gap,
+    Enhancement,
+    #[serde(alias = "pre_existing", alias = "preexisting")]
+    PreExisting,
+}
+
+impl Category {
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Regression => "regression",
+            Category::Gap => "gap",
+            Category::Enhancement => "enhancement",
+            Category::PreExisting => "pre-existing",
+        }
+    }
+}
+
+/// A finding as one agent wrote it, before any checking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawFinding {
+    #[serde(default)]
+    pub id: String,
+    pub severity: Severity,
+    #[serde(default = "default_category")]
+    pub category: Category,
+    pub title: String,
+    pub path: String,
+    #[serde(default)]
+    pub line_start: u32,
+    #[serde(default)]
+    pub line_end: u32,
+    #[serde(default)]
+    pub quote: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub fix: String,
+}
+
+fn default_category() -> Category {
+    Category::Gap
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObservationKind {
+    Concern,
+    Strength,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    InScope,
+    Future,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub kind: ObservationKind,
+    #[serde(default = "in_scope")]
+    pub scope: Scope,
+    pub text: String,
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+fn in_scope() -> Scope {
+    Scope::InScope
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limitation {
+    pub text: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRun {
+    pub command: String,
+    #[serde(default)]
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorState {
+    Addressed,
+    StillOpen,
+    NoLongerApplies,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorStatus {
+    pub id: String,
+    pub status: PriorState,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnswerError {
+    #[error("the agent gave no answer")]
+    Empty,
+    #[error("no JSON object found in the answer")]
+    NoJson,
+    #[error("the answer does not follow the schema: {0}")]
+    Schema(String),
+}
+
+/// Reads an answer from the agent's final text (or structured output):
+/// the whole text as JSON, else the last ```json block, else the widest
+/// `{…}` span. The text itself is kept by the caller either way.
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AnswerError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AnswerError::Empty);
+    }
+    let candidates = json_candidates(text);
+    if candidates.is_empty() {
+        return Err(AnswerError::NoJson);
+    }
+    let mut first_error = None;
+    for candidate in candidates {
+        match serde_json::from_str::<Value>(candidate) {
+            Ok(value) => match serde_json::from_value::<T>(value) {
+                Ok(answer) => return Ok(answer),
+                Err(e) => {
+                    first_error.get_or_insert(e.to_string());
+                }
+            },
+            Err(e) => {
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    Err(AnswerError::Schema(first_error.unwrap_or_default()))
+}
+
+fn json_candidates(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    if text.starts_with('{') {
+        out.push(text);
+    }
+    // Fenced blocks, last first: the answer usually closes the message.
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        let body_start = after.find('\n').map_or(after.len(), |n| n + 1);
+        let body = &after[body_start..];
+        let Some(end) = body.find("```") else { break };
+        blocks.push(body[..end].trim());
+        rest = &body[end + 3..];
+    }
+    out.extend(blocks.into_iter().rev().filter(|b| b.starts_with('{')));
+    if let (Some(a), Some(b)) = (text.find('{'), text.rfind('}')) {
+        if a < b {
+            out.push(&text[a..=b]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_found_in_plain_fenced_and_chatty_text() {
+        let json = r#"{"summary": "s", "findings": [{"id": "F1", "severity": "important", "category": "regression", "title": "t", "path": "a.rs", "line_start": 1, "line_end": 2, "quote": "q", "body": "b", "fix": ""}]}"#;
+        for text in [
+            json.to_string(),
+            format!("Here is my review.\n\n```json\n{json}\n```\n"),
+            format!("Sure! {json} Hope that helps."),
+        ] {
+            let answer: Answer = parse(&text).unwrap();
+            assert_eq!(answer.findings[0].severity, Severity::Important);
+            assert_eq!(answer.findings[0].category, Category::Regression);
+        }
+    }
+
+    #[test]
+    fn a_bad_answer_says_why() {
+        assert_eq!(parse::<Answer>("  "), Err(AnswerError::Empty));
+        assert_eq!(parse::<Answer>("no json here"), Err(AnswerError::NoJson));
+        let err = parse::<Answer>(r#"{"findings": [{"severity": "catastrophic"}]}"#).unwrap_err();
+        assert!(matches!(err, AnswerError::Schema(m) if m.contains("catastrophic")));
+    }
+}
