@@ -7,6 +7,9 @@
 pub mod agents;
 pub mod cli;
 pub mod config;
+pub mod consolidate;
 pub mod exit;
 pub mod findings;
 pub mod progress;
+pub mod report;
+pub mod review;

@@ -1,0 +1,79 @@
+//! The consolidation pass: one more agent run that merges, re-grades and
+//! drops findings, then [`build`] checks its decisions and computes every
+//! number of the report. When the pass fails, the deterministic fallback
+//! in [`build`] still yields a complete report that says so.
+
+pub mod build;
+pub mod decisions;
+
+use askama::Template;
+use serde_json::json;
+
+pub use build::{AgentResult, Consolidation, Inputs};
+pub use decisions::Decisions;
+
+use crate::findings::Finding;
+use crate::findings::group::candidate_groups;
+use crate::review::Facts;
+
+#[derive(Template)]
+#[template(path = "consolidate.md", escape = "none")]
+struct Prompt<'a> {
+    agent_count: usize,
+    repo: &'a str,
+    target_line: String,
+    base: &'a str,
+    head: &'a str,
+    head_sha: &'a str,
+    diff_path: String,
+    context: &'a str,
+    findings_json: String,
+    groups_json: String,
+}
+
+/// The consolidator's prompt for these findings.
+pub fn prompt(facts: &Facts, findings: &[Finding], agent_count: usize, diff_path: &str) -> String {
+    let listed: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            json!({
+                "key": f.key,
+                "agent": f.agent,
+                "severity": f.raw.severity,
+                "category": f.raw.category,
+                "title": f.raw.title,
+                "path": f.checked.path,
+                "line_start": f.checked.line_start,
+                "line_end": f.checked.line_end,
+                "evidence": f.checked.evidence.name(),
+                "quote": f.raw.quote,
+                "body": f.raw.body,
+                "fix": f.raw.fix,
+            })
+        })
+        .collect();
+    let groups: Vec<Vec<&str>> = candidate_groups(findings)
+        .into_iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| g.into_iter().map(|i| findings[i].key.as_str()).collect())
+        .collect();
+    Prompt {
+        agent_count,
+        repo: facts.repo_label(),
+        target_line: facts.target_line(),
+        base: &facts.base_ref,
+        head: &facts.head_ref,
+        head_sha: &facts.head_sha,
+        diff_path: diff_path.to_string(),
+        context: facts.review_context.as_deref().unwrap_or(""),
+        findings_json: serde_json::to_string_pretty(&listed).unwrap_or_default(),
+        groups_json: serde_json::to_string(&groups).unwrap_or_default(),
+    }
+    .render()
+    .expect("the consolidation template renders")
+}
+
+/// The JSON schema of the consolidator's answer.
+pub fn schema() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../prompts/decisions-schema.json")).expect("decisions schema is JSON")
+}

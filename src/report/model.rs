@@ -1,0 +1,378 @@
+//! The report model: everything a report shows, and the JSON contract
+//! (docs/json-format.md). Field names here are public; change them only
+//! with a new `schema_version`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Severity;
+use crate::findings::{Category, Verdict};
+use crate::findings::answer::{ObservationKind, Scope};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub run: RunInfo,
+    pub target: Target,
+    pub reviewers: Vec<Reviewer>,
+    pub verdict: VerdictInfo,
+    pub summary: String,
+    pub counts: Counts,
+    pub findings: Vec<ReportFinding>,
+    pub dropped: Vec<Dropped>,
+    pub design: Vec<DesignNote>,
+    pub testing: String,
+    pub documentation: String,
+    pub commit_structure: String,
+    pub tests_run: Vec<TestRun>,
+    pub limitations: Vec<Limitation>,
+    pub declined: Vec<Declined>,
+    pub unresolved_feedback: Vec<Feedback>,
+    pub agents: Vec<AgentReport>,
+    pub reconciliation: Vec<Reconciliation>,
+    pub process_notes: ProcessNotes,
+    pub appendix: Vec<AppendixEntry>,
+    pub consolidation: ConsolidationInfo,
+    /// True when an agent or the consolidation failed (exit code 3).
+    pub incomplete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// `YYYYMMDD-HHMMSS-pr-N` or `YYYYMMDD-HHMMSS-<branch>`.
+    pub id: String,
+    pub round: u32,
+    /// RFC 3339, with offset.
+    pub started_at: String,
+    /// Local `YYYY-MM-DD HH:MM`, as the header shows it.
+    pub started_local: String,
+    pub wall_clock_ms: u64,
+    pub deep_review_version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Pr,
+    Branch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub kind: TargetKind,
+    /// `owner/name`, when known.
+    pub repo: Option<String>,
+    pub repo_url: Option<String>,
+    pub pr: Option<u64>,
+    pub pr_url: Option<String>,
+    pub title: String,
+    pub author: Option<String>,
+    pub author_url: Option<String>,
+    pub branch: String,
+    pub base: String,
+    pub base_sha: String,
+    pub head_sha: String,
+    pub commits: Vec<Commit>,
+    pub changed_files: Vec<ChangedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Commit {
+    pub sha: String,
+    pub subject: String,
+    pub author: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangedFile {
+    pub path: String,
+    /// added, modified, deleted, renamed, …
+    pub status: String,
+    pub additions: u64,
+    pub deletions: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reviewer {
+    pub name: String,
+    pub display_name: String,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+}
+
+impl Reviewer {
+    /// `Claude claude-opus-4-7 (effort: xhigh)`
+    pub fn label(&self) -> String {
+        let model = self.model.as_deref().unwrap_or("default model");
+        let effort = self.effort.as_deref().unwrap_or("default");
+        format!("{} {model} (effort: {effort})", self.display_name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictInfo {
+    pub decision: Verdict,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub critical: u32,
+    pub important: u32,
+    pub suggestion: u32,
+}
+
+impl Counts {
+    pub fn add(&mut self, severity: Severity) {
+        match severity {
+            Severity::Critical => self.critical += 1,
+            Severity::Important => self.important += 1,
+            Severity::Suggestion => self.suggestion += 1,
+        }
+    }
+
+    /// `1I 9S`, as the retro table shows a tally.
+    pub fn short(&self) -> String {
+        let mut parts = Vec::new();
+        for (n, letter) in [(self.critical, "C"), (self.important, "I"), (self.suggestion, "S")] {
+            if n > 0 {
+                parts.push(format!("{n}{letter}"));
+            }
+        }
+        if parts.is_empty() { "0".into() } else { parts.join(" ") }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceStatus {
+    Verified,
+    Relocated,
+    Unverified,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportFinding {
+    /// `C1`, `I2`, `S3`.
+    pub id: String,
+    pub severity: Severity,
+    pub category: Category,
+    pub title: String,
+    pub path: String,
+    pub line_start: u32,
+    pub line_end: u32,
+    /// Agent names (config names) that raised it.
+    pub agents: Vec<String>,
+    pub evidence: EvidenceStatus,
+    /// Why the evidence is what it is (relocation, missing quote, the
+    /// consolidator's reason to keep an unverified finding).
+    pub evidence_note: Option<String>,
+    /// The code at those lines, from the head commit.
+    pub excerpt: Option<String>,
+    /// Fence language for the excerpt.
+    pub language: String,
+    pub body: String,
+    pub fix: String,
+    /// Set when consolidation changed the severity: what and why.
+    pub severity_note: Option<String>,
+    /// "raised in round 7 as S6", for a finding seen before.
+    pub prior: Option<String>,
+    /// Problems the program noticed (e.g. the consolidator forgot it).
+    pub flags: Vec<String>,
+    /// The agents' own findings merged here (`agent:id`).
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropKind {
+    FalsePositive,
+    OutOfScope,
+    NotActionable,
+    DeclinedBefore,
+    Duplicate,
+    /// The quote was not found and nobody said why to keep it.
+    Unverified,
+    /// The path is outside the repository.
+    InvalidPath,
+}
+
+impl DropKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DropKind::FalsePositive => "false positive",
+            DropKind::OutOfScope => "out of scope",
+            DropKind::NotActionable => "not actionable",
+            DropKind::DeclinedBefore => "declined before",
+            DropKind::Duplicate => "duplicate",
+            DropKind::Unverified => "unverified",
+            DropKind::InvalidPath => "invalid path",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dropped {
+    pub agent: String,
+    /// `agent:id` of the agent's finding.
+    pub source: String,
+    pub title: String,
+    pub path: String,
+    pub severity: Severity,
+    pub kind: DropKind,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignNote {
+    pub kind: ObservationKind,
+    pub scope: Scope,
+    pub text: String,
+    pub paths: Vec<String>,
+    pub agents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRun {
+    pub agent: String,
+    pub command: String,
+    pub result: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limitation {
+    pub text: String,
+    pub path: Option<String>,
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Declined {
+    pub id: String,
+    pub title: String,
+    pub path: String,
+    pub round: u32,
+    pub reason: String,
+    /// The code it anchors to changed since it was declined.
+    pub code_changed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub author: String,
+    pub url: String,
+    pub path: Option<String>,
+    pub line: Option<u32>,
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCalls {
+    pub total: u64,
+    pub by_tool: BTreeMap<String, u64>,
+}
+
+impl ToolCalls {
+    /// `42 (Bash 25, Read 17)`
+    pub fn label(&self) -> String {
+        if self.by_tool.is_empty() {
+            return self.total.to_string();
+        }
+        let mut parts: Vec<(&String, &u64)> = self.by_tool.iter().collect();
+        parts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let inner: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        format!("{} ({})", self.total, inner.join(", "))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCounts {
+    pub input: u64,
+    pub output: u64,
+    pub cached: u64,
+    pub reasoning: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReport {
+    pub name: String,
+    pub display_name: String,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    /// ok, failed, timed_out, rate_limited, quota_exhausted, auth_failed,
+    /// not_installed, cancelled; `answer_invalid` when it ran but its
+    /// answer could not be read.
+    pub status: String,
+    pub message: Option<String>,
+    pub duration_ms: u64,
+    pub tool_calls: ToolCalls,
+    pub tokens: TokenCounts,
+    pub cost_usd: Option<f64>,
+    pub findings_raised: Counts,
+    pub kept: u32,
+    pub downgraded: u32,
+    pub upgraded: u32,
+    pub dropped: u32,
+    pub false_positives: u32,
+    pub unique_insights: u32,
+    pub design_observations: u32,
+    pub files_reviewed: u32,
+    pub coverage_misses: Vec<String>,
+    pub retro: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    /// The final id, or the agent's own key for a dropped finding.
+    pub finding: String,
+    pub agent: String,
+    pub title: String,
+    /// downgraded, upgraded, dropped
+    pub change: String,
+    pub from: Severity,
+    pub to: Option<Severity>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessNotes {
+    pub prompt_improvements: Vec<String>,
+    pub context_updates: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppendixEntry {
+    pub agent: String,
+    /// Path of the raw review inside the run directory.
+    pub file: String,
+    /// The agent's answer as it gave it.
+    pub raw: String,
+    /// Agent id → final id (or "dropped: kind").
+    pub id_map: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsolidationInfo {
+    pub performed: bool,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    /// Why consolidation was not performed, or what was wrong with it.
+    pub note: Option<String>,
+}
+
+impl Report {
+    pub fn findings_of(&self, severity: Severity) -> impl Iterator<Item = &ReportFinding> {
+        self.findings.iter().filter(move |f| f.severity == severity)
+    }
+
+    pub fn display_name(&self, agent: &str) -> String {
+        self.agents
+            .iter()
+            .find(|a| a.name == agent)
+            .map(|a| a.display_name.clone())
+            .unwrap_or_else(|| agent.to_string())
+    }
+}
