@@ -62,11 +62,7 @@ fn one_line(s: &str) -> String {
 /// Fence for untrusted text: longer than any backtick run inside it, so
 /// the text cannot close it.
 pub fn fence_for(text: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat((longest + 1).max(3))
 }
 
@@ -132,7 +128,8 @@ pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String]) -> String {
 
 /// The JSON schema of a reviewer's answer.
 pub fn schema() -> serde_json::Value {
-    serde_json::from_str(include_str!("../prompts/answer-schema.json")).expect("answer schema is JSON")
+    serde_json::from_str(include_str!("../prompts/answer-schema.json"))
+        .expect("answer schema is JSON")
 }
 
 /// Extra system instructions every reviewer gets.

@@ -49,7 +49,7 @@ pub enum Consolidation {
     Decided {
         agent: String,
         model: Option<String>,
-        decisions: Decisions,
+        decisions: Box<Decisions>,
     },
     NotPerformed {
         reason: String,
@@ -67,18 +67,36 @@ struct Kept {
 
 pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
     let findings = inputs.findings;
-    let index: HashMap<&str, usize> = findings.iter().enumerate().map(|(i, f)| (f.key.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.key.as_str(), i))
+        .collect();
     let mut kept: Vec<Kept> = Vec::new();
     let mut dropped: Vec<Dropped> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let (decisions, info) = match consolidation {
-        Consolidation::Decided { agent, model, decisions } => (
+        Consolidation::Decided {
+            agent,
+            model,
+            decisions,
+        } => (
             Some(decisions),
-            ConsolidationInfo { performed: true, agent: Some(agent), model, note: None },
+            ConsolidationInfo {
+                performed: true,
+                agent: Some(agent),
+                model,
+                note: None,
+            },
         ),
         Consolidation::NotPerformed { reason } => (
             None,
-            ConsolidationInfo { performed: false, agent: None, model: None, note: Some(reason) },
+            ConsolidationInfo {
+                performed: false,
+                agent: None,
+                model: None,
+                note: Some(reason),
+            },
         ),
     };
 
@@ -103,8 +121,12 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                 for key in &group.members {
                     match index.get(key.as_str()) {
                         Some(&i) if assigned.insert(i) => members.push(i),
-                        Some(_) => notes.push(format!("the consolidator placed {key} twice; the first placement counts")),
-                        None => notes.push(format!("the consolidator named an unknown finding {key}; ignored")),
+                        Some(_) => notes.push(format!(
+                            "the consolidator placed {key} twice; the first placement counts"
+                        )),
+                        None => notes.push(format!(
+                            "the consolidator named an unknown finding {key}; ignored"
+                        )),
                     }
                 }
                 if members.is_empty() {
@@ -113,13 +135,21 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                 let original = highest(members.iter().map(|&i| findings[i].raw.severity));
                 let mut severity = group.severity;
                 let mut flags = Vec::new();
-                let reason = group.severity_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+                let reason = group
+                    .severity_reason
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty());
                 let mut severity_note = None;
                 if severity != original {
                     match reason {
                         Some(reason) => {
-                            let raisers = raisers(findings, &members, original);
-                            let verb = if severity > original { "demoted" } else { "promoted" };
+                            let raisers = raisers(findings, &members, original, inputs);
+                            let verb = if severity > original {
+                                "demoted"
+                            } else {
+                                "promoted"
+                            };
                             severity_note = Some(format!(
                                 "{raisers} raised this as {}; {verb} to {}: {reason}",
                                 severity_label(original),
@@ -136,12 +166,24 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                         }
                     }
                 }
-                let trusted = members.iter().any(|&i| findings[i].checked.evidence.is_trusted());
-                let invalid = members.iter().all(|&i| matches!(findings[i].checked.evidence, Evidence::InvalidPath { .. }));
-                let note = group.evidence_note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                let trusted = members
+                    .iter()
+                    .any(|&i| findings[i].checked.evidence.is_trusted());
+                let invalid = members
+                    .iter()
+                    .all(|&i| matches!(findings[i].checked.evidence, Evidence::InvalidPath { .. }));
+                let note = group
+                    .evidence_note
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty());
                 if invalid {
                     for &i in &members {
-                        dropped.push(drop(i, DropKind::InvalidPath, evidence_reason(&findings[i].checked.evidence)));
+                        dropped.push(drop(
+                            i,
+                            DropKind::InvalidPath,
+                            evidence_reason(&findings[i].checked.evidence),
+                        ));
                     }
                     continue;
                 }
@@ -158,7 +200,13 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                     }
                     continue;
                 }
-                kept.push(Kept { members, severity, decision: Some(group.clone()), severity_note, flags });
+                kept.push(Kept {
+                    members,
+                    severity,
+                    decision: Some(group.clone()),
+                    severity_note,
+                    flags,
+                });
             }
             for decision in &d.dropped {
                 match index.get(decision.finding.as_str()) {
@@ -177,8 +225,14 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                         };
                         dropped.push(drop(i, kind, reason));
                     }
-                    Some(_) => notes.push(format!("the consolidator both kept and dropped {}; kept", decision.finding)),
-                    None => notes.push(format!("the consolidator dropped an unknown finding {}; ignored", decision.finding)),
+                    Some(_) => notes.push(format!(
+                        "the consolidator both kept and dropped {}; kept",
+                        decision.finding
+                    )),
+                    None => notes.push(format!(
+                        "the consolidator dropped an unknown finding {}; ignored",
+                        decision.finding
+                    )),
                 }
             }
             // Nothing is lost: what the consolidator forgot is kept as the
@@ -188,7 +242,11 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                     continue;
                 }
                 if let Evidence::InvalidPath { .. } = f.checked.evidence {
-                    dropped.push(drop(i, DropKind::InvalidPath, evidence_reason(&f.checked.evidence)));
+                    dropped.push(drop(
+                        i,
+                        DropKind::InvalidPath,
+                        evidence_reason(&f.checked.evidence),
+                    ));
                     continue;
                 }
                 kept.push(Kept {
@@ -202,17 +260,28 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         }
         None => {
             for group in candidate_groups(findings) {
-                let (invalid, members): (Vec<usize>, Vec<usize>) = group
-                    .into_iter()
-                    .partition(|&i| matches!(findings[i].checked.evidence, Evidence::InvalidPath { .. }));
+                let (invalid, members): (Vec<usize>, Vec<usize>) =
+                    group.into_iter().partition(|&i| {
+                        matches!(findings[i].checked.evidence, Evidence::InvalidPath { .. })
+                    });
                 for i in invalid {
-                    dropped.push(drop(i, DropKind::InvalidPath, evidence_reason(&findings[i].checked.evidence)));
+                    dropped.push(drop(
+                        i,
+                        DropKind::InvalidPath,
+                        evidence_reason(&findings[i].checked.evidence),
+                    ));
                 }
                 if members.is_empty() {
                     continue;
                 }
                 let severity = highest(members.iter().map(|&i| findings[i].raw.severity));
-                kept.push(Kept { members, severity, decision: None, severity_note: None, flags: vec![] });
+                kept.push(Kept {
+                    members,
+                    severity,
+                    decision: None,
+                    severity_note: None,
+                    flags: vec![],
+                });
             }
         }
     }
@@ -237,21 +306,36 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         counts.add(f.severity);
     }
     let verdict = match &decisions {
-        Some(d) => VerdictInfo { decision: d.verdict, reason: d.verdict_reason.trim().to_string() },
+        Some(d) => VerdictInfo {
+            decision: d.verdict,
+            reason: d.verdict_reason.trim().to_string(),
+        },
         None => rule_verdict(&counts),
     };
 
     // Per-agent figures.
-    let changed: Vec<&ChangedFile> = inputs.target.changed_files.iter().filter(|c| c.status != "deleted").collect();
+    let changed: Vec<&ChangedFile> = inputs
+        .target
+        .changed_files
+        .iter()
+        .filter(|c| c.status != "deleted")
+        .collect();
     let retro_text: HashMap<&str, &str> = decisions
         .as_ref()
-        .map(|d| d.retro.iter().map(|r| (r.agent.as_str(), r.text.as_str())).collect())
+        .map(|d| {
+            d.retro
+                .iter()
+                .map(|r| (r.agent.as_str(), r.text.as_str()))
+                .collect()
+        })
         .unwrap_or_default();
     let mut reconciliation = Vec::new();
     let mut agents = Vec::new();
     for result in inputs.agents {
         let o = &result.outcome;
-        let mine: Vec<usize> = (0..findings.len()).filter(|&i| findings[i].agent == o.name).collect();
+        let mine: Vec<usize> = (0..findings.len())
+            .filter(|&i| findings[i].agent == o.name)
+            .collect();
         let mut raised = Counts::default();
         let (mut kept_n, mut down, mut up, mut dropped_n, mut fps) = (0, 0, 0, 0, 0);
         for &i in &mine {
@@ -259,10 +343,21 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             raised.add(f.raw.severity);
             if let Some(id) = final_of.get(&i) {
                 kept_n += 1;
-                let finding = report_findings.iter().find(|r| &r.id == id).expect("final id exists");
+                let finding = report_findings
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .expect("final id exists");
                 if finding.severity != f.raw.severity {
-                    let change = if finding.severity > f.raw.severity { "downgraded" } else { "upgraded" };
-                    if change == "downgraded" { down += 1 } else { up += 1 }
+                    let change = if finding.severity > f.raw.severity {
+                        "downgraded"
+                    } else {
+                        "upgraded"
+                    };
+                    if change == "downgraded" {
+                        down += 1
+                    } else {
+                        up += 1
+                    }
                     reconciliation.push(Reconciliation {
                         finding: id.clone(),
                         agent: o.name.clone(),
@@ -270,7 +365,10 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                         change: change.into(),
                         from: f.raw.severity,
                         to: Some(finding.severity),
-                        reason: finding.severity_note.clone().unwrap_or_else(|| "merged with a finding of another severity".into()),
+                        reason: finding
+                            .severity_note
+                            .clone()
+                            .unwrap_or_else(|| "merged with a finding of another severity".into()),
                     });
                 }
             }
@@ -294,8 +392,15 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             .iter()
             .filter(|k| k.members.iter().all(|&m| findings[m].agent == o.name))
             .count() as u32;
-        let opened: Vec<String> = o.files_opened.iter().map(|p| relative(p, &inputs.workdir)).collect();
-        let reviewed: Vec<&&ChangedFile> = changed.iter().filter(|c| opened.iter().any(|p| same_file(p, &c.path))).collect();
+        let opened: Vec<String> = o
+            .files_opened
+            .iter()
+            .map(|p| relative(p, &inputs.workdir))
+            .collect();
+        let reviewed: Vec<&&ChangedFile> = changed
+            .iter()
+            .filter(|c| opened.iter().any(|p| same_file(p, &c.path)))
+            .collect();
         let misses: Vec<String> = changed
             .iter()
             .filter(|c| !opened.iter().any(|p| same_file(p, &c.path)))
@@ -308,7 +413,9 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         };
         let message = match (&o.message, &result.answer_error) {
             (Some(m), _) => Some(m.clone()),
-            (None, Some(e)) if result.answer.is_none() => Some(format!("its answer could not be read: {e}")),
+            (None, Some(e)) if result.answer.is_none() => {
+                Some(format!("its answer could not be read: {e}"))
+            }
             _ => None,
         };
         agents.push(AgentReport {
@@ -319,8 +426,16 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             status,
             message,
             duration_ms: o.duration_ms,
-            tool_calls: ToolCalls { total: o.total_tool_calls(), by_tool: o.tool_calls.clone() },
-            tokens: TokenCounts { input: o.tokens.input, output: o.tokens.output, cached: o.tokens.cached, reasoning: o.tokens.reasoning },
+            tool_calls: ToolCalls {
+                total: o.total_tool_calls(),
+                by_tool: o.tool_calls.clone(),
+            },
+            tokens: TokenCounts {
+                input: o.tokens.input,
+                output: o.tokens.output,
+                cached: o.tokens.cached,
+                reasoning: o.tokens.reasoning,
+            },
             cost_usd: o.cost_usd,
             findings_raised: raised,
             kept: kept_n,
@@ -329,10 +444,16 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             dropped: dropped_n,
             false_positives: fps,
             unique_insights: unique,
-            design_observations: result.answer.as_ref().map_or(0, |a| a.design_observations.len() as u32),
+            design_observations: result
+                .answer
+                .as_ref()
+                .map_or(0, |a| a.design_observations.len() as u32),
             files_reviewed: reviewed.len() as u32,
             coverage_misses: misses,
-            retro: retro_text.get(o.name.as_str()).map(|t| t.trim().to_string()).unwrap_or_default(),
+            retro: retro_text
+                .get(o.name.as_str())
+                .map(|t| t.trim().to_string())
+                .unwrap_or_default(),
         });
     }
 
@@ -349,7 +470,11 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             .collect(),
         None => answers
             .iter()
-            .flat_map(|(agent, a)| a.design_observations.iter().map(|o| design_note(o, vec![agent.to_string()])))
+            .flat_map(|(agent, a)| {
+                a.design_observations
+                    .iter()
+                    .map(|o| design_note(o, vec![agent.to_string()]))
+            })
             .collect(),
     };
     let per_agent = |pick: fn(&Answer) -> &String| -> String {
@@ -361,8 +486,16 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             .join("\n\n")
     };
     let (testing, documentation, commit_structure) = match &decisions {
-        Some(d) => (d.testing.trim().to_string(), d.documentation.trim().to_string(), d.commits.trim().to_string()),
-        None => (per_agent(|a| &a.testing), per_agent(|a| &a.documentation), per_agent(|a| &a.commits)),
+        Some(d) => (
+            d.testing.trim().to_string(),
+            d.documentation.trim().to_string(),
+            d.commits.trim().to_string(),
+        ),
+        None => (
+            per_agent(|a| &a.testing),
+            per_agent(|a| &a.documentation),
+            per_agent(|a| &a.commits),
+        ),
     };
     let limitations = match &decisions {
         Some(d) => d.acknowledged_limitations.iter().map(limitation).collect(),
@@ -379,7 +512,11 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
     let tests_run = answers
         .iter()
         .flat_map(|(agent, a)| {
-            a.tests_run.iter().map(|t| TestRun { agent: agent.to_string(), command: t.command.clone(), result: t.result.clone() })
+            a.tests_run.iter().map(|t| TestRun {
+                agent: agent.to_string(),
+                command: t.command.clone(),
+                result: t.result.clone(),
+            })
         })
         .collect();
 
@@ -397,7 +534,9 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                         dropped
                             .iter()
                             .find(|d| d.source == findings[i].key)
-                            .map_or("dropped".into(), |d| format!("dropped ({})", d.kind.label()))
+                            .map_or("dropped".into(), |d| {
+                                format!("dropped ({})", d.kind.label())
+                            })
                     });
                     (findings[i].raw.id.clone(), to)
                 })
@@ -429,7 +568,11 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
             .map(|r| Reviewer {
                 name: r.outcome.name.clone(),
                 display_name: r.outcome.display_name.clone(),
-                model: r.outcome.model.clone().or_else(|| r.outcome.reported_model.clone()),
+                model: r
+                    .outcome
+                    .model
+                    .clone()
+                    .or_else(|| r.outcome.reported_model.clone()),
                 effort: r.outcome.effort.clone(),
             })
             .collect(),
@@ -448,7 +591,10 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         unresolved_feedback: inputs.unresolved_feedback.clone(),
         agents,
         reconciliation,
-        process_notes: ProcessNotes { prompt_improvements, context_updates },
+        process_notes: ProcessNotes {
+            prompt_improvements,
+            context_updates,
+        },
         appendix,
         incomplete: failed_agents || !info.performed,
         consolidation: info,
@@ -475,7 +621,10 @@ fn render_finding(findings: &[Finding], k: &Kept, id: String) -> ReportFinding {
     let f = &findings[best];
     let (evidence, mut evidence_note) = match &f.checked.evidence {
         Evidence::Verified => (EvidenceStatus::Verified, None),
-        Evidence::Relocated { from_start, from_end } => (
+        Evidence::Relocated {
+            from_start,
+            from_end,
+        } => (
             EvidenceStatus::Relocated,
             Some(format!(
                 "cited at lines {from_start}-{from_end}; the quoted code is at {}-{}",
@@ -484,9 +633,18 @@ fn render_finding(findings: &[Finding], k: &Kept, id: String) -> ReportFinding {
         ),
         other => (EvidenceStatus::Unverified, Some(evidence_reason(other))),
     };
-    if let Some(note) = k.decision.as_ref().and_then(|d| d.evidence_note.as_deref()).filter(|n| !n.trim().is_empty()) {
+    if let Some(note) = k
+        .decision
+        .as_ref()
+        .and_then(|d| d.evidence_note.as_deref())
+        .filter(|n| !n.trim().is_empty())
+    {
         if evidence == EvidenceStatus::Unverified {
-            evidence_note = Some(format!("{}; kept because: {}", evidence_note.unwrap_or_default(), note.trim()));
+            evidence_note = Some(format!(
+                "{}; kept because: {}",
+                evidence_note.unwrap_or_default(),
+                note.trim()
+            ));
         }
     }
     let mut agents: Vec<String> = Vec::new();
@@ -498,7 +656,12 @@ fn render_finding(findings: &[Finding], k: &Kept, id: String) -> ReportFinding {
     let raw = &findings[lead].raw;
     let (title, category, body, fix) = match &k.decision {
         Some(d) => (d.title.clone(), d.category, d.body.clone(), d.fix.clone()),
-        None => (raw.title.clone(), raw.category, raw.body.clone(), raw.fix.clone()),
+        None => (
+            raw.title.clone(),
+            raw.category,
+            raw.body.clone(),
+            raw.fix.clone(),
+        ),
     };
     ReportFinding {
         id,
@@ -534,11 +697,12 @@ fn highest(severities: impl Iterator<Item = Severity>) -> Severity {
     severities.min().unwrap_or(Severity::Suggestion)
 }
 
-fn raisers(findings: &[Finding], members: &[usize], severity: Severity) -> String {
+fn raisers(findings: &[Finding], members: &[usize], severity: Severity, inputs: &Inputs) -> String {
     let mut names: Vec<String> = Vec::new();
     for &m in members {
-        if findings[m].raw.severity == severity && !names.contains(&findings[m].agent) {
-            names.push(findings[m].agent.clone());
+        let name = display(inputs, &findings[m].agent);
+        if findings[m].raw.severity == severity && !names.contains(&name) {
+            names.push(name);
         }
     }
     names.join(" and ")
@@ -563,11 +727,26 @@ pub fn severity_letter(s: Severity) -> &'static str {
 /// The verdict when no consolidator decided one.
 fn rule_verdict(counts: &Counts) -> VerdictInfo {
     let (decision, reason) = if counts.critical > 0 {
-        (Verdict::NeedsChanges, format!("{} critical finding(s) must be fixed first.", counts.critical))
+        (
+            Verdict::NeedsChanges,
+            format!(
+                "{} critical finding(s) must be fixed first.",
+                counts.critical
+            ),
+        )
     } else if counts.important > 0 {
-        (Verdict::MergeWithFixes, format!("address the {} important finding(s) before merging.", counts.important))
+        (
+            Verdict::MergeWithFixes,
+            format!(
+                "address the {} important finding(s) before merging.",
+                counts.important
+            ),
+        )
     } else if counts.suggestion > 0 {
-        (Verdict::MergeWithOptionalFixes, "only suggestions remain.".into())
+        (
+            Verdict::MergeWithOptionalFixes,
+            "only suggestions remain.".into(),
+        )
     } else {
         (Verdict::Merge, "no findings.".into())
     };
@@ -586,11 +765,21 @@ fn fallback_summary(info: &ConsolidationInfo, counts: &Counts) -> String {
 }
 
 fn design_note(o: &Observation, agents: Vec<String>) -> DesignNote {
-    DesignNote { kind: o.kind, scope: o.scope, text: o.text.trim().to_string(), paths: o.paths.clone(), agents }
+    DesignNote {
+        kind: o.kind,
+        scope: o.scope,
+        text: o.text.trim().to_string(),
+        paths: o.paths.clone(),
+        agents,
+    }
 }
 
 fn limitation(l: &crate::findings::answer::Limitation) -> Limitation {
-    Limitation { text: l.text.trim().to_string(), path: l.path.clone(), line: l.line }
+    Limitation {
+        text: l.text.trim().to_string(),
+        path: l.path.clone(),
+        line: l.line,
+    }
 }
 
 fn display(inputs: &Inputs, agent: &str) -> String {

@@ -75,5 +75,6 @@ pub fn prompt(facts: &Facts, findings: &[Finding], agent_count: usize, diff_path
 
 /// The JSON schema of the consolidator's answer.
 pub fn schema() -> serde_json::Value {
-    serde_json::from_str(include_str!("../../prompts/decisions-schema.json")).expect("decisions schema is JSON")
+    serde_json::from_str(include_str!("../../prompts/decisions-schema.json"))
+        .expect("decisions schema is JSON")
 }

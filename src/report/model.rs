@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Severity;
-use crate::findings::{Category, Verdict};
 use crate::findings::answer::{ObservationKind, Scope};
+use crate::findings::{Category, Verdict};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -137,12 +137,20 @@ impl Counts {
     /// `1I 9S`, as the retro table shows a tally.
     pub fn short(&self) -> String {
         let mut parts = Vec::new();
-        for (n, letter) in [(self.critical, "C"), (self.important, "I"), (self.suggestion, "S")] {
+        for (n, letter) in [
+            (self.critical, "C"),
+            (self.important, "I"),
+            (self.suggestion, "S"),
+        ] {
             if n > 0 {
                 parts.push(format!("{n}{letter}"));
             }
         }
-        if parts.is_empty() { "0".into() } else { parts.join(" ") }
+        if parts.is_empty() {
+            "0".into()
+        } else {
+            parts.join(" ")
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! CLIs at it, hermetic homes, and small real git repositories.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,462 @@
+//! One self-contained HTML file: inline CSS, no scripts, no fetches.
+//! askama escapes every plain string; model Markdown is rendered by
+//! [`to_html`] with raw HTML escaped.
+
+use askama::Template;
+
+use super::markdown::{line_range, retro_rows, wall_clock};
+use super::model::*;
+use super::text::{html_escape, to_html};
+use crate::config::Severity;
+use crate::consolidate::build::severity_label;
+use crate::findings::answer::{ObservationKind, Scope};
+
+struct FindingView {
+    id: String,
+    anchor: String,
+    severity: &'static str,
+    title: String,
+    location: String,
+    agents: Vec<String>,
+    category: &'static str,
+    evidence: Option<String>,
+    prior: Option<String>,
+    severity_note: Option<String>,
+    flags: Vec<String>,
+    excerpt: Option<String>,
+    excerpt_summary: String,
+    language: String,
+    body: String,
+    fix: String,
+}
+
+/// A table-of-contents entry: anchor, label, children (anchor, label).
+type TocEntry = (String, String, Vec<(String, String)>);
+
+struct Section {
+    anchor: &'static str,
+    title: &'static str,
+    findings: Vec<FindingView>,
+}
+
+struct AppendixView {
+    agent: String,
+    file: String,
+    id_map: String,
+    raw: String,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct View {
+    title: String,
+    version: String,
+    toc: Vec<TocEntry>,
+    header: Vec<(String, String)>,
+    failures: Vec<String>,
+    summary: String,
+    structure: String,
+    sections: Vec<Section>,
+    concerns: Vec<String>,
+    strengths: Vec<String>,
+    testing: String,
+    tests_run: Vec<(String, String)>,
+    documentation: String,
+    commits: String,
+    limitations: Vec<String>,
+    declined: Vec<String>,
+    feedback: Vec<(String, String, String, String)>,
+    retro: Vec<(String, String)>,
+    table_head: Vec<String>,
+    table_rows: Vec<(&'static str, Vec<String>)>,
+    reconciliation: Vec<String>,
+    prompt_improvements: Vec<String>,
+    context_updates: Vec<String>,
+    appendix: Vec<AppendixView>,
+}
+
+/// Escaped text wrapped in a link, for header cells rendered `|safe`.
+fn link(text: &str, url: Option<&str>) -> String {
+    match url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+        Some(u) => format!("<a href=\"{}\">{}</a>", html_escape(u), html_escape(text)),
+        None => html_escape(text),
+    }
+}
+
+fn md_or_none(s: &str) -> String {
+    if s.trim().is_empty() {
+        "<p>Nothing reported.</p>".into()
+    } else {
+        to_html(s)
+    }
+}
+
+/// Model prose shown inside a list item: rendered, outer paragraph removed.
+fn inline_md(s: &str) -> String {
+    let html = to_html(s);
+    let trimmed = html.trim();
+    trimmed
+        .strip_prefix("<p>")
+        .and_then(|t| t.strip_suffix("</p>"))
+        .filter(|t| !t.contains("<p>"))
+        .map(str::to_string)
+        .unwrap_or_else(|| trimmed.to_string())
+}
+
+pub fn render(report: &Report) -> String {
+    let r = report;
+    let name = |a: &str| r.display_name(a);
+    let mut header = vec![("Date".to_string(), html_escape(&r.run.started_local))];
+    header.push((
+        "Repo".into(),
+        link(
+            r.target.repo.as_deref().unwrap_or(""),
+            r.target.repo_url.as_deref(),
+        ),
+    ));
+    header.push(("Round".into(), r.run.round.to_string()));
+    if let Some(author) = &r.target.author {
+        header.push((
+            "Author".into(),
+            link(&format!("@{author}"), r.target.author_url.as_deref()),
+        ));
+    }
+    match r.target.pr {
+        Some(n) => {
+            header.push((
+                "PR".into(),
+                link(
+                    &format!("#{n} — {}", r.target.title),
+                    r.target.pr_url.as_deref(),
+                ),
+            ));
+            header.push((
+                "Branch".into(),
+                format!("<code>{}</code>", html_escape(&r.target.branch)),
+            ));
+        }
+        None => header.push((
+            "Branch".into(),
+            format!(
+                "<code>{}</code> against <code>{}</code> ({} commits)",
+                html_escape(&r.target.branch),
+                html_escape(&r.target.base),
+                r.target.commits.len()
+            ),
+        )),
+    }
+    header.push((
+        "Commits".into(),
+        r.target
+            .commits
+            .iter()
+            .map(|c| {
+                format!(
+                    "<code>{}</code> {}",
+                    html_escape(&c.sha.chars().take(7).collect::<String>()),
+                    html_escape(&c.subject)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("<br>"),
+    ));
+    header.push((
+        "Reviewers".into(),
+        r.reviewers
+            .iter()
+            .map(|v| html_escape(&v.label()))
+            .collect::<Vec<_>>()
+            .join("<br>"),
+    ));
+    header.push((
+        "Verdict".into(),
+        format!(
+            "<span class=\"verdict\">{}</span> — {}",
+            r.verdict.decision.label(),
+            html_escape(&r.verdict.reason)
+        ),
+    ));
+    header.push(("Wall-clock time".into(), wall_clock(r.run.wall_clock_ms)));
+
+    let mut failures: Vec<String> = r
+        .agents
+        .iter()
+        .filter(|a| a.status != "ok")
+        .map(|a| {
+            format!(
+                "{}: {}{}",
+                a.display_name,
+                a.status.replace('_', " "),
+                a.message
+                    .as_deref()
+                    .map(|m| format!(" — {m}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !r.consolidation.performed {
+        failures.push(format!(
+            "Consolidation was not performed: {}",
+            r.consolidation
+                .note
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        ));
+    }
+
+    let finding = |f: &ReportFinding| FindingView {
+        id: f.id.clone(),
+        anchor: f.id.to_lowercase(),
+        severity: match f.severity {
+            Severity::Critical => "critical",
+            Severity::Important => "important",
+            Severity::Suggestion => "suggestion",
+        },
+        title: f.title.clone(),
+        location: format!("{}:{}", f.path, line_range(f.line_start, f.line_end)),
+        agents: f.agents.iter().map(|a| name(a)).collect(),
+        category: f.category.label(),
+        evidence: match f.evidence {
+            EvidenceStatus::Verified => None,
+            EvidenceStatus::Relocated => Some(format!(
+                "relocated: {}",
+                f.evidence_note.as_deref().unwrap_or("")
+            )),
+            EvidenceStatus::Unverified => Some(format!(
+                "unverified: {}",
+                f.evidence_note.as_deref().unwrap_or("")
+            )),
+        },
+        prior: f.prior.clone(),
+        severity_note: f.severity_note.clone(),
+        flags: f.flags.clone(),
+        excerpt_summary: format!(
+            "Code at {}:{}",
+            f.path,
+            line_range(f.line_start, f.line_end)
+        ),
+        excerpt: f.excerpt.clone(),
+        language: f.language.clone(),
+        body: to_html(&f.body),
+        fix: if f.fix.is_empty() {
+            String::new()
+        } else {
+            inline_md(&f.fix)
+        },
+    };
+    let sections: Vec<Section> = [
+        ("critical", "Critical Issues", Severity::Critical),
+        ("important", "Important Issues", Severity::Important),
+        ("suggestions", "Suggestions", Severity::Suggestion),
+    ]
+    .into_iter()
+    .map(|(anchor, title, sev)| Section {
+        anchor,
+        title,
+        findings: r.findings_of(sev).map(finding).collect(),
+    })
+    .collect();
+
+    let mut toc = vec![(
+        "summary".to_string(),
+        "Executive Summary".to_string(),
+        vec![],
+    )];
+    for s in &sections {
+        toc.push((
+            s.anchor.to_string(),
+            format!("{} ({})", s.title, s.findings.len()),
+            s.findings
+                .iter()
+                .map(|f| (f.anchor.clone(), format!("{} {}", f.id, f.title)))
+                .collect(),
+        ));
+    }
+    for (anchor, title) in [
+        ("design", "Design Observations"),
+        ("testing", "Testing Assessment"),
+        ("documentation", "Documentation Assessment"),
+        ("commits", "Commit Structure"),
+        ("limitations", "Acknowledged Limitations"),
+        ("feedback", "Unresolved Feedback"),
+        ("retro", "Agent Performance Retro"),
+        ("process", "Review Process Notes"),
+        ("appendix", "Appendix"),
+    ] {
+        toc.push((anchor.into(), title.into(), vec![]));
+    }
+
+    let observation = |d: &DesignNote| {
+        let scope = if d.scope == Scope::InScope {
+            "in-scope"
+        } else {
+            "future"
+        };
+        let paths = d
+            .paths
+            .iter()
+            .map(|p| format!("<code>{}</code>", html_escape(p)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let agents: Vec<String> = d
+            .agents
+            .iter()
+            .map(|a| format!("<span class=\"badge\">{}</span>", html_escape(&name(a))))
+            .collect();
+        format!(
+            "<em>({scope})</em> {} {} {}",
+            inline_md(&d.text),
+            paths,
+            agents.join("")
+        )
+    };
+
+    let view = View {
+        title: format!("Deep Review: {}", r.run.id),
+        version: r.run.deep_review_version.clone(),
+        toc,
+        header,
+        failures,
+        summary: to_html(&r.summary),
+        structure: format!(
+            "Structure: {} critical, {} important, {} suggestions.",
+            r.counts.critical, r.counts.important, r.counts.suggestion
+        ),
+        sections,
+        concerns: r
+            .design
+            .iter()
+            .filter(|d| d.kind == ObservationKind::Concern)
+            .map(observation)
+            .collect(),
+        strengths: r
+            .design
+            .iter()
+            .filter(|d| d.kind == ObservationKind::Strength)
+            .map(observation)
+            .collect(),
+        testing: md_or_none(&r.testing),
+        tests_run: r
+            .tests_run
+            .iter()
+            .map(|t| {
+                (
+                    t.command.clone(),
+                    format!("{} ({})", t.result, name(&t.agent)),
+                )
+            })
+            .collect(),
+        documentation: md_or_none(&r.documentation),
+        commits: md_or_none(&r.commit_structure),
+        limitations: r
+            .limitations
+            .iter()
+            .map(|l| match (&l.path, l.line) {
+                (Some(p), Some(n)) => format!(
+                    "{} (<code>{}:{n}</code>)",
+                    inline_md(&l.text),
+                    html_escape(p)
+                ),
+                (Some(p), None) => {
+                    format!("{} (<code>{}</code>)", inline_md(&l.text), html_escape(p))
+                }
+                _ => inline_md(&l.text),
+            })
+            .collect(),
+        declined: r
+            .declined
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} ({}, round {}): declined — {}{}",
+                    d.id,
+                    d.title,
+                    d.path,
+                    d.round,
+                    d.reason,
+                    if d.code_changed {
+                        ". The code it concerns has changed since."
+                    } else {
+                        "."
+                    }
+                )
+            })
+            .collect(),
+        feedback: r
+            .unresolved_feedback
+            .iter()
+            .map(|f| {
+                let url = if f.url.starts_with("https://") || f.url.starts_with("http://") {
+                    f.url.clone()
+                } else {
+                    "#".into()
+                };
+                let place = match (&f.path, f.line) {
+                    (Some(p), Some(n)) => format!(" on {p}:{n}"),
+                    (Some(p), None) => format!(" on {p}"),
+                    _ => String::new(),
+                };
+                (url, f.author.clone(), place, f.excerpt.clone())
+            })
+            .collect(),
+        retro: r
+            .agents
+            .iter()
+            .map(|a| {
+                let text = if a.retro.is_empty() {
+                    match &a.message {
+                        Some(m) if a.status != "ok" => format!(
+                            "<p>Did not complete: {}.</p>",
+                            html_escape(m.trim_end_matches('.'))
+                        ),
+                        _ => "<p>No retro note (consolidation was not performed).</p>".into(),
+                    }
+                } else {
+                    to_html(&a.retro)
+                };
+                (a.display_name.clone(), text)
+            })
+            .collect(),
+        table_head: r.agents.iter().map(|a| a.display_name.clone()).collect(),
+        table_rows: retro_rows(r),
+        reconciliation: r
+            .reconciliation
+            .iter()
+            .map(|c| {
+                let to =
+                    c.to.map(|t| format!(" → {}", severity_label(t)))
+                        .unwrap_or_default();
+                format!(
+                    "{} ({}, {}): {} {}{to} — {}",
+                    c.finding,
+                    name(&c.agent),
+                    c.title,
+                    c.change,
+                    severity_label(c.from),
+                    c.reason
+                )
+            })
+            .collect(),
+        prompt_improvements: r.process_notes.prompt_improvements.clone(),
+        context_updates: r.process_notes.context_updates.clone(),
+        appendix: r
+            .appendix
+            .iter()
+            .map(|a| AppendixView {
+                agent: name(&a.agent),
+                file: a.file.clone(),
+                id_map: if a.id_map.is_empty() {
+                    "no findings".into()
+                } else {
+                    a.id_map
+                        .iter()
+                        .map(|(f, t)| format!("{f} → {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                raw: a.raw.clone(),
+            })
+            .collect(),
+    };
+    view.render().expect("the HTML template renders")
+}

@@ -1,0 +1,660 @@
+//! The Markdown report and its GitHub-comment form.
+
+use askama::Template;
+
+use super::model::*;
+use super::text::{block, code, fenced, inline};
+use crate::config::Severity;
+use crate::consolidate::build::severity_label;
+
+/// GitHub refuses comments longer than this many characters.
+pub const GITHUB_LIMIT: usize = 65_536;
+/// The hidden marker by which `--post` finds its own comment.
+pub const MARKER: &str = "deep-review:report";
+/// Excerpts longer than this fold into `<details>` in the comment form.
+const FOLD_LINES: usize = 12;
+
+pub struct FindingView {
+    pub id: String,
+    pub title: String,
+    pub location: String,
+    pub agents: String,
+    pub category: String,
+    pub evidence: Option<String>,
+    pub prior: Option<String>,
+    pub severity_note: Option<String>,
+    pub flags: Vec<String>,
+    pub excerpt: Option<String>,
+    pub fold: bool,
+    pub excerpt_summary: String,
+    pub body: String,
+    pub fix: String,
+}
+
+pub struct AppendixView {
+    pub agent: String,
+    pub file: String,
+    pub id_map: String,
+    pub raw: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "report.md", escape = "none")]
+struct View {
+    github: bool,
+    marker: &'static str,
+    title: String,
+    header: Vec<(String, String)>,
+    failures: Vec<String>,
+    summary: String,
+    structure: String,
+    critical: Vec<FindingView>,
+    important: Vec<FindingView>,
+    suggestion: Vec<FindingView>,
+    concerns: Vec<String>,
+    strengths: Vec<String>,
+    testing: String,
+    tests_run: Vec<String>,
+    documentation: String,
+    commits: String,
+    limitations: Vec<String>,
+    declined: Vec<String>,
+    feedback: Vec<String>,
+    retro: Vec<(String, String)>,
+    table: String,
+    reconciliation: Vec<String>,
+    prompt_improvements: Vec<String>,
+    context_updates: Vec<String>,
+    appendix: Vec<AppendixView>,
+    cut_note: Option<String>,
+}
+
+/// How much the GitHub form keeps; shrunk step by step to fit the limit.
+#[derive(Clone, Copy)]
+struct Budget {
+    github: bool,
+    raw_appendix: bool,
+    fold_all_excerpts: bool,
+    max_excerpt_lines: usize,
+}
+
+pub fn render(report: &Report) -> String {
+    view(
+        report,
+        Budget {
+            github: false,
+            raw_appendix: true,
+            fold_all_excerpts: false,
+            max_excerpt_lines: usize::MAX,
+        },
+        None,
+    )
+    .render()
+    .expect("the Markdown template renders")
+}
+
+/// The comment form: fits [`GITHUB_LIMIT`]. It shortens the appendix
+/// first, then folds and shortens excerpts, and only as a last resort
+/// cuts the end, saying what was cut and where the full report is.
+pub fn render_github(report: &Report, full_report: Option<&str>) -> String {
+    let steps = [
+        Budget {
+            github: true,
+            raw_appendix: true,
+            fold_all_excerpts: false,
+            max_excerpt_lines: usize::MAX,
+        },
+        Budget {
+            github: true,
+            raw_appendix: false,
+            fold_all_excerpts: false,
+            max_excerpt_lines: usize::MAX,
+        },
+        Budget {
+            github: true,
+            raw_appendix: false,
+            fold_all_excerpts: true,
+            max_excerpt_lines: 40,
+        },
+        Budget {
+            github: true,
+            raw_appendix: false,
+            fold_all_excerpts: true,
+            max_excerpt_lines: 12,
+        },
+        Budget {
+            github: true,
+            raw_appendix: false,
+            fold_all_excerpts: true,
+            max_excerpt_lines: 4,
+        },
+    ];
+    let mut last = String::new();
+    for (i, budget) in steps.iter().enumerate() {
+        let note = (i > 0).then(|| shortened_note(i, full_report));
+        last = view(report, *budget, note)
+            .render()
+            .expect("the Markdown template renders");
+        if last.chars().count() <= GITHUB_LIMIT {
+            return last;
+        }
+    }
+    cut(&last, full_report)
+}
+
+fn shortened_note(step: usize, full: Option<&str>) -> String {
+    let what = if step == 1 {
+        "the agents' raw reviews in the appendix"
+    } else {
+        "the agents' raw reviews and long code excerpts"
+    };
+    format!(
+        "*To fit a GitHub comment, {what} were shortened{}.*",
+        full.map(|p| format!("; the full report is {}", inline(p)))
+            .unwrap_or_default()
+    )
+}
+
+/// The last resort: cut at a line boundary and say so.
+fn cut(text: &str, full: Option<&str>) -> String {
+    let note = format!(
+        "\n\n---\n\n*This comment was cut at {} characters to fit GitHub's limit; everything after this point is missing{}.*\n",
+        GITHUB_LIMIT,
+        full.map(|p| format!(". The full report is {}", inline(p)))
+            .unwrap_or_default()
+    );
+    let budget = GITHUB_LIMIT - note.chars().count() - 16;
+    let mut out = String::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if out.chars().count() + line.chars().count() + 1 > budget {
+            break;
+        }
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if in_fence {
+        out.push_str("```\n");
+    }
+    out.push_str(&note);
+    out
+}
+
+fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
+    let r = report;
+    let name = |agent: &str| r.display_name(agent);
+    let mut header = vec![("Date".to_string(), r.run.started_local.clone())];
+    header.push((
+        "Repo".into(),
+        link(
+            &r.target.repo.clone().unwrap_or_default(),
+            r.target.repo_url.as_deref(),
+        ),
+    ));
+    header.push(("Round".into(), r.run.round.to_string()));
+    if let Some(author) = &r.target.author {
+        header.push((
+            "Author".into(),
+            link(&format!("@{author}"), r.target.author_url.as_deref()),
+        ));
+    }
+    match r.target.pr {
+        Some(n) => header.push((
+            "PR".into(),
+            link(
+                &format!("#{n} — {}", r.target.title),
+                r.target.pr_url.as_deref(),
+            ),
+        )),
+        None => header.push((
+            "Branch".into(),
+            format!(
+                "{} against {} ({} commits)",
+                code(&r.target.branch),
+                code(&r.target.base),
+                r.target.commits.len()
+            ),
+        )),
+    }
+    if r.target.pr.is_some() {
+        header.push(("Branch".into(), code(&r.target.branch)));
+    }
+    header.push((
+        "Commits".into(),
+        r.target
+            .commits
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    code(&c.sha.chars().take(7).collect::<String>()),
+                    inline(&c.subject)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("<br>"),
+    ));
+    header.push((
+        "Reviewers".into(),
+        r.reviewers
+            .iter()
+            .map(|v| inline(&v.label()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    header.push((
+        "Verdict".into(),
+        format!(
+            "**{}** — {}",
+            r.verdict.decision.label(),
+            inline(&r.verdict.reason)
+        ),
+    ));
+    header.push(("Wall-clock time".into(), wall_clock(r.run.wall_clock_ms)));
+
+    let mut failures: Vec<String> = r
+        .agents
+        .iter()
+        .filter(|a| a.status != "ok")
+        .map(|a| {
+            format!(
+                "{}: {}{}",
+                inline(&a.display_name),
+                a.status.replace('_', " "),
+                a.message
+                    .as_deref()
+                    .map(|m| format!(" — {}", inline(m)))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !r.consolidation.performed {
+        failures.push(format!(
+            "Consolidation was not performed: {}",
+            inline(
+                r.consolidation
+                    .note
+                    .as_deref()
+                    .unwrap_or("no reason recorded")
+            )
+        ));
+    }
+
+    let findings = |severity: Severity| -> Vec<FindingView> {
+        r.findings_of(severity)
+            .map(|f| finding_view(r, f, budget))
+            .collect()
+    };
+    let observation = |d: &DesignNote| -> String {
+        let scope = match d.scope {
+            crate::findings::answer::Scope::InScope => "in-scope",
+            crate::findings::answer::Scope::Future => "future",
+        };
+        let paths = if d.paths.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                d.paths
+                    .iter()
+                    .map(|p| code(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let agents = d
+            .agents
+            .iter()
+            .map(|a| name(a))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "*({scope})* {}{paths} — {}",
+            one_paragraph(&d.text),
+            inline(&agents)
+        )
+    };
+    use crate::findings::answer::ObservationKind;
+    let concerns = r
+        .design
+        .iter()
+        .filter(|d| d.kind == ObservationKind::Concern)
+        .map(observation)
+        .collect();
+    let strengths = r
+        .design
+        .iter()
+        .filter(|d| d.kind == ObservationKind::Strength)
+        .map(observation)
+        .collect();
+
+    let retro = r
+        .agents
+        .iter()
+        .map(|a| {
+            let text = if a.retro.is_empty() {
+                match &a.message {
+                    Some(m) if a.status != "ok" => {
+                        format!("Did not complete: {}.", inline(m.trim_end_matches('.')))
+                    }
+                    _ => "No retro note (consolidation was not performed).".into(),
+                }
+            } else {
+                block(&a.retro)
+            };
+            (inline(&a.display_name), text)
+        })
+        .collect();
+
+    View {
+        github: budget.github,
+        marker: MARKER,
+        title: format!("Deep Review: {}", inline(&r.run.id)),
+        header,
+        failures,
+        summary: block(&r.summary),
+        structure: format!(
+            "Structure: {} critical, {} important, {} suggestions.",
+            r.counts.critical, r.counts.important, r.counts.suggestion
+        ),
+        critical: findings(Severity::Critical),
+        important: findings(Severity::Important),
+        suggestion: findings(Severity::Suggestion),
+        concerns,
+        strengths,
+        testing: or_none(&block(&r.testing)),
+        tests_run: r
+            .tests_run
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} — {} ({})",
+                    code(&t.command),
+                    inline(&t.result),
+                    inline(&name(&t.agent))
+                )
+            })
+            .collect(),
+        documentation: or_none(&block(&r.documentation)),
+        commits: or_none(&block(&r.commit_structure)),
+        limitations: r
+            .limitations
+            .iter()
+            .map(|l| match (&l.path, l.line) {
+                (Some(p), Some(n)) => {
+                    format!("{} ({})", one_paragraph(&l.text), code(&format!("{p}:{n}")))
+                }
+                (Some(p), None) => format!("{} ({})", one_paragraph(&l.text), code(p)),
+                _ => one_paragraph(&l.text),
+            })
+            .collect(),
+        declined: r
+            .declined
+            .iter()
+            .map(|d| {
+                let changed = if d.code_changed {
+                    " The code it concerns has changed since."
+                } else {
+                    ""
+                };
+                format!(
+                    "**{}** {} ({}, round {}): declined — {}.{changed}",
+                    inline(&d.id),
+                    inline(&d.title),
+                    code(&d.path),
+                    d.round,
+                    inline(&d.reason)
+                )
+            })
+            .collect(),
+        feedback: r
+            .unresolved_feedback
+            .iter()
+            .map(|f| {
+                let place = match (&f.path, f.line) {
+                    (Some(p), Some(n)) => format!(" on {}", code(&format!("{p}:{n}"))),
+                    (Some(p), None) => format!(" on {}", code(p)),
+                    _ => String::new(),
+                };
+                format!(
+                    "[@{}]({}){place}: {}",
+                    inline(&f.author),
+                    f.url,
+                    inline(&f.excerpt)
+                )
+            })
+            .collect(),
+        retro,
+        table: retro_table(r),
+        reconciliation: r
+            .reconciliation
+            .iter()
+            .map(|c| {
+                let to =
+                    c.to.map(|t| format!(" → {}", severity_label(t)))
+                        .unwrap_or_default();
+                format!(
+                    "**{}** ({}, {}): {} {}{to} — {}",
+                    inline(&c.finding),
+                    inline(&name(&c.agent)),
+                    inline(&c.title),
+                    c.change,
+                    severity_label(c.from),
+                    inline(&c.reason)
+                )
+            })
+            .collect(),
+        prompt_improvements: r
+            .process_notes
+            .prompt_improvements
+            .iter()
+            .map(|p| one_paragraph(p))
+            .collect(),
+        context_updates: r
+            .process_notes
+            .context_updates
+            .iter()
+            .map(|p| one_paragraph(p))
+            .collect(),
+        appendix: r
+            .appendix
+            .iter()
+            .map(|a| AppendixView {
+                agent: inline(&name(&a.agent)),
+                file: code(&a.file),
+                id_map: if a.id_map.is_empty() {
+                    "no findings".into()
+                } else {
+                    a.id_map
+                        .iter()
+                        .map(|(from, to)| format!("{} → {}", inline(from), inline(to)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                raw: (budget.raw_appendix && !a.raw.trim().is_empty())
+                    .then(|| fenced(&a.raw, "json")),
+            })
+            .collect(),
+        cut_note,
+    }
+}
+
+fn finding_view(r: &Report, f: &ReportFinding, budget: Budget) -> FindingView {
+    let lines = f.excerpt.as_deref().map_or(0, |e| e.lines().count());
+    let excerpt = f.excerpt.as_deref().map(|e| {
+        let shown: String = if lines > budget.max_excerpt_lines {
+            let mut s = e
+                .lines()
+                .take(budget.max_excerpt_lines)
+                .collect::<Vec<_>>()
+                .join("\n");
+            s.push_str(&format!(
+                "\n… ({} more lines)",
+                lines - budget.max_excerpt_lines
+            ));
+            s
+        } else {
+            e.to_string()
+        };
+        fenced(&shown, &f.language)
+    });
+    let evidence = match f.evidence {
+        EvidenceStatus::Verified => None,
+        EvidenceStatus::Relocated => Some(format!(
+            "relocated: {}",
+            inline(f.evidence_note.as_deref().unwrap_or(""))
+        )),
+        EvidenceStatus::Unverified => Some(format!(
+            "**unverified**: {}",
+            inline(f.evidence_note.as_deref().unwrap_or(""))
+        )),
+    };
+    FindingView {
+        id: f.id.clone(),
+        title: format!("**{}**", inline(&f.title)),
+        location: code(&format!(
+            "{}:{}",
+            f.path,
+            line_range(f.line_start, f.line_end)
+        )),
+        agents: f
+            .agents
+            .iter()
+            .map(|a| format!("[{}]", inline(&r.display_name(a))))
+            .collect::<Vec<_>>()
+            .join(" "),
+        category: f.category.label().to_string(),
+        evidence,
+        prior: f.prior.as_deref().map(inline),
+        severity_note: f.severity_note.as_deref().map(inline),
+        flags: f.flags.iter().map(|s| inline(s)).collect(),
+        fold: budget.github && (budget.fold_all_excerpts || lines > FOLD_LINES),
+        excerpt_summary: format!(
+            "Code at {}:{} ({lines} lines)",
+            inline(&f.path),
+            line_range(f.line_start, f.line_end)
+        ),
+        excerpt,
+        body: block(&f.body),
+        fix: block(&f.fix),
+    }
+}
+
+/// The retro summary table: one row per metric, one cell per agent.
+pub fn retro_rows(r: &Report) -> Vec<(&'static str, Vec<String>)> {
+    let col =
+        |f: &dyn Fn(&AgentReport) -> String| -> Vec<String> { r.agents.iter().map(f).collect() };
+    vec![
+        ("Status", col(&|a| a.status.replace('_', " "))),
+        ("Duration", col(&|a| clock(a.duration_ms))),
+        ("Findings", col(&|a| a.findings_raised.short())),
+        ("Tool calls", col(&|a| a.tool_calls.label())),
+        (
+            "Tokens (in / out)",
+            col(&|a| {
+                format!(
+                    "{} / {}",
+                    thousands(a.tokens.input),
+                    thousands(a.tokens.output)
+                )
+            }),
+        ),
+        (
+            "Cost",
+            col(&|a| a.cost_usd.map_or("—".into(), |c| format!("${c:.2}"))),
+        ),
+        (
+            "Design observations",
+            col(&|a| a.design_observations.to_string()),
+        ),
+        ("False positives", col(&|a| a.false_positives.to_string())),
+        ("Unique insights", col(&|a| a.unique_insights.to_string())),
+        ("Files reviewed", col(&|a| a.files_reviewed.to_string())),
+        (
+            "Coverage misses",
+            col(&|a| a.coverage_misses.len().to_string()),
+        ),
+        ("Kept", col(&|a| a.kept.to_string())),
+        ("Downgraded", col(&|a| a.downgraded.to_string())),
+        ("Upgraded", col(&|a| a.upgraded.to_string())),
+        ("Dropped", col(&|a| a.dropped.to_string())),
+    ]
+}
+
+fn retro_table(r: &Report) -> String {
+    let mut out = String::from("| Metric |");
+    for a in &r.agents {
+        out.push_str(&format!(" {} |", inline(&a.display_name)));
+    }
+    out.push_str("\n|---|");
+    for _ in &r.agents {
+        out.push_str("---|");
+    }
+    for (label, cells) in retro_rows(r) {
+        out.push_str(&format!("\n| {label} |"));
+        for c in cells {
+            out.push_str(&format!(" {} |", inline(&c)));
+        }
+    }
+    out
+}
+
+fn link(text: &str, url: Option<&str>) -> String {
+    match url {
+        Some(u) => format!("[{}]({u})", inline(text)),
+        None => inline(text),
+    }
+}
+
+fn or_none(s: &str) -> String {
+    if s.trim().is_empty() {
+        "Nothing reported.".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Model prose for a list item: one paragraph, tags neutralised.
+fn one_paragraph(s: &str) -> String {
+    block(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+pub fn line_range(start: u32, end: u32) -> String {
+    if end > start {
+        format!("{start}-{end}")
+    } else {
+        start.to_string()
+    }
+}
+
+/// `36 min 36 s`
+pub fn wall_clock(ms: u64) -> String {
+    let s = ms / 1000;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec} s"),
+        (0, min, sec) => format!("{min} min {sec} s"),
+        (h, min, sec) => format!("{h} h {min} min {sec} s"),
+    }
+}
+
+/// `10:04`
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// `120000` → `120,000`
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

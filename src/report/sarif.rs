@@ -1,0 +1,92 @@
+//! SARIF 2.1.0 for code-scanning upload: one result per finding.
+
+use serde_json::{Value, json};
+
+use super::model::Report;
+use crate::config::Severity;
+
+const RULES: [(Severity, &str, &str, &str); 3] = [
+    (
+        Severity::Critical,
+        "deep-review/critical",
+        "error",
+        "Critical issue: must be fixed before merge",
+    ),
+    (
+        Severity::Important,
+        "deep-review/important",
+        "warning",
+        "Important issue: should be fixed before merge",
+    ),
+    (
+        Severity::Suggestion,
+        "deep-review/suggestion",
+        "note",
+        "Suggestion: worth doing, need not block the merge",
+    ),
+];
+
+pub fn render(report: &Report) -> String {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|(_, id, level, text)| {
+            json!({"id": id, "shortDescription": {"text": text}, "defaultConfiguration": {"level": level}})
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let (index, (_, rule, level, _)) = RULES
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.0 == f.severity)
+                .expect("every severity has a rule");
+            let mut text = format!("{}: {}", f.id, f.title);
+            if !f.body.is_empty() {
+                text.push_str("\n\n");
+                text.push_str(&f.body);
+            }
+            if !f.fix.is_empty() {
+                text.push_str("\n\nFix: ");
+                text.push_str(&f.fix);
+            }
+            json!({
+                "ruleId": rule,
+                "ruleIndex": index,
+                "level": level,
+                "message": {"text": text},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": f.path, "uriBaseId": "SRCROOT"},
+                    "region": {"startLine": f.line_start.max(1), "endLine": f.line_end.max(f.line_start).max(1)}
+                }}],
+                "properties": {
+                    "id": f.id,
+                    "agents": f.agents,
+                    "category": f.category,
+                    "evidence": f.evidence,
+                    "title": f.title
+                }
+            })
+        })
+        .collect();
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "deep-review",
+                "version": report.run.deep_review_version,
+                "informationUri": "https://github.com/deep-review/deep-review",
+                "rules": rules
+            }},
+            "automationDetails": {"id": format!("deep-review/{}", report.run.id)},
+            "versionControlProvenance": [{
+                "repositoryUri": report.target.repo_url.clone().unwrap_or_else(|| "file:///".into()),
+                "revisionId": report.target.head_sha
+            }],
+            "results": results
+        }]
+    });
+    serde_json::to_string_pretty(&sarif).expect("SARIF serialises") + "\n"
+}

@@ -1,0 +1,221 @@
+//! Making untrusted text safe for each output: Markdown that cannot
+//! inject markup or break our structure, and HTML rendered from model
+//! Markdown with raw HTML escaped and nothing that fetches.
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+/// One line of text for a heading, list item or table cell.
+pub fn inline(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(flat.len());
+    for c in flat.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '`' => out.push_str("\\`"),
+            '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span: its text literal, on one line, delimited so that no
+/// backtick inside can close it.
+pub fn code(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    if longest == 0 {
+        return format!("`{flat}`");
+    }
+    let ticks = "`".repeat(longest + 1);
+    format!("{ticks} {flat} {ticks}")
+}
+
+/// Model-written Markdown kept as Markdown, with raw HTML outside code
+/// neutralised so that `</details>` or `<script>` cannot change the page.
+pub fn block(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_fence: Option<String> = None;
+    for line in s.lines() {
+        let trimmed = line.trim_start();
+        if let Some(fence) = &in_fence {
+            if trimmed.starts_with(fence.as_str()) {
+                in_fence = None;
+            }
+            out.push_str(line);
+        } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let ch = trimmed.chars().next().unwrap_or('`');
+            let n = trimmed.chars().take_while(|c| *c == ch).count();
+            in_fence = Some(ch.to_string().repeat(n));
+            out.push_str(line);
+        } else {
+            out.push_str(&escape_tags_outside_code_spans(line));
+        }
+        out.push('\n');
+    }
+    if in_fence.is_some() {
+        // An unclosed fence would swallow the rest of the report.
+        out.push_str(&in_fence.unwrap_or_default());
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+fn escape_tags_outside_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            let run = chars[i..].iter().take_while(|c| **c == '`').count();
+            // Find the closing run of the same length.
+            let mut j = i + run;
+            let mut closed = None;
+            while j < chars.len() {
+                if chars[j] == '`' {
+                    let r = chars[j..].iter().take_while(|c| **c == '`').count();
+                    if r == run {
+                        closed = Some(j + r);
+                        break;
+                    }
+                    j += r;
+                } else {
+                    j += 1;
+                }
+            }
+            let end = closed.unwrap_or(i + run);
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
+        if c == '<'
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
+        {
+            out.push_str("&lt;");
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A fenced code block whose fence no line inside can close.
+pub fn fenced(code: &str, language: &str) -> String {
+    let fence = crate::review::fence_for(code);
+    format!(
+        "{fence}{language}\n{}\n{fence}",
+        code.trim_end_matches('\n')
+    )
+}
+
+/// Model Markdown to HTML: raw HTML becomes text, images become links,
+/// and only web, mail and in-page links survive.
+pub fn to_html(markdown: &str) -> String {
+    let parser = Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    );
+    let events = parser.map(|event| match event {
+        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+        Event::Start(Tag::Image {
+            dest_url,
+            title,
+            id,
+            ..
+        }) => Event::Start(Tag::Link {
+            link_type: pulldown_cmark::LinkType::Inline,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
+}
+
+fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
+    let lower = url.trim().to_ascii_lowercase();
+    let ok = lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || lower.starts_with("mailto:")
+        || lower.starts_with('#')
+        || !lower.contains(':');
+    if ok { url } else { "#".into() }
+}
+
+/// Escapes text for HTML outside templates (attribute-safe).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_blocks_cannot_close_our_details() {
+        let out = block(
+            "Closing </details> and <script>alert(1)</script>, but `</details>` in code stays.",
+        );
+        assert_eq!(
+            out,
+            "Closing &lt;/details> and &lt;script>alert(1)&lt;/script>, but `</details>` in code stays."
+        );
+    }
+
+    #[test]
+    fn an_unclosed_fence_is_closed() {
+        assert_eq!(block("```rust\nfn x() {}"), "```rust\nfn x() {}\n```");
+    }
+
+    #[test]
+    fn html_from_markdown_has_no_raw_html_or_remote_images() {
+        let html =
+            to_html("<script>x</script> ![a](https://evil.example/p.png) [b](javascript:alert(1))");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+    }
+
+    #[test]
+    fn inline_text_is_one_safe_line() {
+        assert_eq!(
+            inline("a | b\n<b>*x*</b>"),
+            "a \\| b &lt;b&gt;\\*x\\*&lt;/b&gt;"
+        );
+    }
+}
