@@ -5,11 +5,13 @@
 //! and typed errors and reports progress through [`progress::Progress`].
 
 pub mod agents;
+pub mod checkout;
 pub mod cli;
 pub mod config;
 pub mod consolidate;
 pub mod exit;
 pub mod findings;
+pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod review;

@@ -11,6 +11,7 @@ use super::failure::Failure;
 use super::output;
 use crate::config::{self, FlagOverrides, LoadOptions, Loaded};
 use crate::exit::Exit;
+use crate::pipeline::Target;
 
 pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
@@ -27,8 +28,16 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             Err(not_yet("pr"))
         }
         Command::Branch(args) => {
-            load_config(Some(&args.review))?;
-            Err(not_yet("branch"))
+            let loaded = load_config(Some(&args.review))?;
+            let cwd = std::env::current_dir().map_err(|e| {
+                Failure::runtime(format!("cannot read the current directory: {e}"), "")
+            })?;
+            let target = Target::Branch {
+                cwd,
+                name: args.name.clone(),
+                base: args.base.clone(),
+            };
+            super::review::run(&loaded.config, target, None, &args.review, cli.quiet).await
         }
         Command::History(_) => Err(not_yet("history")),
         Command::Show(_) => Err(not_yet("show")),

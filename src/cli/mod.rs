@@ -8,6 +8,7 @@ mod doctor;
 mod failure;
 mod output;
 mod progress;
+mod review;
 
 use std::process::ExitCode;
 

@@ -4,7 +4,7 @@
 
 use askama::Template;
 
-use super::markdown::{line_range, retro_rows, wall_clock};
+use super::markdown::{line_range, plural, retro_rows, wall_clock};
 use super::model::*;
 use super::text::{html_escape, to_html};
 use crate::config::Severity;
@@ -138,10 +138,10 @@ pub fn render(report: &Report) -> String {
         None => header.push((
             "Branch".into(),
             format!(
-                "<code>{}</code> against <code>{}</code> ({} commits)",
+                "<code>{}</code> against <code>{}</code> ({})",
                 html_escape(&r.target.branch),
                 html_escape(&r.target.base),
-                r.target.commits.len()
+                plural(r.target.commits.len(), "commit")
             ),
         )),
     }
@@ -319,8 +319,10 @@ pub fn render(report: &Report) -> String {
         failures,
         summary: to_html(&r.summary),
         structure: format!(
-            "Structure: {} critical, {} important, {} suggestions.",
-            r.counts.critical, r.counts.important, r.counts.suggestion
+            "Structure: {} critical, {} important, {}.",
+            r.counts.critical,
+            r.counts.important,
+            plural(r.counts.suggestion as usize, "suggestion")
         ),
         sections,
         concerns: r

@@ -357,8 +357,10 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
         failures,
         summary: block(&r.summary),
         structure: format!(
-            "Structure: {} critical, {} important, {} suggestions.",
-            r.counts.critical, r.counts.important, r.counts.suggestion
+            "Structure: {} critical, {} important, {}.",
+            r.counts.critical,
+            r.counts.important,
+            plural(r.counts.suggestion as usize, "suggestion")
         ),
         critical: findings(Severity::Critical),
         important: findings(Severity::Important),
@@ -657,4 +659,13 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `1 commit`, `3 commits`
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

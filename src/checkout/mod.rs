@@ -1,0 +1,342 @@
+//! Getting the code under review into a throwaway worktree, never touching
+//! the user's own checkout. One bare cache repository per source (a GitHub
+//! repository, or a local repository path) lives under the cache
+//! directory; each run fetches what it needs into namespaced refs and adds
+//! a worktree detached at the head commit inside its run directory.
+
+mod diff;
+mod lock;
+
+use std::path::{Path, PathBuf};
+
+use git2::{FetchOptions, Oid, Repository, WorktreeAddOptions, WorktreePruneOptions};
+
+pub use diff::{DiffSummary, summarize};
+pub use lock::CacheLock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not inside a git repository")]
+    NotARepository,
+    #[error("no branch named {0:?}")]
+    NoBranch(String),
+    #[error("HEAD is detached; name the branch to review")]
+    Detached,
+    #[error(
+        "no base branch found: the remote has no default branch and there is no main or master"
+    )]
+    NoBase,
+    #[error("the remote has no {what} (fetching {refspec} from {url})")]
+    MissingRef {
+        what: String,
+        refspec: String,
+        url: String,
+    },
+    #[error("cannot fetch from {url}: {message}")]
+    Fetch { url: String, message: String },
+}
+
+impl CheckoutError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            CheckoutError::NotARepository => {
+                "run deep-review inside the repository, or use `deep-review pr N --repo OWNER/NAME`"
+            }
+            CheckoutError::NoBranch(_) => "`git branch` lists the local branches",
+            CheckoutError::Detached => "e.g. `deep-review branch my-feature`",
+            CheckoutError::NoBase => "name it with --base, e.g. `--base develop`",
+            CheckoutError::MissingRef { .. } => {
+                "check the pull request number and that the repository is the right one"
+            }
+            CheckoutError::Fetch { .. } => {
+                "check the network and the token (GH_TOKEN) for private repositories"
+            }
+            _ => "run again with -v for details",
+        }
+    }
+}
+
+/// The bare cache repository for one source.
+pub struct Cache {
+    pub repo: Repository,
+    pub path: PathBuf,
+    url: String,
+    token: Option<String>,
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache for `url` under `cache_dir`.
+    pub fn open(
+        cache_dir: &Path,
+        key: &str,
+        url: &str,
+        token: Option<String>,
+    ) -> Result<Cache, CheckoutError> {
+        let path = cache_dir.join("repos").join(format!("{key}.git"));
+        std::fs::create_dir_all(&path)?;
+        let repo = match Repository::open_bare(&path) {
+            Ok(repo) => repo,
+            Err(_) => Repository::init_bare(&path)?,
+        };
+        Ok(Cache {
+            repo,
+            path,
+            url: url.to_string(),
+            token,
+        })
+    }
+
+    /// Fetches `refspecs` (`src:dst`) from the source. Only missing
+    /// objects travel; a force-pushed head simply moves its ref.
+    pub fn fetch(&self, refspecs: &[String]) -> Result<(), CheckoutError> {
+        let mut remote = self.repo.remote_anonymous(&self.url)?;
+        let mut callbacks = git2::RemoteCallbacks::new();
+        if let Some(token) = self.token.clone() {
+            callbacks.credentials(move |_url, _user, _allowed| {
+                git2::Cred::userpass_plaintext("x-access-token", &token)
+            });
+        }
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(callbacks);
+        options.download_tags(git2::AutotagOption::None);
+        let specs: Vec<String> = refspecs.iter().map(|s| format!("+{s}")).collect();
+        remote
+            .fetch(&specs, Some(&mut options), None)
+            .map_err(|e| CheckoutError::Fetch {
+                url: redact(&self.url),
+                message: e.message().to_string(),
+            })?;
+        for spec in refspecs {
+            let (src, dst) = spec.split_once(':').expect("refspecs are src:dst");
+            if self.repo.refname_to_id(dst).is_err() {
+                return Err(CheckoutError::MissingRef {
+                    what: src.to_string(),
+                    refspec: spec.clone(),
+                    url: redact(&self.url),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn resolve(&self, refname: &str) -> Result<Oid, CheckoutError> {
+        Ok(self.repo.refname_to_id(refname)?)
+    }
+
+    /// Removes worktrees left by runs that died: their directory is gone,
+    /// or they are locked by a process that no longer exists.
+    pub fn prune_stale(&self) -> Result<Vec<String>, CheckoutError> {
+        let mut pruned = Vec::new();
+        for name in self.repo.worktrees()?.iter().flatten().flatten() {
+            let Ok(wt) = self.repo.find_worktree(name) else {
+                continue;
+            };
+            let owner_alive = match wt.is_locked()? {
+                git2::WorktreeLockStatus::Locked(Some(reason)) => reason
+                    .strip_prefix("deep-review pid ")
+                    .and_then(|p| p.trim().parse::<i32>().ok())
+                    .is_some_and(process_alive),
+                git2::WorktreeLockStatus::Locked(None) => true,
+                git2::WorktreeLockStatus::Unlocked => false,
+            };
+            if owner_alive {
+                continue;
+            }
+            let _ = wt.unlock();
+            let path = wt.path().to_path_buf();
+            wt.prune(Some(
+                WorktreePruneOptions::new()
+                    .valid(true)
+                    .locked(true)
+                    .working_tree(true),
+            ))?;
+            if path.exists() {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            pruned.push(name.to_string());
+        }
+        Ok(pruned)
+    }
+
+    /// Adds a worktree at `path`, detached at `head`, locked by this
+    /// process until [`Worktree::remove`].
+    pub fn add_worktree(
+        &self,
+        name: &str,
+        path: &Path,
+        head: Oid,
+    ) -> Result<Worktree, CheckoutError> {
+        // libgit2 checks a worktree out at a branch; a throwaway one is
+        // made for it, then HEAD is detached and the branch deleted.
+        let commit = self.repo.find_commit(head)?;
+        let branch_name = format!("deep-review-wt-{name}");
+        let branch = self.repo.branch(&branch_name, &commit, true)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut options = WorktreeAddOptions::new();
+        options.reference(Some(branch.get()));
+        let wt = self.repo.worktree(name, path, Some(&options))?;
+        let wt_repo = Repository::open_from_worktree(&wt)?;
+        wt_repo.set_head_detached(head)?;
+        let mut branch = self
+            .repo
+            .find_branch(&branch_name, git2::BranchType::Local)?;
+        branch.delete()?;
+        wt.lock(Some(&format!("deep-review pid {}", std::process::id())))?;
+        Ok(Worktree {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn remove_worktree(&self, worktree: &Worktree) -> Result<(), CheckoutError> {
+        if let Ok(wt) = self.repo.find_worktree(&worktree.name) {
+            let _ = wt.unlock();
+            wt.prune(Some(
+                WorktreePruneOptions::new()
+                    .valid(true)
+                    .locked(true)
+                    .working_tree(true),
+            ))?;
+        }
+        if worktree.path.exists() {
+            std::fs::remove_dir_all(&worktree.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// A worktree added for one run.
+#[derive(Debug, Clone)]
+pub struct Worktree {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+fn process_alive(pid: i32) -> bool {
+    // Signal 0 checks existence without signalling.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+/// A URL with any credentials removed, for messages.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// A file-system-safe cache key for a local repository path.
+pub fn local_key(path: &Path) -> String {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let name = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repo".into());
+    // FNV-1a: stable across runs and Rust versions, unlike DefaultHasher.
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in canonical.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    format!("local/{}-{hash:016x}", sanitize(&name))
+}
+
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The local branch to review and its base, resolved in the user's
+/// repository (read only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalTarget {
+    pub root: PathBuf,
+    pub branch: String,
+    pub base: String,
+    /// The base as a ref in the user's repository.
+    pub base_ref: String,
+}
+
+/// Finds the repository around `cwd`, the branch (`name` or the current
+/// one) and the base (`base`, else the remote's default branch, else
+/// `main`, else `master`).
+pub fn local_target(
+    cwd: &Path,
+    name: Option<&str>,
+    base: Option<&str>,
+) -> Result<LocalTarget, CheckoutError> {
+    let repo = Repository::discover(cwd).map_err(|_| CheckoutError::NotARepository)?;
+    let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
+    let branch = match name {
+        Some(n) => {
+            repo.find_branch(n, git2::BranchType::Local)
+                .map_err(|_| CheckoutError::NoBranch(n.to_string()))?;
+            n.to_string()
+        }
+        None => {
+            let head = repo.head().map_err(|_| CheckoutError::Detached)?;
+            if !head.is_branch() {
+                return Err(CheckoutError::Detached);
+            }
+            head.shorthand()
+                .map_err(|_| CheckoutError::Detached)?
+                .to_string()
+        }
+    };
+    let (base, base_ref) = match base {
+        Some(b) => {
+            let obj = repo
+                .revparse_single(b)
+                .map_err(|_| CheckoutError::NoBranch(b.to_string()))?;
+            let _ = obj;
+            let full = repo
+                .resolve_reference_from_short_name(b)
+                .ok()
+                .and_then(|r| r.name().ok().map(str::to_string))
+                .unwrap_or_else(|| b.to_string());
+            (b.to_string(), full)
+        }
+        None => default_base(&repo)?,
+    };
+    Ok(LocalTarget {
+        root,
+        branch,
+        base,
+        base_ref,
+    })
+}
+
+fn default_base(repo: &Repository) -> Result<(String, String), CheckoutError> {
+    for remote in ["upstream", "origin"] {
+        if let Ok(r) = repo.find_reference(&format!("refs/remotes/{remote}/HEAD")) {
+            if let Ok(Some(target)) = r.symbolic_target() {
+                let short = target
+                    .trim_start_matches(&format!("refs/remotes/{remote}/"))
+                    .to_string();
+                return Ok((short, target.to_string()));
+            }
+        }
+    }
+    for name in ["main", "master"] {
+        if repo.find_branch(name, git2::BranchType::Local).is_ok() {
+            return Ok((name.to_string(), format!("refs/heads/{name}")));
+        }
+    }
+    Err(CheckoutError::NoBase)
+}

@@ -1,0 +1,175 @@
+//! `deep-review pr` and `deep-review branch`: run the pipeline, route the
+//! report to files and stdout, and turn the result into an exit code.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use tokio_util::sync::CancellationToken;
+
+use super::args::ReviewArgs;
+use super::commands::io_failure;
+use super::failure::Failure;
+use super::output;
+use crate::checkout::CheckoutError;
+use crate::config::{Config, Format};
+use crate::exit::Exit;
+use crate::pipeline::{self, PipelineError, Request, Target};
+use crate::report::Report;
+
+pub async fn run(
+    config: &Config,
+    target: Target,
+    round: Option<u32>,
+    args: &ReviewArgs,
+    quiet: bool,
+) -> Result<Exit, Failure> {
+    let chosen = chosen_format(args)?;
+    let request = Request {
+        target,
+        round,
+        formats: config.review.formats.clone(),
+        keep_worktree: config.review.keep_worktree,
+    };
+    let cancel = CancellationToken::new();
+    watch_ctrl_c(cancel.clone());
+    let progress = super::progress::sink(quiet);
+    let finished = pipeline::run(config, &request, progress, cancel)
+        .await
+        .map_err(failure)?;
+    let report = &finished.report;
+    let full = finished.run.report(Format::Md).display().to_string();
+
+    if let Some(path) = &args.output {
+        let text = crate::report::render(report, chosen, Some(&full));
+        std::fs::write(path, text).map_err(|e| {
+            Failure::runtime(
+                format!("cannot write {}: {e}", path.display()),
+                "check the directory exists and is writable",
+            )
+        })?;
+    }
+    if !std::io::stdout().is_terminal() {
+        if args.output.is_none() {
+            // The report alone on stdout, so it can be piped.
+            output::stdout(&crate::report::render(report, chosen, Some(&full)))
+                .map_err(io_failure)?;
+        }
+    } else {
+        output::stdout(&summary(
+            report,
+            &finished.run.root,
+            &finished.written,
+            args.output.as_deref(),
+        ))
+        .map_err(io_failure)?;
+    }
+    let blocking = report
+        .findings
+        .iter()
+        .any(|f| config.review.fail_on.blocks(f.severity));
+    Ok(Exit::for_review(report.incomplete, blocking))
+}
+
+/// The format of `-o` and of stdout: the one `--format` given, else the
+/// output path's extension, else Markdown.
+fn chosen_format(args: &ReviewArgs) -> Result<Format, Failure> {
+    match args.format.as_slice() {
+        [one] => Ok(one.format()),
+        [] => Ok(args
+            .output
+            .as_deref()
+            .and_then(Format::from_extension)
+            .unwrap_or(Format::Md)),
+        _ if args.output.is_some() => Err(Failure::usage(
+            "-o writes one format, but several --format values were given",
+            "drop -o to write every format into the run directory, or give one --format",
+        )),
+        _ => Ok(Format::Md),
+    }
+}
+
+fn summary(
+    report: &Report,
+    run: &Path,
+    written: &[(Format, std::path::PathBuf)],
+    output: Option<&Path>,
+) -> String {
+    let mut out = format!(
+        "\n{} — {}\n{} critical, {} important, {} suggestions",
+        report.verdict.decision.label(),
+        report.verdict.reason,
+        report.counts.critical,
+        report.counts.important,
+        report.counts.suggestion
+    );
+    for f in &report.findings {
+        out.push_str(&format!(
+            "\n  {:<4} {} ({}:{})",
+            f.id, f.title, f.path, f.line_start
+        ));
+    }
+    if report.incomplete {
+        out.push_str("\n\nThis review is incomplete:");
+        for a in report.agents.iter().filter(|a| a.status != "ok") {
+            out.push_str(&format!(
+                "\n  {}: {}{}",
+                a.display_name,
+                a.status.replace('_', " "),
+                a.message
+                    .as_deref()
+                    .map(|m| format!(" — {m}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if !report.consolidation.performed {
+            out.push_str(&format!(
+                "\n  consolidation not performed: {}",
+                report.consolidation.note.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    out.push_str(&format!("\n\nRun directory: {}", run.display()));
+    for (format, path) in written {
+        out.push_str(&format!("\n  {:<6} {}", format.name(), path.display()));
+    }
+    if let Some(path) = output {
+        out.push_str(&format!("\n  output {}", path.display()));
+    }
+    out.push('\n');
+    out
+}
+
+/// First Ctrl-C: stop the agents and finish with what was gathered.
+/// Second: leave at once.
+fn watch_ctrl_c(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            super::output::error_lines(
+                "interrupted: stopping the agents and writing what was gathered (Ctrl-C again to quit now)",
+                "",
+            );
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
+fn failure(e: PipelineError) -> Failure {
+    let hint = e.hint().to_string();
+    let usage = matches!(
+        e,
+        PipelineError::Checkout(
+            CheckoutError::NotARepository
+                | CheckoutError::NoBranch(_)
+                | CheckoutError::NoBase
+                | CheckoutError::Detached
+        ) | PipelineError::NoAgents
+    );
+    if usage {
+        Failure::usage(e.to_string(), hint)
+    } else {
+        Failure::runtime(e.to_string(), hint)
+    }
+}

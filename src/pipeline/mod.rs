@@ -1,0 +1,636 @@
+//! A whole review: gather → checkout → prompt → fan out → collect →
+//! verify → consolidate → render. Everything is written to the run
+//! directory as it is gathered.
+
+pub mod rundir;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::agents::supervise::{self, AgentSpec, Supervision};
+use crate::agents::{Outcome, ReviewJob, Status};
+use crate::checkout::{Cache, CacheLock, CheckoutError, Worktree};
+use crate::config::{AgentConfig, Config, Format, Protocol};
+use crate::consolidate::{self, AgentResult, Consolidation, Decisions, Inputs};
+use crate::findings::evidence::TreeSource;
+use crate::findings::{self, Answer, Finding};
+use crate::progress::{Progress, ProgressEvent};
+use crate::report::Report;
+use crate::report::model::{RunInfo, Target as ReportTarget, TargetKind};
+use crate::review::{self, Facts};
+use rundir::{Manifest, ManifestAgent, RunDir, RunState, read_json, write_json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("no agent to run: every selected agent is disabled")]
+    NoAgents,
+    #[error("cancelled before any agent ran")]
+    Cancelled,
+}
+
+impl PipelineError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PipelineError::Checkout(e) => e.hint(),
+            PipelineError::Io { .. } => {
+                "check the data directory (paths.data_dir) is writable; `deep-review doctor` checks it"
+            }
+            PipelineError::NoAgents => "enable one in the config, or name one with --agents",
+            PipelineError::Cancelled => "",
+        }
+    }
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> PipelineError {
+    let context = context.into();
+    move |source| PipelineError::Io { context, source }
+}
+
+/// What to review.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A local branch of the repository around `cwd`.
+    Branch {
+        cwd: PathBuf,
+        name: Option<String>,
+        base: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub target: Target,
+    pub round: Option<u32>,
+    /// Formats written into the run directory (the JSON model always is).
+    pub formats: Vec<Format>,
+    pub keep_worktree: bool,
+}
+
+/// A finished review.
+#[derive(Debug)]
+pub struct Finished {
+    pub report: Report,
+    pub run: RunDir,
+    pub written: Vec<(Format, PathBuf)>,
+}
+
+/// The code and facts a review runs on.
+struct Prepared {
+    facts: Facts,
+    cache: Cache,
+    head: git2::Oid,
+    run: RunDir,
+    run_id: String,
+    round: u32,
+    worktree: Worktree,
+    started_at: jiff::ZonedDateTime,
+}
+
+pub async fn run(
+    config: &Config,
+    request: &Request,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+) -> Result<Finished, PipelineError> {
+    let started = Instant::now();
+    let agents = config.selected_agents();
+    if agents.is_empty() {
+        return Err(PipelineError::NoAgents);
+    }
+    progress.event(ProgressEvent::Stage("checking out".into()));
+    let prepared = prepare(config, request, &progress)?;
+    let mut manifest = Manifest {
+        run_id: prepared.run_id.clone(),
+        state: RunState::Running,
+        round: prepared.round,
+        deep_review_version: env!("CARGO_PKG_VERSION").into(),
+        started_at: prepared.started_at.timestamp().to_string(),
+        finished_at: None,
+        kind: "branch".into(),
+        repo: prepared.facts.repo.clone(),
+        pr: prepared.facts.pr,
+        branch: prepared.facts.head_ref.clone(),
+        agents: Vec::new(),
+        verdict: None,
+        counts: None,
+        error: None,
+    };
+    for (name, agent) in &agents {
+        let spec = spec(config, name, agent);
+        let version = match crate::agents::locate(&spec.binary) {
+            Some(path) => crate::agents::probe(spec.protocol, &path).await.version,
+            None => None,
+        };
+        manifest.agents.push(ManifestAgent {
+            name: name.clone(),
+            binary: spec.binary,
+            version,
+            model: agent.model.clone(),
+            effort: agent.effort.clone(),
+            status: None,
+        });
+    }
+    write_json(&prepared.run.manifest(), &manifest).map_err(io("writing the manifest"))?;
+
+    let result = review(
+        config,
+        request,
+        &prepared,
+        &agents,
+        progress.clone(),
+        cancel.clone(),
+        started,
+    )
+    .await;
+    if !request.keep_worktree {
+        if let Err(e) = remove_worktree(&prepared) {
+            progress.event(ProgressEvent::Warning(format!(
+                "could not remove the worktree: {e}"
+            )));
+        }
+    }
+    match &result {
+        Ok(finished) => {
+            manifest.state = if cancel.is_cancelled() {
+                RunState::Cancelled
+            } else if finished.report.incomplete {
+                RunState::Incomplete
+            } else {
+                RunState::Complete
+            };
+            manifest.verdict = Some(finished.report.verdict.decision);
+            manifest.counts = Some(finished.report.counts);
+            for a in &mut manifest.agents {
+                a.status = finished
+                    .report
+                    .agents
+                    .iter()
+                    .find(|r| r.name == a.name)
+                    .map(|r| r.status.clone());
+            }
+        }
+        Err(e) => {
+            manifest.state = RunState::Failed;
+            manifest.error = Some(e.to_string());
+        }
+    }
+    manifest.finished_at = Some(jiff::Timestamp::now().to_string());
+    write_json(&prepared.run.manifest(), &manifest).map_err(io("writing the manifest"))?;
+    result
+}
+
+fn remove_worktree(prepared: &Prepared) -> Result<(), CheckoutError> {
+    let _lock = CacheLock::acquire(&prepared.cache.path, || {})?;
+    prepared.cache.remove_worktree(&prepared.worktree)
+}
+
+fn prepare(
+    config: &Config,
+    request: &Request,
+    progress: &Arc<dyn Progress>,
+) -> Result<Prepared, PipelineError> {
+    let started_at = jiff::ZonedDateTime::now();
+    let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
+    match &request.target {
+        Target::Branch { cwd, name, base } => {
+            let local = crate::checkout::local_target(cwd, name.as_deref(), base.as_deref())?;
+            let repo_name = local
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "repo".into());
+            let branch_key = crate::checkout::sanitize(&local.branch);
+            let run_id = format!("{stamp}-{branch_key}");
+            let parent = config
+                .paths
+                .data_dir
+                .join("local")
+                .join(crate::checkout::sanitize(&repo_name))
+                .join(format!("branch-{branch_key}"));
+            let round = request.round.unwrap_or_else(|| next_round(&parent));
+            let run =
+                RunDir::create(parent.join(&run_id)).map_err(io("creating the run directory"))?;
+            let key = crate::checkout::local_key(&local.root);
+            let url = local.root.display().to_string();
+            let cache = Cache::open(&config.paths.cache_dir, &key, &url, None)?;
+            let _lock = CacheLock::acquire(&cache.path, || {
+                progress.event(ProgressEvent::Stage(
+                    "waiting for another deep-review run to release the repository cache".into(),
+                ))
+            })
+            .map_err(io("locking the repository cache"))?;
+            for pruned in cache.prune_stale()? {
+                progress.event(ProgressEvent::Warning(format!(
+                    "removed a stale worktree left by an earlier run ({pruned})"
+                )));
+            }
+            let head_ref = format!("refs/deep-review/branch/{branch_key}/head");
+            let base_ref = format!("refs/deep-review/branch/{branch_key}/base");
+            cache.fetch(&[
+                format!("refs/heads/{}:{head_ref}", local.branch),
+                format!("{}:{base_ref}", local.base_ref),
+            ])?;
+            let head = cache.resolve(&head_ref)?;
+            let base_oid = cache.resolve(&base_ref)?;
+            let summary = crate::checkout::summarize(&cache.repo, base_oid, head)
+                .map_err(CheckoutError::from)?;
+            std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
+            let title = summary
+                .commits
+                .last()
+                .map(|c| c.subject.clone())
+                .unwrap_or_else(|| local.branch.clone());
+            let facts = Facts {
+                kind: TargetKind::Branch,
+                repo: repo_name,
+                repo_url: None,
+                pr: None,
+                pr_url: None,
+                title,
+                body: summary
+                    .commits
+                    .iter()
+                    .filter_map(|c| {
+                        cache
+                            .repo
+                            .find_commit(git2::Oid::from_str(&c.sha).ok()?)
+                            .ok()
+                    })
+                    .filter_map(|c| c.body().ok().flatten().map(str::to_string))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+                author: None,
+                author_url: None,
+                base_ref: local.base.clone(),
+                head_ref: local.branch.clone(),
+                base_sha: base_oid.to_string(),
+                head_sha: head.to_string(),
+                merge_base: summary.merge_base.to_string(),
+                commits: summary.commits,
+                changed_files: summary.files,
+                review_context: read_context(&cache.repo, head),
+            };
+            write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
+            let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
+            Ok(Prepared {
+                facts,
+                cache,
+                head,
+                run,
+                run_id,
+                round,
+                worktree,
+                started_at,
+            })
+        }
+    }
+}
+
+/// `deep-review-context.md` at the head commit, if the repository has one.
+fn read_context(repo: &git2::Repository, head: git2::Oid) -> Option<String> {
+    let tree = repo.find_commit(head).ok()?.tree().ok()?;
+    let entry = tree.get_path(Path::new("deep-review-context.md")).ok()?;
+    let blob = entry.to_object(repo).ok()?.peel_to_blob().ok()?;
+    Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+/// Completed earlier runs + 1.
+fn next_round(parent: &Path) -> u32 {
+    let done = rundir::siblings(parent)
+        .iter()
+        .filter(|(_, m)| matches!(m.state, RunState::Complete | RunState::Incomplete))
+        .count();
+    done as u32 + 1
+}
+
+pub fn spec(config: &Config, name: &str, agent: &AgentConfig) -> AgentSpec {
+    let protocol = agent.protocol.unwrap_or(Protocol::Claude);
+    AgentSpec {
+        name: name.to_string(),
+        display_name: agent
+            .display_name
+            .clone()
+            .unwrap_or_else(|| name.to_string()),
+        protocol,
+        binary: agent
+            .binary
+            .clone()
+            .unwrap_or_else(|| protocol.name().to_string()),
+        timeout: agent.timeout.unwrap_or(config.review.timeout),
+    }
+}
+
+/// Prompts longer than this go to a file the agent is told to read, as
+/// one argument may not exceed 128 KiB on Linux.
+const MAX_INLINE_PROMPT: usize = 100_000;
+
+fn job(
+    prompt: String,
+    prompt_file: &Path,
+    schema: serde_json::Value,
+    agent: &AgentConfig,
+    model: Option<String>,
+    effort: Option<String>,
+    scratch: PathBuf,
+) -> ReviewJob {
+    let prompt = if prompt.len() > MAX_INLINE_PROMPT {
+        format!(
+            "Your full instructions are in the file {}. Read it completely, then do what it says.",
+            prompt_file.display()
+        )
+    } else {
+        prompt
+    };
+    ReviewJob {
+        prompt,
+        system: Some(review::SYSTEM.to_string()),
+        schema: Some(schema),
+        model,
+        effort,
+        extra_args: agent.extra_args.clone(),
+        scratch,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn review(
+    config: &Config,
+    request: &Request,
+    p: &Prepared,
+    agents: &[(String, AgentConfig)],
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+    started: Instant,
+) -> Result<Finished, PipelineError> {
+    let supervision = Supervision {
+        workdir: p.worktree.path.clone(),
+        strip_env: config.github.strip_env.clone(),
+        env: Vec::new(),
+        grace: Duration::from_secs(5),
+        cancel: cancel.clone(),
+    };
+    let diff_path = p.run.diff().display().to_string();
+    let prompt = review::prompt(&p.facts, &diff_path, &[]);
+
+    // Fan out: every agent at once.
+    progress.event(ProgressEvent::Stage(format!(
+        "running {} agents",
+        agents.len()
+    )));
+    let mut runs = Vec::new();
+    for (name, agent) in agents {
+        let spec = spec(config, name, agent);
+        let dir = p.run.agent(name);
+        std::fs::create_dir_all(&dir).map_err(io("creating the agent directory"))?;
+        std::fs::write(p.run.prompt(name), &prompt).map_err(io("writing the prompt"))?;
+        let job = job(
+            prompt.clone(),
+            &p.run.prompt(name),
+            review::schema(),
+            agent,
+            agent.model.clone(),
+            agent.effort.clone(),
+            dir.clone(),
+        );
+        let supervision = supervision.clone();
+        let progress = progress.clone();
+        runs.push(async move { supervise::run(&spec, &job, &dir, &supervision, progress).await });
+    }
+    let outcomes: Vec<Outcome> = futures_util::future::join_all(runs).await;
+
+    // Collect and verify.
+    progress.event(ProgressEvent::Stage(
+        "checking findings against the code".into(),
+    ));
+    let tree = p
+        .cache
+        .repo
+        .find_commit(p.head)
+        .and_then(|c| c.tree())
+        .map_err(CheckoutError::from)?;
+    let source = TreeSource {
+        repo: &p.cache.repo,
+        tree,
+    };
+    let mut results = Vec::new();
+    let mut all_findings: Vec<Finding> = Vec::new();
+    for outcome in outcomes {
+        write_json(&p.run.outcome(&outcome.name), &outcome)
+            .map_err(io("writing an agent outcome"))?;
+        let raw = outcome.answer.clone();
+        if let Some(text) = &raw {
+            std::fs::write(p.run.review(&outcome.name), text).map_err(io("writing a review"))?;
+        }
+        let parsed = match &raw {
+            Some(text) if outcome.status == Status::Ok => {
+                findings::answer::parse::<Answer>(text).map_err(|e| e.to_string())
+            }
+            Some(_) => Err("the agent did not finish".to_string()),
+            None => Err("the agent gave no answer".to_string()),
+        };
+        let (answer, answer_error) = match parsed {
+            Ok(a) => (Some(a), None),
+            Err(e) => (None, Some(e)),
+        };
+        if let Some(a) = &answer {
+            write_json(&p.run.answer(&outcome.name), a).map_err(io("writing a parsed answer"))?;
+            all_findings.extend(findings::check_answer(&outcome.name, a, &source));
+        }
+        let review_file = p.run.relative(&p.run.review(&outcome.name));
+        results.push(AgentResult {
+            outcome,
+            answer,
+            answer_error,
+            raw_answer: raw,
+            review_file,
+        });
+    }
+    write_json(&p.run.findings(), &all_findings).map_err(io("writing the checked findings"))?;
+
+    // Consolidate.
+    let consolidation = if cancel.is_cancelled() {
+        Consolidation::NotPerformed {
+            reason: "the run was cancelled".into(),
+        }
+    } else if !config.consolidation.enabled {
+        Consolidation::NotPerformed {
+            reason: "consolidation is disabled in the configuration".into(),
+        }
+    } else if !results.iter().any(AgentResult::succeeded) {
+        Consolidation::NotPerformed {
+            reason: "no agent produced a readable review".into(),
+        }
+    } else {
+        progress.event(ProgressEvent::Stage("consolidating".into()));
+        consolidate_pass(
+            config,
+            p,
+            &all_findings,
+            results.len(),
+            &supervision,
+            progress.clone(),
+        )
+        .await
+    };
+
+    let run_info = RunInfo {
+        id: p.run_id.clone(),
+        round: p.round,
+        started_at: p.started_at.timestamp().to_string(),
+        started_local: p.started_at.strftime("%Y-%m-%d %H:%M").to_string(),
+        wall_clock_ms: 0,
+        deep_review_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let inputs = Inputs {
+        run: run_info,
+        target: report_target(&p.facts),
+        agents: &results,
+        findings: &all_findings,
+        workdir: p.worktree.path.display().to_string(),
+        declined: Vec::new(),
+        unresolved_feedback: Vec::new(),
+    };
+    let mut report = consolidate::build::build(&inputs, consolidation);
+    progress.event(ProgressEvent::Stage("writing the report".into()));
+    let written = write_reports(&p.run, &mut report, &request.formats, started)?;
+    Ok(Finished {
+        report,
+        run: p.run.clone(),
+        written,
+    })
+}
+
+async fn consolidate_pass(
+    config: &Config,
+    p: &Prepared,
+    findings: &[Finding],
+    agent_count: usize,
+    supervision: &Supervision,
+    progress: Arc<dyn Progress>,
+) -> Consolidation {
+    let name = config.consolidation.agent.clone();
+    let Some(agent) = config.agents.get(&name) else {
+        return Consolidation::NotPerformed {
+            reason: format!("no agent named {name:?} to consolidate"),
+        };
+    };
+    let dir = p.run.consolidation();
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Consolidation::NotPerformed {
+            reason: format!("cannot write {}: {e}", dir.display()),
+        };
+    }
+    let diff_path = p.run.diff().display().to_string();
+    let prompt = consolidate::prompt(&p.facts, findings, agent_count, &diff_path);
+    let prompt_file = dir.join("prompt.md");
+    let _ = std::fs::write(&prompt_file, &prompt);
+    let mut spec = spec(config, &name, agent);
+    spec.name = format!("{name} (consolidation)");
+    let model = config
+        .consolidation
+        .model
+        .clone()
+        .or_else(|| agent.model.clone());
+    let effort = config
+        .consolidation
+        .effort
+        .clone()
+        .or_else(|| agent.effort.clone());
+    let job = job(
+        prompt,
+        &prompt_file,
+        consolidate::schema(),
+        agent,
+        model.clone(),
+        effort,
+        dir.clone(),
+    );
+    let outcome = supervise::run(&spec, &job, &dir, supervision, progress).await;
+    let _ = write_json(&dir.join("outcome.json"), &outcome);
+    if outcome.status != Status::Ok {
+        return Consolidation::NotPerformed {
+            reason: format!(
+                "the consolidating agent ({name}) {}: {}",
+                outcome.status.name().replace('_', " "),
+                outcome.message.unwrap_or_default()
+            ),
+        };
+    }
+    let Some(text) = outcome.answer.clone() else {
+        return Consolidation::NotPerformed {
+            reason: format!("the consolidating agent ({name}) gave no answer"),
+        };
+    };
+    let _ = std::fs::write(dir.join("answer.md"), &text);
+    match findings::answer::parse::<Decisions>(&text) {
+        Ok(decisions) => {
+            let _ = write_json(&p.run.decisions(), &decisions);
+            Consolidation::Decided {
+                agent: name,
+                model: model.or(outcome.reported_model),
+                decisions: Box::new(decisions),
+            }
+        }
+        Err(e) => Consolidation::NotPerformed {
+            reason: format!("the consolidating agent's answer could not be read: {e}"),
+        },
+    }
+}
+
+pub fn report_target(facts: &Facts) -> ReportTarget {
+    ReportTarget {
+        kind: facts.kind,
+        repo: Some(facts.repo.clone()),
+        repo_url: facts.repo_url.clone(),
+        pr: facts.pr,
+        pr_url: facts.pr_url.clone(),
+        title: facts.title.clone(),
+        author: facts.author.clone(),
+        author_url: facts.author_url.clone(),
+        branch: facts.head_ref.clone(),
+        base: facts.base_ref.clone(),
+        base_sha: facts.base_sha.clone(),
+        head_sha: facts.head_sha.clone(),
+        commits: facts.commits.clone(),
+        changed_files: facts.changed_files.clone(),
+    }
+}
+
+/// Writes every requested format (and always the JSON model, which
+/// `deep-review show` renders from), stamping the wall-clock time last.
+pub fn write_reports(
+    run: &RunDir,
+    report: &mut Report,
+    formats: &[Format],
+    started: Instant,
+) -> Result<Vec<(Format, PathBuf)>, PipelineError> {
+    report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
+    let mut formats: Vec<Format> = formats.to_vec();
+    if !formats.contains(&Format::Json) {
+        formats.push(Format::Json);
+    }
+    let full = run.report(Format::Md).display().to_string();
+    let mut written = Vec::new();
+    for format in formats {
+        let path = run.report(format);
+        let text = crate::report::render(report, format, Some(&full));
+        std::fs::write(&path, text).map_err(io(format!("writing {}", path.display())))?;
+        written.push((format, path));
+    }
+    Ok(written)
+}
+
+/// The saved report of a run directory.
+pub fn load_report(run: &RunDir) -> std::io::Result<Report> {
+    read_json(&run.report(Format::Json))
+}

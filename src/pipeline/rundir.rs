@@ -1,0 +1,152 @@
+//! The run directory (docs/run-directory.md): everything a run gathers,
+//! written as it goes, so a crash or Ctrl-C loses nothing and a report can
+//! be re-rendered, or consolidation re-run, from the directory alone.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Paths inside one run directory. Public contract: see the docs.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn create(root: PathBuf) -> std::io::Result<RunDir> {
+        std::fs::create_dir_all(root.join("agents"))?;
+        Ok(RunDir { root })
+    }
+
+    pub fn open(root: PathBuf) -> RunDir {
+        RunDir { root }
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+    pub fn facts(&self) -> PathBuf {
+        self.root.join("facts.json")
+    }
+    pub fn diff(&self) -> PathBuf {
+        self.root.join("change.diff")
+    }
+    pub fn worktree(&self) -> PathBuf {
+        self.root.join("worktree")
+    }
+    pub fn agent(&self, name: &str) -> PathBuf {
+        self.root.join("agents").join(name)
+    }
+    pub fn prompt(&self, name: &str) -> PathBuf {
+        self.agent(name).join("prompt.md")
+    }
+    pub fn outcome(&self, name: &str) -> PathBuf {
+        self.agent(name).join("outcome.json")
+    }
+    /// The agent's raw review, as it wrote it.
+    pub fn review(&self, name: &str) -> PathBuf {
+        self.agent(name).join(format!("review-{name}-pass-1.md"))
+    }
+    pub fn answer(&self, name: &str) -> PathBuf {
+        self.agent(name).join("answer.json")
+    }
+    pub fn findings(&self) -> PathBuf {
+        self.root.join("findings.json")
+    }
+    pub fn consolidation(&self) -> PathBuf {
+        self.root.join("consolidation")
+    }
+    pub fn decisions(&self) -> PathBuf {
+        self.consolidation().join("decisions.json")
+    }
+    pub fn report(&self, format: crate::config::Format) -> PathBuf {
+        self.root.join(format.file_name())
+    }
+
+    /// The path of `path` relative to the run directory, for reports.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Running,
+    Complete,
+    Incomplete,
+    Failed,
+    Cancelled,
+}
+
+/// `manifest.json`: what ran, with which versions, and how it ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub run_id: String,
+    pub state: RunState,
+    pub round: u32,
+    pub deep_review_version: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `pr` or `branch`.
+    pub kind: String,
+    pub repo: String,
+    pub pr: Option<u64>,
+    pub branch: String,
+    pub agents: Vec<ManifestAgent>,
+    pub verdict: Option<crate::findings::Verdict>,
+    pub counts: Option<crate::report::model::Counts>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestAgent {
+    pub name: String,
+    pub binary: String,
+    pub version: Option<String>,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub status: Option<String>,
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    // Write then rename, so a reader never sees half a file.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(tmp, path)
+}
+
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> std::io::Result<T> {
+    let text = std::fs::read_to_string(path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
+/// Earlier runs beside this one (same PR or branch), oldest first.
+pub fn siblings(parent: &Path) -> Vec<(PathBuf, Manifest)> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(PathBuf, Manifest)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let dir = e.path();
+            read_json::<Manifest>(&dir.join("manifest.json"))
+                .ok()
+                .map(|m| (dir, m))
+        })
+        .collect();
+    runs.sort_by(|a, b| a.1.run_id.cmp(&b.1.run_id));
+    runs
+}
