@@ -52,6 +52,8 @@ struct Shared {
     scenario: Scenario,
     started: Instant,
     state: Mutex<State>,
+    /// Woken on every request, for `wait_for`.
+    arrived: tokio::sync::Notify,
 }
 
 /// A running double. Dropping it stops the listener.
@@ -74,6 +76,7 @@ impl ModelDouble {
             scenario,
             started: Instant::now(),
             state: Mutex::new(State::default()),
+            arrived: tokio::sync::Notify::new(),
         });
         let app = Router::new().fallback({
             let shared = shared.clone();
@@ -221,6 +224,9 @@ async fn handle(
         at_ms,
     );
 
+    if !turn.wait_for.is_empty() {
+        wait_for(&shared, &turn.wait_for).await;
+    }
     if turn.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(turn.delay_ms)).await;
     }
@@ -247,6 +253,24 @@ async fn handle(
                 headers.insert("retry-after", HeaderValue::from(seconds));
             }
             response
+        }
+    }
+}
+
+async fn wait_for(shared: &Shared, agents: &[String]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let notified = shared.arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let all_here = {
+            let state = shared.state.lock().unwrap();
+            agents
+                .iter()
+                .all(|a| state.log.iter().any(|r| &r.agent == a))
+        };
+        if all_here || tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return;
         }
     }
 }
@@ -307,6 +331,8 @@ fn record(
         fault,
         body,
     });
+    drop(state);
+    shared.arrived.notify_waiters();
 }
 
 enum Tail {

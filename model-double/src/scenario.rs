@@ -62,6 +62,11 @@ pub struct Turn {
     pub usage: Usage,
     #[serde(default)]
     pub fault: Option<Fault>,
+    /// Hold the answer until every named script has sent a request (or
+    /// 60 s have passed): proves agents run at the same time without
+    /// relying on timing.
+    #[serde(default)]
+    pub wait_for: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
