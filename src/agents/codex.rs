@@ -61,7 +61,7 @@ enum Line {
     #[serde(rename = "turn.started")]
     TurnStarted,
     #[serde(rename = "item.started")]
-    ItemStarted { item: Item },
+    ItemStarted {},
     #[serde(rename = "item.updated")]
     ItemUpdated,
     #[serde(rename = "item.completed")]
@@ -147,7 +147,9 @@ fn parse_value(value: Value) -> Vec<Event> {
     };
     match parsed {
         Line::ThreadStarted | Line::TurnStarted | Line::ItemUpdated => vec![],
-        Line::ItemStarted { item } => call_of(&item).into_iter().collect(),
+        // A call is counted when it completes: counting at both events
+        // would need a set of ids, and memory must stay flat.
+        Line::ItemStarted { .. } => vec![],
         Line::ItemCompleted { item } => completed(item),
         Line::TurnCompleted { usage } => {
             let tokens = Tokens {

@@ -2,7 +2,7 @@
 //! fold ([`Tally`]) from those events to the counters and answer the rest
 //! of the pipeline uses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,9 +92,11 @@ pub struct Tally {
     pub tool_calls: BTreeMap<String, u64>,
     pub denied_calls: u64,
     pub files_opened: BTreeSet<String>,
-    /// Codex reports a call when it starts and again when it completes.
-    seen_calls: HashSet<String>,
-    per_message: HashMap<String, Tokens>,
+    /// The message being streamed (Claude repeats its id with growing
+    /// usage) and the sum of the messages before it: no per-message map,
+    /// so memory stays flat however long the run.
+    current_message: Option<(String, Tokens)>,
+    earlier_messages: Tokens,
     total: Option<Tokens>,
     pub text: String,
     pub finish: Option<Finish>,
@@ -115,8 +117,8 @@ impl Tally {
                     self.model = model;
                 }
             }
-            Event::ToolCall { id, name, input } => {
-                if self.seen_calls.insert(id) && !ANSWER_TOOLS.contains(&name.as_str()) {
+            Event::ToolCall { name, input, .. } => {
+                if !ANSWER_TOOLS.contains(&name.as_str()) {
                     *self.tool_calls.entry(name).or_default() += 1;
                     self.files_opened.extend(paths_in(&input));
                 }
@@ -133,9 +135,15 @@ impl Tally {
                     self.text = text;
                 }
             }
-            Event::MessageUsage { id, tokens } => {
-                self.per_message.insert(id, tokens);
-            }
+            Event::MessageUsage { id, tokens } => match &mut self.current_message {
+                Some((current, latest)) if *current == id => *latest = tokens,
+                _ => {
+                    if let Some((_, done)) = self.current_message.take() {
+                        self.earlier_messages = add(self.earlier_messages, done);
+                    }
+                    self.current_message = Some((id, tokens));
+                }
+            },
             Event::UsageTotal(tokens) => self.total = Some(tokens),
             Event::Retry {
                 attempt,
@@ -176,14 +184,21 @@ impl Tally {
         if let Some(t) = self.total {
             return t;
         }
-        self.per_message
-            .values()
-            .fold(Tokens::default(), |acc, t| Tokens {
-                input: acc.input + t.input,
-                output: acc.output + t.output,
-                cached: acc.cached + t.cached,
-                reasoning: acc.reasoning + t.reasoning,
-            })
+        let current = self
+            .current_message
+            .as_ref()
+            .map(|(_, t)| *t)
+            .unwrap_or_default();
+        add(self.earlier_messages, current)
+    }
+}
+
+fn add(a: Tokens, b: Tokens) -> Tokens {
+    Tokens {
+        input: a.input + b.input,
+        output: a.output + b.output,
+        cached: a.cached + b.cached,
+        reasoning: a.reasoning + b.reasoning,
     }
 }
 

@@ -204,11 +204,17 @@ mod tests {
 
     #[test]
     fn html_from_markdown_has_no_raw_html_or_remote_images() {
-        let html =
-            to_html("<script>x</script> ![a](https://evil.example/p.png) [b](javascript:alert(1))");
+        let html = to_html(
+            "<script>x</script>\n\nText ![a](https://evil.example/p.png) and [b](javascript:alert(1)) <b>bold</b>",
+        );
         assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
         assert!(!html.contains("<img"), "{html}");
-        assert!(!html.contains("javascript:"), "{html}");
+        assert!(!html.contains("href=\"javascript:"), "{html}");
+        assert!(
+            html.contains("href=\"https://evil.example/p.png\""),
+            "an image becomes a link: {html}"
+        );
     }
 
     #[test]
