@@ -171,13 +171,13 @@ fn processes_with(marker: &str) -> Vec<String> {
         if !pid.chars().all(|c| c.is_ascii_digit()) || pid == std::process::id().to_string() {
             continue;
         }
-        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
-            if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
-                let cmd = std::fs::read_to_string(entry.path().join("cmdline"))
-                    .unwrap_or_default()
-                    .replace('\0', " ");
-                found.push(format!("{pid}: {cmd}"));
-            }
+        if let Ok(env) = std::fs::read(entry.path().join("environ"))
+            && env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes())
+        {
+            let cmd = std::fs::read_to_string(entry.path().join("cmdline"))
+                .unwrap_or_default()
+                .replace('\0', " ");
+            found.push(format!("{pid}: {cmd}"));
         }
     }
     found

@@ -324,13 +324,13 @@ pub fn local_target(
 
 fn default_base(repo: &Repository) -> Result<(String, String), CheckoutError> {
     for remote in ["upstream", "origin"] {
-        if let Ok(r) = repo.find_reference(&format!("refs/remotes/{remote}/HEAD")) {
-            if let Ok(Some(target)) = r.symbolic_target() {
-                let short = target
-                    .trim_start_matches(&format!("refs/remotes/{remote}/"))
-                    .to_string();
-                return Ok((short, target.to_string()));
-            }
+        if let Ok(r) = repo.find_reference(&format!("refs/remotes/{remote}/HEAD"))
+            && let Ok(Some(target)) = r.symbolic_target()
+        {
+            let short = target
+                .trim_start_matches(&format!("refs/remotes/{remote}/"))
+                .to_string();
+            return Ok((short, target.to_string()));
         }
     }
     for name in ["main", "master"] {

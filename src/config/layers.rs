@@ -60,10 +60,10 @@ pub(super) fn collect(options: &LoadOptions) -> Result<Vec<Layer>, ConfigError> 
         table: defaults,
         text: None,
     }];
-    if let Some(path) = &options.user_file {
-        if let Some(layer) = file_layer(path, Source::UserFile(path.clone()))? {
-            layers.push(layer);
-        }
+    if let Some(path) = &options.user_file
+        && let Some(layer) = file_layer(path, Source::UserFile(path.clone()))?
+    {
+        layers.push(layer);
     }
     if let Some(root) = &options.repo_root {
         let path = super::repo_file(root);

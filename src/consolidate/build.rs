@@ -638,14 +638,13 @@ fn render_finding(findings: &[Finding], k: &Kept, id: String) -> ReportFinding {
         .as_ref()
         .and_then(|d| d.evidence_note.as_deref())
         .filter(|n| !n.trim().is_empty())
+        && evidence == EvidenceStatus::Unverified
     {
-        if evidence == EvidenceStatus::Unverified {
-            evidence_note = Some(format!(
-                "{}; kept because: {}",
-                evidence_note.unwrap_or_default(),
-                note.trim()
-            ));
-        }
+        evidence_note = Some(format!(
+            "{}; kept because: {}",
+            evidence_note.unwrap_or_default(),
+            note.trim()
+        ));
     }
     let mut agents: Vec<String> = Vec::new();
     for &m in &k.members {

@@ -215,10 +215,10 @@ fn json_candidates(text: &str) -> Vec<&str> {
         rest = &body[end + 3..];
     }
     out.extend(blocks.into_iter().rev().filter(|b| b.starts_with('{')));
-    if let (Some(a), Some(b)) = (text.find('{'), text.rfind('}')) {
-        if a < b {
-            out.push(&text[a..=b]);
-        }
+    if let (Some(a), Some(b)) = (text.find('{'), text.rfind('}'))
+        && a < b
+    {
+        out.push(&text[a..=b]);
     }
     out
 }

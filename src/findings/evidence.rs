@@ -135,22 +135,20 @@ pub fn check(
         return unverified("the quoted code is not in the file", excerpt);
     }
     let near = |(s, e): (u32, u32)| s + SLACK >= line_start && e <= line_end + SLACK;
-    if range_ok {
-        if let Some(&(s, e)) = matches.iter().find(|m| near(**m)) {
-            // Keep the cited range when it covers the quote; it may be wider.
-            let (s, e) = if s >= line_start && e <= line_end {
-                (line_start, line_end)
-            } else {
-                (s.min(line_start), e.max(line_end))
-            };
-            return Checked {
-                evidence: Evidence::Verified,
-                path: normal,
-                line_start: s,
-                line_end: e,
-                excerpt: Some(excerpt_of(s, e)),
-            };
-        }
+    if range_ok && let Some(&(s, e)) = matches.iter().find(|m| near(**m)) {
+        // Keep the cited range when it covers the quote; it may be wider.
+        let (s, e) = if s >= line_start && e <= line_end {
+            (line_start, line_end)
+        } else {
+            (s.min(line_start), e.max(line_end))
+        };
+        return Checked {
+            evidence: Evidence::Verified,
+            path: normal,
+            line_start: s,
+            line_end: e,
+            excerpt: Some(excerpt_of(s, e)),
+        };
     }
     let target = line_start.max(1);
     let &(s, e) = matches

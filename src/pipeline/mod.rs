@@ -152,12 +152,12 @@ pub async fn run(
         started,
     )
     .await;
-    if !request.keep_worktree {
-        if let Err(e) = remove_worktree(&prepared) {
-            progress.event(ProgressEvent::Warning(format!(
-                "could not remove the worktree: {e}"
-            )));
-        }
+    if !request.keep_worktree
+        && let Err(e) = remove_worktree(&prepared)
+    {
+        progress.event(ProgressEvent::Warning(format!(
+            "could not remove the worktree: {e}"
+        )));
     }
     match &result {
         Ok(finished) => {
