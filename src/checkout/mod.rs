@@ -90,6 +90,17 @@ impl Cache {
         })
     }
 
+    /// Opens an existing cache by its path, for work that fetches nothing.
+    pub fn existing(path: &Path) -> Result<Cache, CheckoutError> {
+        let repo = Repository::open_bare(path)?;
+        Ok(Cache {
+            repo,
+            path: path.to_path_buf(),
+            url: String::new(),
+            token: None,
+        })
+    }
+
     /// Fetches `refspecs` (`src:dst`) from the source. Only missing
     /// objects travel; a force-pushed head simply moves its ref.
     pub fn fetch(&self, refspecs: &[String]) -> Result<(), CheckoutError> {

@@ -39,9 +39,12 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             };
             super::review::run(&loaded.config, target, None, &args.review, cli.quiet).await
         }
-        Command::History(_) => Err(not_yet("history")),
-        Command::Show(_) => Err(not_yet("show")),
-        Command::Consolidate(_) => Err(not_yet("consolidate")),
+        Command::History(args) => super::runs::history(&load_config(None)?.config, &args),
+        Command::Show(args) => super::runs::show(&load_config(None)?.config, &args),
+        Command::Consolidate(args) => {
+            let mut config = load_config(None)?.config;
+            super::runs::consolidate(&mut config, &args, cli.quiet).await
+        }
     }
 }
 

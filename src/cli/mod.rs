@@ -9,6 +9,7 @@ mod failure;
 mod output;
 mod progress;
 mod review;
+mod runs;
 
 use std::process::ExitCode;
 

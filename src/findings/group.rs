@@ -58,9 +58,22 @@ fn same_issue(a: &Finding, b: &Finding) -> bool {
         b.checked.line_end.max(b.checked.line_start),
     );
     let near = a1 <= b2 + NEAR_LINES && b1 <= a2 + NEAR_LINES;
-    near && (a.agent != b.agent || similarity(&a.raw.title, &b.raw.title) >= SIMILAR)
-        || similarity(&a.raw.title, &b.raw.title) >= SIMILAR && a.agent != b.agent
+    let sim = similarity(&a.raw.title, &b.raw.title);
+    if a.agent == b.agent {
+        // An agent that reports two findings meant two, unless it
+        // repeated itself.
+        return near && sim >= SIMILAR;
+    }
+    // Overlapping ranges alone are not enough: two different problems can
+    // sit in one function. The same first line, or some shared wording,
+    // is; so is a clearly similar claim a little further away.
+    (near && (a1 == b1 || sim >= SOME_WORDING)) || (sim >= SIMILAR && a1.abs_diff(b1) <= FAR_LINES)
 }
+
+/// Title overlap that, with nearby lines, suggests the same claim.
+const SOME_WORDING: f64 = 0.25;
+/// How far apart two clearly similar findings may start.
+const FAR_LINES: u32 = 20;
 
 /// Jaccard similarity of the significant words of two titles.
 pub fn similarity(a: &str, b: &str) -> f64 {
@@ -82,3 +95,66 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 const STOP: &[&str] = &[
     "the", "and", "for", "not", "when", "with", "that", "this", "from", "are", "was", "can", "may",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Severity;
+    use crate::findings::answer::{Category, RawFinding};
+    use crate::findings::{Checked, Evidence};
+
+    fn f(agent: &str, title: &str, start: u32, end: u32) -> Finding {
+        Finding {
+            key: format!("{agent}:{title}"),
+            agent: agent.into(),
+            raw: RawFinding {
+                id: title.into(),
+                severity: Severity::Important,
+                category: Category::Gap,
+                title: title.into(),
+                path: "stats.py".into(),
+                line_start: start,
+                line_end: end,
+                quote: String::new(),
+                body: String::new(),
+                fix: String::new(),
+            },
+            checked: Checked {
+                evidence: Evidence::Verified,
+                path: "stats.py".into(),
+                line_start: start,
+                line_end: end,
+                excerpt: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_same_bug_in_other_words_is_grouped_and_a_neighbour_is_not() {
+        let findings = vec![
+            f("claude", "mean() divides by len(values) - 1", 9, 9),
+            f("codex", "Off-by-one denominator in mean()", 9, 9),
+            f("gemini", "mean() uses the wrong divisor", 9, 9),
+            f(
+                "codex",
+                "mean() of an empty list raises ZeroDivisionError",
+                4,
+                9,
+            ),
+            f("claude", "median() ignores the two middle values", 12, 15),
+        ];
+        assert_eq!(
+            candidate_groups(&findings),
+            vec![vec![0, 1, 2], vec![3], vec![4]]
+        );
+    }
+
+    #[test]
+    fn one_agent_two_findings_stay_two() {
+        let findings = vec![
+            f("claude", "Null check missing", 10, 10),
+            f("claude", "Leaks the file handle", 10, 11),
+        ];
+        assert_eq!(candidate_groups(&findings).len(), 2);
+    }
+}

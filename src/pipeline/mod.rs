@@ -121,6 +121,7 @@ pub async fn run(
         pr: prepared.facts.pr,
         branch: prepared.facts.head_ref.clone(),
         agents: Vec::new(),
+        cache: Some(prepared.cache.path.clone()),
         verdict: None,
         counts: None,
         error: None,
@@ -440,7 +441,10 @@ async fn review(
         };
         let (answer, answer_error) = match parsed {
             Ok(a) => (Some(a), None),
-            Err(e) => (None, Some(e)),
+            Err(e) => {
+                let _ = std::fs::write(p.run.answer_error(&outcome.name), &e);
+                (None, Some(e))
+            }
         };
         if let Some(a) = &answer {
             write_json(&p.run.answer(&outcome.name), a).map_err(io("writing a parsed answer"))?;
@@ -474,7 +478,8 @@ async fn review(
         progress.event(ProgressEvent::Stage("consolidating".into()));
         consolidate_pass(
             config,
-            p,
+            &p.facts,
+            &p.run,
             &all_findings,
             results.len(),
             &supervision,
@@ -491,18 +496,18 @@ async fn review(
         wall_clock_ms: 0,
         deep_review_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let inputs = Inputs {
-        run: run_info,
-        target: report_target(&p.facts),
-        agents: &results,
-        findings: &all_findings,
-        workdir: p.worktree.path.display().to_string(),
-        declined: Vec::new(),
-        unresolved_feedback: Vec::new(),
-    };
-    let mut report = consolidate::build::build(&inputs, consolidation);
     progress.event(ProgressEvent::Stage("writing the report".into()));
-    let written = write_reports(&p.run, &mut report, &request.formats, started)?;
+    let mut report = build_report(
+        &p.facts,
+        run_info,
+        &results,
+        &all_findings,
+        &p.worktree.path,
+        consolidation,
+    );
+    // Measured from start to the written report.
+    report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
+    let written = write_reports(&p.run, &report, &request.formats)?;
     Ok(Finished {
         report,
         run: p.run.clone(),
@@ -510,9 +515,124 @@ async fn review(
     })
 }
 
+fn build_report(
+    facts: &Facts,
+    run: RunInfo,
+    results: &[AgentResult],
+    findings: &[Finding],
+    workdir: &Path,
+    consolidation: Consolidation,
+) -> Report {
+    let inputs = Inputs {
+        run,
+        target: report_target(facts),
+        agents: results,
+        findings,
+        workdir: workdir.display().to_string(),
+        declined: Vec::new(),
+        unresolved_feedback: Vec::new(),
+    };
+    consolidate::build::build(&inputs, consolidation)
+}
+
+/// `deep-review consolidate RUN`: consolidation again, from the agents'
+/// saved output, with the configured (or another) consolidating agent.
+pub async fn reconsolidate(
+    config: &Config,
+    run: &RunDir,
+    formats: &[Format],
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+) -> Result<Finished, PipelineError> {
+    let started = Instant::now();
+    let facts: Facts = read_json(&run.facts()).map_err(io("reading the saved review facts"))?;
+    let mut manifest: Manifest =
+        read_json(&run.manifest()).map_err(io("reading the run manifest"))?;
+    let previous = load_report(run).map_err(io("reading the saved report"))?;
+    let findings: Vec<Finding> =
+        read_json(&run.findings()).map_err(io("reading the checked findings"))?;
+    let mut results = Vec::new();
+    for agent in &manifest.agents {
+        let Ok(outcome) = read_json::<Outcome>(&run.outcome(&agent.name)) else {
+            continue;
+        };
+        let answer: Option<Answer> = read_json(&run.answer(&agent.name)).ok();
+        let answer_error = std::fs::read_to_string(run.answer_error(&agent.name)).ok();
+        let raw_answer = std::fs::read_to_string(run.review(&agent.name)).ok();
+        let review_file = run.relative(&run.review(&agent.name));
+        results.push(AgentResult {
+            outcome,
+            answer,
+            answer_error,
+            raw_answer,
+            review_file,
+        });
+    }
+    let cache_path = manifest.cache.clone().ok_or_else(|| PipelineError::Io {
+        context: "this run directory names no cache repository".into(),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    })?;
+    let cache = Cache::existing(&cache_path)?;
+    let head = git2::Oid::from_str(&facts.head_sha).map_err(CheckoutError::from)?;
+    let name = format!("{}-consolidate-{}", manifest.run_id, std::process::id());
+    let worktree = {
+        let _lock =
+            CacheLock::acquire(&cache.path, || {}).map_err(io("locking the repository cache"))?;
+        cache.add_worktree(&name, &run.root.join("worktree-consolidate"), head)?
+    };
+    let supervision = Supervision {
+        workdir: worktree.path.clone(),
+        strip_env: config.github.strip_env.clone(),
+        env: Vec::new(),
+        grace: Duration::from_secs(5),
+        cancel,
+    };
+    progress.event(ProgressEvent::Stage("consolidating".into()));
+    let consolidation = consolidate_pass(
+        config,
+        &facts,
+        run,
+        &findings,
+        results.len(),
+        &supervision,
+        progress,
+    )
+    .await;
+    {
+        let _lock =
+            CacheLock::acquire(&cache.path, || {}).map_err(io("locking the repository cache"))?;
+        cache.remove_worktree(&worktree)?;
+    }
+    let mut report = build_report(
+        &facts,
+        previous.run.clone(),
+        &results,
+        &findings,
+        &worktree.path,
+        consolidation,
+    );
+    // The review took what it took; the new consolidation adds its time.
+    report.run.wall_clock_ms = previous.run.wall_clock_ms + started.elapsed().as_millis() as u64;
+    let written = write_reports(run, &report, formats)?;
+    manifest.verdict = Some(report.verdict.decision);
+    manifest.counts = Some(report.counts);
+    manifest.state = if report.incomplete {
+        RunState::Incomplete
+    } else {
+        RunState::Complete
+    };
+    write_json(&run.manifest(), &manifest).map_err(io("writing the manifest"))?;
+    Ok(Finished {
+        report,
+        run: run.clone(),
+        written,
+    })
+}
+
 async fn consolidate_pass(
     config: &Config,
-    p: &Prepared,
+    facts: &Facts,
+    run: &RunDir,
     findings: &[Finding],
     agent_count: usize,
     supervision: &Supervision,
@@ -524,14 +644,14 @@ async fn consolidate_pass(
             reason: format!("no agent named {name:?} to consolidate"),
         };
     };
-    let dir = p.run.consolidation();
+    let dir = run.consolidation();
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Consolidation::NotPerformed {
             reason: format!("cannot write {}: {e}", dir.display()),
         };
     }
-    let diff_path = p.run.diff().display().to_string();
-    let prompt = consolidate::prompt(&p.facts, findings, agent_count, &diff_path);
+    let diff_path = run.diff().display().to_string();
+    let prompt = consolidate::prompt(facts, findings, agent_count, &diff_path);
     let prompt_file = dir.join("prompt.md");
     let _ = std::fs::write(&prompt_file, &prompt);
     let mut spec = spec(config, &name, agent);
@@ -574,7 +694,7 @@ async fn consolidate_pass(
     let _ = std::fs::write(dir.join("answer.md"), &text);
     match findings::answer::parse::<Decisions>(&text) {
         Ok(decisions) => {
-            let _ = write_json(&p.run.decisions(), &decisions);
+            let _ = write_json(&run.decisions(), &decisions);
             Consolidation::Decided {
                 agent: name,
                 model: model.or(outcome.reported_model),
@@ -606,15 +726,13 @@ pub fn report_target(facts: &Facts) -> ReportTarget {
     }
 }
 
-/// Writes every requested format (and always the JSON model, which
-/// `deep-review show` renders from), stamping the wall-clock time last.
+/// Writes every requested format, and always the JSON model, which
+/// `deep-review show` renders from.
 pub fn write_reports(
     run: &RunDir,
-    report: &mut Report,
+    report: &Report,
     formats: &[Format],
-    started: Instant,
 ) -> Result<Vec<(Format, PathBuf)>, PipelineError> {
-    report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
     let mut formats: Vec<Format> = formats.to_vec();
     if !formats.contains(&Format::Json) {
         formats.push(Format::Json);

@@ -50,6 +50,10 @@ impl RunDir {
     pub fn answer(&self, name: &str) -> PathBuf {
         self.agent(name).join("answer.json")
     }
+    /// Why the answer could not be read, when it could not.
+    pub fn answer_error(&self, name: &str) -> PathBuf {
+        self.agent(name).join("answer-error.txt")
+    }
     pub fn findings(&self) -> PathBuf {
         self.root.join("findings.json")
     }
@@ -97,6 +101,9 @@ pub struct Manifest {
     pub pr: Option<u64>,
     pub branch: String,
     pub agents: Vec<ManifestAgent>,
+    /// The bare cache repository holding the reviewed commits.
+    #[serde(default)]
+    pub cache: Option<PathBuf>,
     pub verdict: Option<crate::findings::Verdict>,
     pub counts: Option<crate::report::model::Counts>,
     pub error: Option<String>,

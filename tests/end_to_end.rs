@@ -1,0 +1,454 @@
+//! `deep-review branch` end to end: the binary, a real repository, the
+//! three real CLIs and the real consolidating CLI against the model double
+//! playing demo/scenario.json, which has a planted bug.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::Bed;
+use serde_json::{Value, json};
+
+struct E2e {
+    bed: Bed,
+    repo: PathBuf,
+}
+
+fn demo_scenario() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The demo's sample repository: main, then feature/stats with stats.py.
+fn sample(dir: &Path) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/sample");
+    let repo = git2::Repository::init(dir).unwrap();
+    let sig = git2::Signature::new(
+        "Demo Author",
+        "demo@example.com",
+        &git2::Time::new(1_700_000_000, 0),
+    )
+    .unwrap();
+    let commit = |from: &str, message: &str, parent: Option<git2::Oid>| -> git2::Oid {
+        for entry in std::fs::read_dir(demo.join(from)).unwrap().flatten() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let parents: Vec<git2::Commit> = parent
+            .map(|p| repo.find_commit(p).unwrap())
+            .into_iter()
+            .collect();
+        let parents: Vec<&git2::Commit> = parents.iter().collect();
+        repo.commit(None, &sig, &sig, message, &tree, &parents)
+            .unwrap()
+    };
+    let base = commit("main", "Calculator basics", None);
+    repo.branch("main", &repo.find_commit(base).unwrap(), true)
+        .unwrap();
+    let head = commit("feature", "Add mean and median helpers", Some(base));
+    repo.branch("feature/stats", &repo.find_commit(head).unwrap(), true)
+        .unwrap();
+    repo.set_head("refs/heads/feature/stats").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+}
+
+impl E2e {
+    async fn new(scenario: Value) -> E2e {
+        let bed = Bed::start(scenario).await;
+        let repo = bed.path("sample");
+        sample(&repo);
+        let config = bed.path("config/deep-review/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(
+            &config,
+            "[review]\nformats = [\"md\", \"github\", \"html\", \"json\", \"sarif\"]\ntimeout = \"3m\"\n\n\
+             [agents.claude]\nmodel = \"claude-opus-4-7\"\neffort = \"xhigh\"\n\n\
+             [agents.codex]\nmodel = \"gpt-5.4\"\neffort = \"high\"\n\n\
+             [agents.gemini]\nmodel = \"gemini-2.5-pro\"\n",
+        )
+        .unwrap();
+        E2e { bed, repo }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("deep-review").unwrap();
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DEEP_REVIEW_") || k.starts_with("XDG_") {
+                cmd.env_remove(k);
+            }
+        }
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.current_dir(&self.repo)
+            .envs(self.bed.env())
+            .env("PATH", path)
+            .env("XDG_CONFIG_HOME", self.bed.path("config"))
+            .env("XDG_DATA_HOME", self.bed.path("data"))
+            .env("XDG_CACHE_HOME", self.bed.path("cache"))
+            .env("COLUMNS", "100");
+        cmd
+    }
+
+    fn runs(&self) -> Vec<PathBuf> {
+        let parent = self
+            .bed
+            .path("data/deep-review/local/sample/branch-feature-stats");
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(parent)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        runs.sort();
+        runs
+    }
+
+    fn report(&self, run: &Path) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
+    }
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
+    let e = E2e::new(demo_scenario()).await;
+    let out = e
+        .cmd()
+        .args(["branch", "feature/stats", "--base", "main"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let runs = e.runs();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    // Piped stdout is exactly the Markdown report.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(run.join("report.md")).unwrap()
+    );
+    // Progress went to stderr.
+    assert!(stderr.contains("deep-review: consolidating"), "{stderr}");
+
+    let r = e.report(run);
+    assert_eq!(r["run"]["round"], 1);
+    assert_eq!(r["verdict"]["decision"], "merge_with_fixes");
+    assert_eq!(r["consolidation"]["performed"], true);
+    assert_eq!(r["incomplete"], false);
+    let f = &r["findings"];
+    assert_eq!(f.as_array().unwrap().len(), 3);
+    // Three agents reported the planted bug in different words: merged,
+    // all credited, Codex's Critical demoted with the reason.
+    assert_eq!(f[0]["id"], "I1");
+    assert_eq!(f[0]["title"], "mean() divides by len(values) - 1");
+    assert_eq!(strs(&f[0]["agents"]), ["claude", "codex", "gemini"]);
+    assert_eq!(f[0]["evidence"], "verified");
+    assert_eq!(
+        (f[0]["line_start"].as_u64(), f[0]["line_end"].as_u64()),
+        (Some(9), Some(9))
+    );
+    assert_eq!(f[0]["excerpt"], "    return divide(total, len(values) - 1)");
+    assert_eq!(
+        f[0]["severity_note"],
+        "Codex raised this as Critical; demoted to Important: wrong results but no data loss or crash on the main path; a new helper with no callers yet"
+    );
+    assert_eq!(f[1]["id"], "I2");
+    assert_eq!(strs(&f[1]["agents"]), ["codex"]);
+    // The consolidator forgot Claude's median finding: kept and flagged.
+    assert_eq!(f[2]["id"], "S1");
+    assert_eq!(strs(&f[2]["agents"]), ["claude"]);
+    assert_eq!(
+        strs(&f[2]["flags"]),
+        ["the consolidator did not account for this finding; kept as the agent wrote it"]
+    );
+    // Gemini quoted code that does not exist: unverified, then dropped as
+    // a false positive.
+    let checked: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("findings.json")).unwrap()).unwrap();
+    let gemini_f2 = checked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "gemini:F2")
+        .unwrap();
+    assert_eq!(gemini_f2["checked"]["evidence"]["status"], "unverified");
+    assert_eq!(r["dropped"].as_array().unwrap().len(), 1);
+    assert_eq!(r["dropped"][0]["source"], "gemini:F2");
+    assert_eq!(r["dropped"][0]["kind"], "false_positive");
+
+    // Every retro figure.
+    let agent = |name: &str| {
+        r["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let figures = |a: &Value| {
+        json!({
+            "status": a["status"], "raised": a["findings_raised"], "kept": a["kept"], "downgraded": a["downgraded"],
+            "upgraded": a["upgraded"], "dropped": a["dropped"], "false_positives": a["false_positives"],
+            "unique_insights": a["unique_insights"], "design_observations": a["design_observations"],
+            "files_reviewed": a["files_reviewed"], "coverage_misses": a["coverage_misses"], "tool_calls": a["tool_calls"],
+            "tokens": a["tokens"], "model": a["model"], "effort": a["effort"],
+        })
+    };
+    assert_eq!(
+        figures(&agent("claude")),
+        json!({
+        "status": "ok", "raised": {"critical": 0, "important": 1, "suggestion": 1}, "kept": 2, "downgraded": 0, "upgraded": 0,
+        "dropped": 0, "false_positives": 0, "unique_insights": 1, "design_observations": 1, "files_reviewed": 1, "coverage_misses": [],
+        "tool_calls": {"total": 3, "by_tool": {"Bash": 2, "Grep": 1}},
+        "tokens": {"input": 18000, "output": 1150, "cached": 0, "reasoning": 0}, "model": "claude-opus-4-7", "effort": "xhigh"})
+    );
+    assert_eq!(
+        figures(&agent("codex")),
+        json!({
+        "status": "ok", "raised": {"critical": 1, "important": 1, "suggestion": 0}, "kept": 2, "downgraded": 1, "upgraded": 0,
+        "dropped": 0, "false_positives": 0, "unique_insights": 1, "design_observations": 1, "files_reviewed": 1, "coverage_misses": [],
+        "tool_calls": {"total": 2, "by_tool": {"shell": 2}},
+        "tokens": {"input": 15000, "output": 1000, "cached": 2000, "reasoning": 300}, "model": "gpt-5.4", "effort": "high"})
+    );
+    assert_eq!(
+        figures(&agent("gemini")),
+        json!({
+        "status": "ok", "raised": {"critical": 0, "important": 2, "suggestion": 0}, "kept": 1, "downgraded": 0, "upgraded": 0,
+        "dropped": 1, "false_positives": 1, "unique_insights": 0, "design_observations": 0, "files_reviewed": 1, "coverage_misses": [],
+        "tool_calls": {"total": 1, "by_tool": {"read_file": 1}},
+        "tokens": {"input": 9500, "output": 790, "cached": 0, "reasoning": 0}, "model": "gemini-2.5-pro", "effort": null})
+    );
+    assert!(agent("claude")["cost_usd"].as_f64().unwrap() > 0.0);
+    assert_eq!(agent("codex")["cost_usd"], Value::Null);
+
+    // The run directory holds everything.
+    for file in [
+        "manifest.json",
+        "facts.json",
+        "change.diff",
+        "findings.json",
+        "report.md",
+        "report.github.md",
+        "report.html",
+        "report.json",
+        "report.sarif",
+        "consolidation/decisions.json",
+        "consolidation/prompt.md",
+        "consolidation/events.jsonl",
+        "agents/claude/prompt.md",
+        "agents/claude/events.jsonl",
+        "agents/claude/stderr.log",
+        "agents/claude/outcome.json",
+        "agents/claude/review-claude-pass-1.md",
+        "agents/claude/answer.json",
+        "agents/codex/answer-schema.json",
+        "agents/gemini/gemini-policy.toml",
+        "agents/gemini/review-gemini-pass-1.md",
+    ] {
+        assert!(run.join(file).exists(), "{file} is in the run directory");
+    }
+    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "complete");
+    assert_eq!(manifest["agents"][0]["version"], "2.1.197");
+    assert_eq!(manifest["agents"][1]["version"], "0.171.0");
+    assert_eq!(manifest["agents"][2]["version"], "0.61.0");
+    // The user's checkout is untouched.
+    assert_eq!(common::git_status(&e.repo), "");
+
+    // `show` re-renders the saved run without running anything.
+    let requests = e.bed.double.requests().len();
+    let shown = e
+        .cmd()
+        .args(["show", manifest["run_id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(shown.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        std::fs::read_to_string(run.join("report.md")).unwrap()
+    );
+    let html = e
+        .cmd()
+        .args(["show", &run.display().to_string(), "--format", "html"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&html.stdout).starts_with("<!DOCTYPE html>"));
+    assert_eq!(e.bed.double.requests().len(), requests, "show ran no agent");
+
+    // `history` lists it.
+    let history = e.cmd().arg("history").output().unwrap();
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        text.contains(manifest["run_id"].as_str().unwrap())
+            && text.contains("Merge with fixes")
+            && text.contains("0/2/1"),
+        "{text}"
+    );
+
+    // `consolidate` runs the consolidation pass again from the saved output.
+    let again = e
+        .cmd()
+        .args(["consolidate", &run.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let consolidations = e
+        .bed
+        .double
+        .requests_for("consolidator")
+        .iter()
+        .filter(|r| r.turn == 0)
+        .count();
+    assert_eq!(consolidations, 2, "the consolidator ran again");
+    assert_eq!(e.report(run)["findings"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_consolidation_falls_back_and_exits_3() {
+    let mut scenario = demo_scenario();
+    scenario["agents"][0]["turns"][0] = json!({"fault": {"kind": "quota"}});
+    let e = E2e::new(scenario).await;
+    let out = e
+        .cmd()
+        .args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["consolidation"]["performed"], false);
+    assert_eq!(r["incomplete"], true);
+    assert!(
+        r["consolidation"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("quota exhausted"),
+        "{}",
+        r["consolidation"]["note"]
+    );
+    // Grouped by location, the highest severity kept, nothing dropped.
+    let ids: Vec<(String, Vec<String>)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), strs(&f["agents"])))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            (
+                "C1".to_string(),
+                vec!["claude".to_string(), "codex".into(), "gemini".into()]
+            ),
+            ("I1".to_string(), vec!["codex".to_string()]),
+            ("I2".to_string(), vec!["gemini".to_string()]),
+            ("S1".to_string(), vec!["claude".to_string()]),
+        ]
+    );
+    assert_eq!(r["dropped"].as_array().unwrap().len(), 0);
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Consolidation was not performed")
+    );
+    let shown = e
+        .cmd()
+        .args(["show", &e.runs()[0].display().to_string()])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        md.contains("**This review is incomplete.**")
+            && md.contains("Consolidation was not performed"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
+    let mut scenario = demo_scenario();
+    scenario["agents"][3]["turns"][0] = json!({"fault": {"kind": "quota"}});
+    let e = E2e::new(scenario).await;
+    let out = e
+        .cmd()
+        .args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gemini = r["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "gemini")
+        .unwrap();
+    assert_eq!(gemini["status"], "quota_exhausted");
+    assert_eq!(r["run"]["round"], 1);
+
+    // The same review gated on Important findings: 4 wins over 3.
+    let out = e
+        .cmd()
+        .args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--fail-on",
+            "important",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    // The second run of the branch is round 2.
+    let runs = e.runs();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(e.report(&runs[1])["run"]["round"], 2);
+}
