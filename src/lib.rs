@@ -11,6 +11,7 @@ pub mod config;
 pub mod consolidate;
 pub mod exit;
 pub mod findings;
+pub mod github;
 pub mod pipeline;
 pub mod progress;
 pub mod report;

@@ -1,5 +1,7 @@
 //! Gemini CLI (`gemini -p … -o stream-json`).
 
+use std::path::{Path, PathBuf};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -51,7 +53,7 @@ pub fn invocation(job: &ReviewJob) -> Invocation {
     {
         // No effort flag: thinking is a per-model setting. A system
         // settings file overrides the user's settings without touching them.
-        let path = job.scratch.join("gemini-system-settings.json");
+        let path = overlay_dir(&job.scratch).join("gemini-system-settings.json");
         files.push((path.clone(), overlay.to_string()));
         env.push((
             "GEMINI_CLI_SYSTEM_SETTINGS_PATH".into(),
@@ -60,6 +62,41 @@ pub fn invocation(job: &ReviewJob) -> Invocation {
     }
     args.extend(job.extra_args.iter().cloned());
     Invocation { args, env, files }
+}
+
+/// Gemini CLI silently ignores a system settings file below a
+/// world-writable directory (such as /tmp), so the overlay goes to the
+/// agent's folder when that is safe, else under the user's cache.
+fn overlay_dir(scratch: &Path) -> PathBuf {
+    if !below_world_writable(scratch) {
+        return scratch.to_path_buf();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    match cache {
+        Some(c) if !below_world_writable(&c) => {
+            let name = scratch
+                .display()
+                .to_string()
+                .bytes()
+                .fold(0xcbf29ce484222325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+                });
+            c.join("deep-review")
+                .join("gemini")
+                .join(format!("{name:016x}"))
+        }
+        _ => scratch.to_path_buf(),
+    }
+}
+
+/// Whether `path` or a directory above it is writable by everyone.
+pub fn below_world_writable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.ancestors().any(|dir| {
+        std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
+    })
 }
 
 fn policy() -> String {

@@ -98,6 +98,9 @@ pub async fn run(
     let prepared = async {
         tokio::fs::create_dir_all(dir).await?;
         for (path, contents) in &invocation.files {
+            if let Some(parent) = path.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
             tokio::fs::write(path, contents).await?;
         }
         let events = tokio::fs::File::create(dir.join("events.jsonl")).await?;

@@ -48,10 +48,9 @@ impl Bed {
     /// Starts a double whose scenario may name files of the sample
     /// repository (`root/repo`) by absolute path.
     pub async fn start_for(scenario: impl FnOnce(&Path) -> Value) -> Bed {
-        // Codex refuses to set up its helpers under the system temp dir.
         let root = tempfile::Builder::new()
             .prefix("bed-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(bed_parent())
             .unwrap();
         let scenario: Scenario =
             serde_json::from_value(scenario(&root.path().join("repo"))).expect("scenario is valid");
@@ -160,6 +159,27 @@ impl Bed {
         )
         .await
     }
+}
+
+/// Where test beds live: not under the system temp dir (Codex refuses to
+/// set up there) and not below any world-writable directory (Gemini then
+/// ignores system settings files): the target dir if the checkout is in
+/// such a place, else the user's cache.
+pub fn bed_parent() -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    if !deep_review::agents::gemini::below_world_writable(&target) {
+        return target;
+    }
+    let home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
+    let dir = home.join(".cache/deep-review-test-beds");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(
+        !deep_review::agents::gemini::below_world_writable(&dir),
+        "no place for test beds: both {} and {} are below a world-writable directory",
+        target.display(),
+        dir.display()
+    );
+    dir
 }
 
 pub fn spec(protocol: Protocol, timeout: Duration) -> AgentSpec {

@@ -1,0 +1,494 @@
+//! GitHub through octocrab: which repository, the token, the pull
+//! request's metadata, its review threads, and the report comment.
+
+mod remote;
+
+use std::time::Duration;
+
+use octocrab::{Octocrab, Page};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub use remote::{RepoRef, parse_remote_url, repo_of_checkout};
+
+use crate::report::model::{ChangedFile, Commit, Feedback};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    #[error("pull request #{number} not found in {repo}")]
+    PrNotFound { repo: String, number: u64 },
+    #[error("repository {repo} not found{}", if *with_token { "" } else { " (or it is private and no token was found)" })]
+    RepoNotFound { repo: String, with_token: bool },
+    #[error("GitHub refused the token ({message})")]
+    BadToken { message: String },
+    #[error("GitHub rate limit exhausted{}", reset.as_ref().map(|r| format!("; it resets at {r}")).unwrap_or_default())]
+    RateLimited {
+        reset: Option<String>,
+        secondary: bool,
+    },
+    #[error("GitHub API error {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("cannot reach GitHub at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("unexpected answer from GitHub: {0}")]
+    Unexpected(String),
+}
+
+impl GithubError {
+    pub fn hint(&self) -> String {
+        match self {
+            GithubError::PrNotFound { repo, .. } => format!("check the number on https://github.com/{repo}/pulls, or pass --repo OWNER/NAME"),
+            GithubError::RepoNotFound { with_token: false, .. } => {
+                "set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`".into()
+            }
+            GithubError::RepoNotFound { .. } => "check --repo, and that the token can read the repository".into(),
+            GithubError::BadToken { .. } => "the token in GH_TOKEN / GITHUB_TOKEN / `gh auth token` is invalid or expired; create a new one".into(),
+            GithubError::RateLimited { secondary: true, .. } => "GitHub's secondary rate limit: wait a minute and try again".into(),
+            GithubError::RateLimited { .. } => "wait for the reset, or use a token (GH_TOKEN) for a higher limit".into(),
+            GithubError::Api { .. } | GithubError::Unexpected(_) => "run again with -v for details".into(),
+            GithubError::Unreachable { .. } => "check the network, or github.api_url for GitHub Enterprise".into(),
+        }
+    }
+}
+
+/// Where the token came from, for `doctor` and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Env(&'static str),
+    GhCli,
+}
+
+/// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (for `host`).
+pub async fn find_token(host: &str) -> Option<(String, TokenSource)> {
+    for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
+        if let Ok(t) = std::env::var(var)
+            && !t.trim().is_empty()
+        {
+            return Some((t.trim().to_string(), TokenSource::Env(var)));
+        }
+    }
+    let gh = crate::agents::locate("gh")?;
+    let mut cmd = tokio::process::Command::new(gh);
+    cmd.args(["auth", "token"]);
+    if host != "github.com" {
+        cmd.args(["--hostname", host]);
+    }
+    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(10), cmd.output())
+        .await
+        .ok()?
+        .ok()?;
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !token.is_empty()).then_some((token, TokenSource::GhCli))
+}
+
+pub struct Github {
+    octo: Octocrab,
+    api_url: String,
+    has_token: bool,
+}
+
+/// A pull request as the review needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullRequest {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub author: String,
+    pub author_url: Option<String>,
+    pub state: String,
+    pub draft: bool,
+    pub html_url: String,
+    pub base_ref: String,
+    pub base_sha: String,
+    pub head_ref: String,
+    pub head_sha: String,
+    /// `owner/name` of the head repository (a fork's, for fork PRs).
+    pub head_repo: Option<String>,
+    /// Where the base repository can be fetched from (it also serves
+    /// `refs/pull/N/head`, for forks too).
+    pub clone_url: String,
+    pub repo_html_url: String,
+    pub commits: Vec<Commit>,
+    pub files: Vec<ChangedFile>,
+    pub unresolved: Vec<Feedback>,
+}
+
+#[derive(Deserialize)]
+struct RawPr {
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    user: RawUser,
+    state: String,
+    #[serde(default)]
+    draft: Option<bool>,
+    html_url: String,
+    base: RawEnd,
+    head: RawEnd,
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    login: String,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawEnd {
+    #[serde(rename = "ref")]
+    name: String,
+    sha: String,
+    #[serde(default)]
+    repo: Option<RawRepo>,
+}
+
+#[derive(Deserialize)]
+struct RawRepo {
+    full_name: String,
+    clone_url: String,
+    html_url: String,
+}
+
+#[derive(Deserialize)]
+struct RawCommit {
+    sha: String,
+    commit: RawCommitInner,
+}
+
+#[derive(Deserialize)]
+struct RawCommitInner {
+    message: String,
+    #[serde(default)]
+    author: Option<RawSignature>,
+}
+
+#[derive(Deserialize)]
+struct RawSignature {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    filename: String,
+    status: String,
+    #[serde(default)]
+    additions: u64,
+    #[serde(default)]
+    deletions: u64,
+}
+
+impl Github {
+    pub fn new(api_url: &str, token: Option<String>) -> Result<Github, GithubError> {
+        let mut builder = Octocrab::builder()
+            .base_uri(api_url)
+            .map_err(|e| GithubError::Unexpected(format!("bad API URL {api_url:?}: {e}")))?;
+        let has_token = token.is_some();
+        if let Some(token) = token {
+            builder = builder.personal_token(token);
+        }
+        let octo = builder
+            .build()
+            .map_err(|e| GithubError::Unexpected(e.to_string()))?;
+        Ok(Github {
+            octo,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            has_token,
+        })
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        route: &str,
+        repo: &RepoRef,
+        number: Option<u64>,
+    ) -> Result<T, GithubError> {
+        let value: Value = self
+            .octo
+            .get(route, None::<&()>)
+            .await
+            .map_err(|e| self.classify(e, repo, number))?;
+        serde_json::from_value(value).map_err(|e| GithubError::Unexpected(format!("{route}: {e}")))
+    }
+
+    /// Every page of a list endpoint (100 per page).
+    async fn all<T: for<'de> Deserialize<'de>>(
+        &self,
+        route: &str,
+        repo: &RepoRef,
+        number: Option<u64>,
+    ) -> Result<Vec<T>, GithubError> {
+        let mut out = Vec::new();
+        let first: Page<Value> = self
+            .octo
+            .get(format!("{route}?per_page=100"), None::<&()>)
+            .await
+            .map_err(|e| self.classify(e, repo, number))?;
+        let mut page = Some(first);
+        while let Some(p) = page.take() {
+            for item in &p.items {
+                out.push(
+                    serde_json::from_value(item.clone())
+                        .map_err(|e| GithubError::Unexpected(format!("{route}: {e}")))?,
+                );
+            }
+            if p.next.is_some() {
+                page = self
+                    .octo
+                    .get_page::<Value>(&p.next)
+                    .await
+                    .map_err(|e| self.classify(e, repo, number))?;
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn pull_request(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+    ) -> Result<PullRequest, GithubError> {
+        let base = format!("/repos/{}/{}/pulls/{number}", repo.owner, repo.name);
+        let raw: RawPr = self.get(&base, repo, Some(number)).await?;
+        let commits: Vec<RawCommit> = self
+            .all(&format!("{base}/commits"), repo, Some(number))
+            .await?;
+        let files: Vec<RawFile> = self
+            .all(&format!("{base}/files"), repo, Some(number))
+            .await?;
+        let unresolved = self.unresolved_threads(repo, number).await?;
+        let base_repo = raw.base.repo.ok_or_else(|| {
+            GithubError::Unexpected("the pull request names no base repository".into())
+        })?;
+        Ok(PullRequest {
+            number: raw.number,
+            title: raw.title,
+            body: raw.body.unwrap_or_default(),
+            author: raw.user.login,
+            author_url: raw.user.html_url,
+            state: raw.state,
+            draft: raw.draft.unwrap_or(false),
+            html_url: raw.html_url,
+            base_ref: raw.base.name,
+            base_sha: raw.base.sha,
+            head_ref: raw.head.name,
+            head_sha: raw.head.sha,
+            head_repo: raw.head.repo.map(|r| r.full_name),
+            clone_url: base_repo.clone_url,
+            repo_html_url: base_repo.html_url,
+            commits: commits
+                .into_iter()
+                .map(|c| Commit {
+                    sha: c.sha,
+                    subject: c.commit.message.lines().next().unwrap_or("").to_string(),
+                    author: c.commit.author.map(|a| a.name).unwrap_or_default(),
+                })
+                .collect(),
+            files: files
+                .into_iter()
+                .map(|f| ChangedFile {
+                    path: f.filename,
+                    status: f.status,
+                    additions: f.additions,
+                    deletions: f.deletions,
+                })
+                .collect(),
+            unresolved,
+        })
+    }
+
+    /// Review threads that are neither resolved nor outdated (GraphQL:
+    /// the REST API does not say whether a thread is resolved).
+    async fn unresolved_threads(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+    ) -> Result<Vec<Feedback>, GithubError> {
+        const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
+            repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
+            reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
+            nodes { isResolved isOutdated path line comments(first: 1) { nodes { author { login } body url } } } } } } }";
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let body = json!({"query": QUERY, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
+            let v: Value = self
+                .octo
+                .graphql(&body)
+                .await
+                .map_err(|e| self.classify(e, repo, Some(number)))?;
+            if let Some(errors) = v
+                .get("errors")
+                .and_then(Value::as_array)
+                .filter(|e| !e.is_empty())
+            {
+                return Err(GithubError::Unexpected(format!(
+                    "GraphQL: {}",
+                    errors[0]["message"].as_str().unwrap_or("error")
+                )));
+            }
+            let threads = &v["data"]["repository"]["pullRequest"]["reviewThreads"];
+            for t in threads["nodes"].as_array().into_iter().flatten() {
+                if t["isResolved"].as_bool() == Some(true)
+                    || t["isOutdated"].as_bool() == Some(true)
+                {
+                    continue;
+                }
+                let c = &t["comments"]["nodes"][0];
+                let body = c["body"].as_str().unwrap_or("");
+                let excerpt: String = body
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(300)
+                    .collect();
+                out.push(Feedback {
+                    author: c["author"]["login"].as_str().unwrap_or("ghost").to_string(),
+                    url: c["url"].as_str().unwrap_or("").to_string(),
+                    path: t["path"].as_str().map(str::to_string),
+                    line: t["line"].as_u64().map(|l| l as u32),
+                    excerpt,
+                });
+            }
+            if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true) {
+                after = threads["pageInfo"]["endCursor"]
+                    .as_str()
+                    .map(str::to_string);
+            } else {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates the report comment, or updates the one posted before
+    /// (found by the hidden marker). Returns the comment's URL.
+    pub async fn post_report(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        body: &str,
+        marker: &str,
+    ) -> Result<String, GithubError> {
+        let route = format!(
+            "/repos/{}/{}/issues/{number}/comments",
+            repo.owner, repo.name
+        );
+        let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
+        let tag = format!("<!-- {marker} -->");
+        let existing = comments
+            .iter()
+            .find(|c| c["body"].as_str().is_some_and(|b| b.contains(&tag)));
+        let result: Value = match existing.and_then(|c| c["id"].as_u64()) {
+            Some(id) => self
+                .octo
+                .patch(
+                    format!("/repos/{}/{}/issues/comments/{id}", repo.owner, repo.name),
+                    Some(&json!({"body": body})),
+                )
+                .await
+                .map_err(|e| self.classify(e, repo, Some(number)))?,
+            None => self
+                .octo
+                .post(route, Some(&json!({"body": body})))
+                .await
+                .map_err(|e| self.classify(e, repo, Some(number)))?,
+        };
+        Ok(result["html_url"].as_str().unwrap_or_default().to_string())
+    }
+
+    fn classify(&self, e: octocrab::Error, repo: &RepoRef, number: Option<u64>) -> GithubError {
+        match e {
+            octocrab::Error::GitHub { source, .. } => {
+                let status = source.status_code.as_u16();
+                let message = source.message.clone();
+                let lower = message.to_lowercase();
+                match status {
+                    401 => GithubError::BadToken { message },
+                    403 | 429 if lower.contains("secondary rate limit") => {
+                        GithubError::RateLimited {
+                            reset: None,
+                            secondary: true,
+                        }
+                    }
+                    403 | 429 if lower.contains("rate limit") => GithubError::RateLimited {
+                        reset: None,
+                        secondary: false,
+                    },
+                    404 => match number {
+                        Some(n) if !lower.contains("repository") => GithubError::PrNotFound {
+                            repo: repo.to_string(),
+                            number: n,
+                        },
+                        _ => GithubError::RepoNotFound {
+                            repo: repo.to_string(),
+                            with_token: self.has_token,
+                        },
+                    },
+                    _ => GithubError::Api { status, message },
+                }
+            }
+            other => {
+                let text = other.to_string();
+                if text.contains("connect") || text.contains("dns") || text.contains("timed out") {
+                    GithubError::Unreachable {
+                        url: self.api_url.clone(),
+                        message: text,
+                    }
+                } else {
+                    GithubError::Unexpected(text)
+                }
+            }
+        }
+    }
+
+    /// When the core rate limit resets, as local time, if GitHub says.
+    pub async fn rate_limit_reset(&self) -> Option<String> {
+        let v: Value = self.octo.get("/rate_limit", None::<&()>).await.ok()?;
+        let reset = v["resources"]["core"]["reset"]
+            .as_i64()
+            .or_else(|| v["rate"]["reset"].as_i64())?;
+        let ts = jiff::Timestamp::from_second(reset).ok()?;
+        Some(
+            ts.to_zoned_datetime(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string(),
+        )
+    }
+
+    /// Distinguishes a missing pull request from a missing repository.
+    pub async fn repository_exists(&self, repo: &RepoRef) -> bool {
+        self.octo
+            .get::<Value, _, _>(format!("/repos/{}/{}", repo.owner, repo.name), None::<&()>)
+            .await
+            .is_ok()
+    }
+}
+
+/// The PR, with errors made precise: a 404 says whether the repository or
+/// the pull request is missing, a rate limit says when it resets.
+pub async fn fetch_pull_request(
+    gh: &Github,
+    repo: &RepoRef,
+    number: u64,
+) -> Result<PullRequest, GithubError> {
+    match gh.pull_request(repo, number).await {
+        Err(GithubError::PrNotFound { .. }) if !gh.repository_exists(repo).await => {
+            Err(GithubError::RepoNotFound {
+                repo: repo.to_string(),
+                with_token: gh.has_token,
+            })
+        }
+        Err(GithubError::RateLimited {
+            secondary: false, ..
+        }) => Err(GithubError::RateLimited {
+            reset: gh.rate_limit_reset().await,
+            secondary: false,
+        }),
+        other => other,
+    }
+}
