@@ -29,6 +29,9 @@ pub struct Facts {
     pub changed_files: Vec<ChangedFile>,
     /// `deep-review-context.md` from the head commit, if present.
     pub review_context: Option<String>,
+    /// Human review threads neither resolved nor outdated.
+    #[serde(default)]
+    pub unresolved: Vec<crate::report::model::Feedback>,
 }
 
 impl Facts {

@@ -24,8 +24,16 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         }
         Command::Doctor => super::doctor::run(&load_config(None)?.config, cli.quiet).await,
         Command::Pr(args) => {
-            load_config(Some(&args.review))?;
-            Err(not_yet("pr"))
+            let loaded = load_config(Some(&args.review))?;
+            let cwd = std::env::current_dir().map_err(|e| {
+                Failure::runtime(format!("cannot read the current directory: {e}"), "")
+            })?;
+            let target = Target::Pr {
+                cwd,
+                repo: args.repo.clone(),
+                number: args.number,
+            };
+            super::review::run(&loaded.config, target, args.round, &args.review, cli.quiet).await
         }
         Command::Branch(args) => {
             let loaded = load_config(Some(&args.review))?;
@@ -46,13 +54,6 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             super::runs::consolidate(&mut config, &args, cli.quiet).await
         }
     }
-}
-
-fn not_yet(what: &str) -> Failure {
-    Failure::runtime(
-        format!("`deep-review {what}` is not implemented yet"),
-        "see the project's open issues for its progress",
-    )
 }
 
 pub fn io_failure(e: std::io::Error) -> Failure {

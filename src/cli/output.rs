@@ -21,3 +21,8 @@ pub fn error_lines(message: &str, hint: &str) {
         let _ = writeln!(err, "hint: {hint}");
     }
 }
+
+/// A plain line on stderr (not an error).
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}

@@ -63,6 +63,29 @@ pub async fn run(
         ))
         .map_err(io_failure)?;
     }
+    if args.post {
+        if report.target.pr.is_none() {
+            return Err(Failure::usage(
+                "--post needs a pull request",
+                "use it with `deep-review pr N`",
+            ));
+        }
+        let url = pipeline::post_comment(config, report, &full)
+            .await
+            .map_err(|e| {
+                Failure::runtime(
+                    format!("the review is done but posting it failed: {e}"),
+                    format!(
+                        "{}; the report is saved in {}",
+                        e.hint(),
+                        finished.run.root.display()
+                    ),
+                )
+            })?;
+        if !quiet {
+            output::note(&format!("posted: {url}"));
+        }
+    }
     let blocking = report
         .findings
         .iter()

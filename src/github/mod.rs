@@ -60,15 +60,21 @@ pub enum TokenSource {
 
 /// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (for `host`).
 pub async fn find_token(host: &str) -> Option<(String, TokenSource)> {
+    token_from(|k| std::env::var(k).ok(), crate::agents::locate("gh"), host).await
+}
+
+/// [`find_token`] with the environment and the gh binary given.
+pub async fn token_from(
+    env: impl Fn(&str) -> Option<String>,
+    gh: Option<std::path::PathBuf>,
+    host: &str,
+) -> Option<(String, TokenSource)> {
     for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
-        if let Ok(t) = std::env::var(var)
-            && !t.trim().is_empty()
-        {
+        if let Some(t) = env(var).filter(|t| !t.trim().is_empty()) {
             return Some((t.trim().to_string(), TokenSource::Env(var)));
         }
     }
-    let gh = crate::agents::locate("gh")?;
-    let mut cmd = tokio::process::Command::new(gh);
+    let mut cmd = tokio::process::Command::new(gh?);
     cmd.args(["auth", "token"]);
     if host != "github.com" {
         cmd.args(["--hostname", host]);
@@ -315,22 +321,14 @@ impl Github {
         let mut after: Option<String> = None;
         loop {
             let body = json!({"query": QUERY, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
-            let v: Value = self
+            // octocrab returns the response's `data` and turns `errors`
+            // into an error.
+            let data: Value = self
                 .octo
                 .graphql(&body)
                 .await
                 .map_err(|e| self.classify(e, repo, Some(number)))?;
-            if let Some(errors) = v
-                .get("errors")
-                .and_then(Value::as_array)
-                .filter(|e| !e.is_empty())
-            {
-                return Err(GithubError::Unexpected(format!(
-                    "GraphQL: {}",
-                    errors[0]["message"].as_str().unwrap_or("error")
-                )));
-            }
-            let threads = &v["data"]["repository"]["pullRequest"]["reviewThreads"];
+            let threads = &data["repository"]["pullRequest"]["reviewThreads"];
             for t in threads["nodes"].as_array().into_iter().flatten() {
                 if t["isResolved"].as_bool() == Some(true)
                     || t["isOutdated"].as_bool() == Some(true)

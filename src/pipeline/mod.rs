@@ -17,6 +17,7 @@ use crate::config::{AgentConfig, Config, Format, Protocol};
 use crate::consolidate::{self, AgentResult, Consolidation, Decisions, Inputs};
 use crate::findings::evidence::TreeSource;
 use crate::findings::{self, Answer, Finding};
+use crate::github::{self, Github, GithubError, RepoRef};
 use crate::progress::{Progress, ProgressEvent};
 use crate::report::Report;
 use crate::report::model::{RunInfo, Target as ReportTarget, TargetKind};
@@ -36,10 +37,21 @@ pub enum PipelineError {
     NoAgents,
     #[error("cancelled before any agent ran")]
     Cancelled,
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error("no GitHub repository: the checkout has no GitHub `upstream` or `origin` remote")]
+    NoRepository,
 }
 
 impl PipelineError {
-    pub fn hint(&self) -> &'static str {
+    pub fn hint(&self) -> String {
+        match self {
+            PipelineError::Github(e) => e.hint(),
+            other => other.static_hint().to_string(),
+        }
+    }
+
+    fn static_hint(&self) -> &'static str {
         match self {
             PipelineError::Checkout(e) => e.hint(),
             PipelineError::Io { .. } => {
@@ -47,6 +59,10 @@ impl PipelineError {
             }
             PipelineError::NoAgents => "enable one in the config, or name one with --agents",
             PipelineError::Cancelled => "",
+            PipelineError::Github(_) => "",
+            PipelineError::NoRepository => {
+                "pass --repo OWNER/NAME, or run inside a clone of the repository"
+            }
         }
     }
 }
@@ -59,6 +75,13 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> PipelineErro
 /// What to review.
 #[derive(Debug, Clone)]
 pub enum Target {
+    /// A GitHub pull request of `repo` (`owner/name`), else of the GitHub
+    /// repository of the checkout around `cwd`.
+    Pr {
+        cwd: PathBuf,
+        repo: Option<String>,
+        number: u64,
+    },
     /// A local branch of the repository around `cwd`.
     Branch {
         cwd: PathBuf,
@@ -108,7 +131,7 @@ pub async fn run(
         return Err(PipelineError::NoAgents);
     }
     progress.event(ProgressEvent::Stage("checking out".into()));
-    let prepared = prepare(config, request, &progress)?;
+    let prepared = prepare(config, request, &progress).await?;
     let mut manifest = Manifest {
         run_id: prepared.run_id.clone(),
         state: RunState::Running,
@@ -116,7 +139,10 @@ pub async fn run(
         deep_review_version: env!("CARGO_PKG_VERSION").into(),
         started_at: prepared.started_at.timestamp().to_string(),
         finished_at: None,
-        kind: "branch".into(),
+        kind: match prepared.facts.kind {
+            TargetKind::Pr => "pr".into(),
+            TargetKind::Branch => "branch".into(),
+        },
         repo: prepared.facts.repo.clone(),
         pr: prepared.facts.pr,
         branch: prepared.facts.head_ref.clone(),
@@ -195,7 +221,7 @@ fn remove_worktree(prepared: &Prepared) -> Result<(), CheckoutError> {
     prepared.cache.remove_worktree(&prepared.worktree)
 }
 
-fn prepare(
+async fn prepare(
     config: &Config,
     request: &Request,
     progress: &Arc<dyn Progress>,
@@ -203,6 +229,18 @@ fn prepare(
     let started_at = jiff::ZonedDateTime::now();
     let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
     match &request.target {
+        Target::Pr { cwd, repo, number } => {
+            prepare_pr(
+                config,
+                cwd,
+                repo.as_deref(),
+                *number,
+                request.round,
+                started_at,
+                progress,
+            )
+            .await
+        }
         Target::Branch { cwd, name, base } => {
             let local = crate::checkout::local_target(cwd, name.as_deref(), base.as_deref())?;
             let repo_name = local
@@ -280,6 +318,7 @@ fn prepare(
                 commits: summary.commits,
                 changed_files: summary.files,
                 review_context: read_context(&cache.repo, head),
+                unresolved: Vec::new(),
             };
             write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
             let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
@@ -295,6 +334,155 @@ fn prepare(
             })
         }
     }
+}
+
+/// The host of the GitHub web UI for an API URL (`api.github.com` →
+/// `github.com`, `https://ghe.corp/api/v3` → `ghe.corp`).
+pub fn github_host(api_url: &str) -> String {
+    let host = api_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(api_url)
+        .split('/')
+        .next()
+        .unwrap_or("github.com");
+    let host = host.split(':').next().unwrap_or(host);
+    if host == "api.github.com" {
+        "github.com".into()
+    } else {
+        host.to_string()
+    }
+}
+
+async fn prepare_pr(
+    config: &Config,
+    cwd: &Path,
+    repo: Option<&str>,
+    number: u64,
+    round: Option<u32>,
+    started_at: jiff::ZonedDateTime,
+    progress: &Arc<dyn Progress>,
+) -> Result<Prepared, PipelineError> {
+    let host = github_host(&config.github.api_url);
+    let repo = match repo {
+        Some(spec) => RepoRef::parse(spec, &host).ok_or(PipelineError::NoRepository)?,
+        None => github::repo_of_checkout(cwd).ok_or(PipelineError::NoRepository)?,
+    };
+    progress.event(ProgressEvent::Stage(format!(
+        "reading {repo}#{number} from GitHub"
+    )));
+    let token = github::find_token(&host).await.map(|(t, _)| t);
+    let gh = Github::new(&config.github.api_url, token.clone())?;
+    let pr = github::fetch_pull_request(&gh, &repo, number).await?;
+
+    let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
+    let run_id = format!("{stamp}-pr-{number}");
+    let parent = config
+        .paths
+        .data_dir
+        .join(crate::checkout::sanitize(&repo.owner))
+        .join(crate::checkout::sanitize(&repo.name))
+        .join(format!("pr-{number}"));
+    let round = round.unwrap_or_else(|| next_round(&parent));
+    let run = RunDir::create(parent.join(&run_id)).map_err(io("creating the run directory"))?;
+    let key = format!(
+        "github/{}/{}/{}",
+        crate::checkout::sanitize(&repo.host),
+        crate::checkout::sanitize(&repo.owner),
+        crate::checkout::sanitize(&repo.name)
+    );
+    let cache = Cache::open(&config.paths.cache_dir, &key, &pr.clone_url, token)?;
+    let _lock = CacheLock::acquire(&cache.path, || {
+        progress.event(ProgressEvent::Stage(
+            "waiting for another deep-review run to release the repository cache".into(),
+        ))
+    })
+    .map_err(io("locking the repository cache"))?;
+    for pruned in cache.prune_stale()? {
+        progress.event(ProgressEvent::Warning(format!(
+            "removed a stale worktree left by an earlier run ({pruned})"
+        )));
+    }
+    progress.event(ProgressEvent::Stage("fetching the pull request".into()));
+    let head_ref = format!("refs/deep-review/pr/{number}/head");
+    let base_ref = format!("refs/deep-review/pr/{number}/base");
+    cache.fetch(&[
+        format!("refs/pull/{number}/head:{head_ref}"),
+        format!("refs/heads/{}:{base_ref}", pr.base_ref),
+    ])?;
+    let head = cache.resolve(&head_ref)?;
+    let base_oid = cache.resolve(&base_ref)?;
+    if head.to_string() != pr.head_sha {
+        progress.event(ProgressEvent::Warning(format!(
+            "the pull request moved while it was read (GitHub said {}, fetched {}); reviewing what was fetched",
+            &pr.head_sha[..pr.head_sha.len().min(7)],
+            &head.to_string()[..7]
+        )));
+    }
+    let summary =
+        crate::checkout::summarize(&cache.repo, base_oid, head).map_err(CheckoutError::from)?;
+    std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
+    let facts = Facts {
+        kind: TargetKind::Pr,
+        repo: repo.to_string(),
+        repo_url: Some(pr.repo_html_url.clone()),
+        pr: Some(number),
+        pr_url: Some(pr.html_url.clone()),
+        title: pr.title.clone(),
+        body: pr.body.clone(),
+        author: Some(pr.author.clone()),
+        author_url: pr.author_url.clone(),
+        base_ref: pr.base_ref.clone(),
+        head_ref: pr.head_ref.clone(),
+        base_sha: base_oid.to_string(),
+        head_sha: head.to_string(),
+        merge_base: summary.merge_base.to_string(),
+        // GitHub's lists when it gave them; the fetched history otherwise.
+        commits: if pr.commits.is_empty() {
+            summary.commits
+        } else {
+            pr.commits.clone()
+        },
+        changed_files: if pr.files.is_empty() {
+            summary.files
+        } else {
+            pr.files.clone()
+        },
+        review_context: read_context(&cache.repo, head),
+        unresolved: pr.unresolved.clone(),
+    };
+    write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
+    let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
+    Ok(Prepared {
+        facts,
+        cache,
+        head,
+        run,
+        run_id,
+        round,
+        worktree,
+        started_at,
+    })
+}
+
+/// Posts the report as the pull request's deep-review comment, updating
+/// the one posted before. Returns the comment's URL.
+pub async fn post_comment(
+    config: &Config,
+    report: &Report,
+    full_report: &str,
+) -> Result<String, PipelineError> {
+    let (Some(spec), Some(number)) = (report.target.repo.as_deref(), report.target.pr) else {
+        return Err(PipelineError::NoRepository);
+    };
+    let host = github_host(&config.github.api_url);
+    let repo = RepoRef::parse(spec, &host).ok_or(PipelineError::NoRepository)?;
+    let token = github::find_token(&host).await.map(|(t, _)| t);
+    let gh = Github::new(&config.github.api_url, token)?;
+    let body = crate::report::render(report, Format::Github, Some(full_report));
+    Ok(gh
+        .post_report(&repo, number, &body, crate::report::markdown::MARKER)
+        .await?)
 }
 
 /// `deep-review-context.md` at the head commit, if the repository has one.
@@ -530,7 +718,7 @@ fn build_report(
         findings,
         workdir: workdir.display().to_string(),
         declined: Vec::new(),
-        unresolved_feedback: Vec::new(),
+        unresolved_feedback: facts.unresolved.clone(),
     };
     consolidate::build::build(&inputs, consolidation)
 }
