@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::Bed;
+use common::{Bed, demo_sample as sample};
 use serde_json::{Value, json};
 
 struct E2e {
@@ -18,45 +18,6 @@ struct E2e {
 fn demo_scenario() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The demo's sample repository: main, then feature/stats with stats.py.
-fn sample(dir: &Path) {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/sample");
-    let repo = git2::Repository::init(dir).unwrap();
-    let sig = git2::Signature::new(
-        "Demo Author",
-        "demo@example.com",
-        &git2::Time::new(1_700_000_000, 0),
-    )
-    .unwrap();
-    let commit = |from: &str, message: &str, parent: Option<git2::Oid>| -> git2::Oid {
-        for entry in std::fs::read_dir(demo.join(from)).unwrap().flatten() {
-            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-        }
-        let mut index = repo.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let parents: Vec<git2::Commit> = parent
-            .map(|p| repo.find_commit(p).unwrap())
-            .into_iter()
-            .collect();
-        let parents: Vec<&git2::Commit> = parents.iter().collect();
-        repo.commit(None, &sig, &sig, message, &tree, &parents)
-            .unwrap()
-    };
-    let base = commit("main", "Calculator basics", None);
-    repo.branch("main", &repo.find_commit(base).unwrap(), true)
-        .unwrap();
-    let head = commit("feature", "Add mean and median helpers", Some(base));
-    repo.branch("feature/stats", &repo.find_commit(head).unwrap(), true)
-        .unwrap();
-    repo.set_head("refs/heads/feature/stats").unwrap();
-    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
-        .unwrap();
 }
 
 impl E2e {

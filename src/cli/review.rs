@@ -180,7 +180,7 @@ fn watch_ctrl_c(cancel: CancellationToken) {
 }
 
 fn failure(e: PipelineError) -> Failure {
-    let hint = e.hint().to_string();
+    let hint = e.hint();
     let usage = matches!(
         e,
         PipelineError::Checkout(
@@ -189,6 +189,7 @@ fn failure(e: PipelineError) -> Failure {
                 | CheckoutError::NoBase
                 | CheckoutError::Detached
         ) | PipelineError::NoAgents
+            | PipelineError::NoRepository
     );
     if usage {
         Failure::usage(e.to_string(), hint)

@@ -130,7 +130,7 @@ pub async fn run(
     if agents.is_empty() {
         return Err(PipelineError::NoAgents);
     }
-    progress.event(ProgressEvent::Stage("checking out".into()));
+    progress.event(ProgressEvent::Stage("gathering the change".into()));
     let prepared = prepare(config, request, &progress).await?;
     let mut manifest = Manifest {
         run_id: prepared.run_id.clone(),

@@ -292,3 +292,43 @@ pub fn wire(protocol: Protocol) -> &'static str {
 }
 
 pub const ALL: [Protocol; 3] = [Protocol::Claude, Protocol::Codex, Protocol::Gemini];
+
+/// The demo's sample repository: main, then feature/stats with stats.py.
+pub fn demo_sample(dir: &Path) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/sample");
+    let repo = git2::Repository::init(dir).unwrap();
+    let sig = git2::Signature::new(
+        "Demo Author",
+        "demo@example.com",
+        &git2::Time::new(1_700_000_000, 0),
+    )
+    .unwrap();
+    let commit = |from: &str, message: &str, parent: Option<git2::Oid>| -> git2::Oid {
+        for entry in std::fs::read_dir(demo.join(from)).unwrap().flatten() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let parents: Vec<git2::Commit> = parent
+            .map(|p| repo.find_commit(p).unwrap())
+            .into_iter()
+            .collect();
+        let parents: Vec<&git2::Commit> = parents.iter().collect();
+        repo.commit(None, &sig, &sig, message, &tree, &parents)
+            .unwrap()
+    };
+    let base = commit("main", "Calculator basics", None);
+    repo.branch("main", &repo.find_commit(base).unwrap(), true)
+        .unwrap();
+    let head = commit("feature", "Add mean and median helpers", Some(base));
+    repo.branch("feature/stats", &repo.find_commit(head).unwrap(), true)
+        .unwrap();
+    repo.set_head("refs/heads/feature/stats").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+}
+
