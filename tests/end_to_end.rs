@@ -39,7 +39,11 @@ impl E2e {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("deep-review").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"));
         for (k, _) in std::env::vars() {
             if k.starts_with("DEEP_REVIEW_") || k.starts_with("XDG_") {
                 cmd.env_remove(k);
@@ -88,6 +92,7 @@ fn strs(v: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     let e = E2e::new(demo_scenario()).await;
+    let before = common::snapshot(&e.repo);
     let out = e
         .cmd()
         .args(["branch", "feature/stats", "--base", "main"])
@@ -231,8 +236,8 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     assert_eq!(manifest["agents"][0]["version"], "2.1.197");
     assert_eq!(manifest["agents"][1]["version"], "0.171.0");
     assert_eq!(manifest["agents"][2]["version"], "0.61.0");
-    // The user's checkout is untouched.
-    assert_eq!(common::git_status(&e.repo), "");
+    // The user's checkout is byte-for-byte untouched, .git included.
+    assert_eq!(common::snapshot(&e.repo), before);
 
     // `show` re-renders the saved run without running anything.
     let requests = e.bed.double.requests().len();
@@ -412,4 +417,65 @@ async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
     let runs = e.runs();
     assert_eq!(runs.len(), 2);
     assert_eq!(e.report(&runs[1])["run"]["round"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
+    let hang = json!({"fault": {"kind": "hang_before_headers"}});
+    let mut scenario = demo_scenario();
+    for i in 1..=3 {
+        scenario["agents"][i]["turns"][0] = hang.clone();
+    }
+    let e = E2e::new(scenario).await;
+    let mut cmd = e.std_cmd();
+    // Claude would give up on its own after API_TIMEOUT_MS; not here.
+    cmd.env("API_TIMEOUT_MS", "600000").args([
+        "branch",
+        "feature/stats",
+        "--base",
+        "main",
+        "--format",
+        "json",
+    ]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    assert!(
+        e.bed
+            .double
+            .wait_for(
+                &["claude", "codex", "gemini"],
+                std::time::Duration::from_secs(120)
+            )
+            .await,
+        "the agents started"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: stopping the agents"),
+        "{stderr}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for a in r["agents"].as_array().unwrap() {
+        assert_eq!(a["status"], "cancelled", "{a}");
+    }
+    assert_eq!(r["consolidation"]["note"], "the run was cancelled");
+    let run = &e.runs()[0];
+    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    for agent in ["claude", "codex", "gemini"] {
+        assert!(
+            run.join(format!("agents/{agent}/events.jsonl")).exists(),
+            "{agent}'s output is kept"
+        );
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "cancelled");
 }

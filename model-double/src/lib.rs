@@ -105,6 +105,19 @@ impl ModelDouble {
         self.shared.state.lock().unwrap().log.clone()
     }
 
+    /// Waits until every named script has received a request; false if
+    /// `timeout` passes first. Lets tests act once agents are running
+    /// without sleeping.
+    pub async fn wait_for(&self, agents: &[&str], timeout: Duration) -> bool {
+        let names: Vec<String> = agents.iter().map(|a| a.to_string()).collect();
+        tokio::time::timeout(timeout, wait_for(&self.shared, &names))
+            .await
+            .is_ok()
+            && names
+                .iter()
+                .all(|n| self.requests().iter().any(|r| &r.agent == n))
+    }
+
     /// Requests answered by the named script.
     pub fn requests_for(&self, agent: &str) -> Vec<RecordedRequest> {
         self.requests()

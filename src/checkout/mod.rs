@@ -103,7 +103,8 @@ impl Cache {
 
     /// Fetches `refspecs` (`src:dst`) from the source. Only missing
     /// objects travel; a force-pushed head simply moves its ref.
-    pub fn fetch(&self, refspecs: &[String]) -> Result<(), CheckoutError> {
+    /// Returns how many objects travelled.
+    pub fn fetch(&self, refspecs: &[String]) -> Result<usize, CheckoutError> {
         let mut remote = self.repo.remote_anonymous(&self.url)?;
         let mut callbacks = git2::RemoteCallbacks::new();
         if let Some(token) = self.token.clone() {
@@ -121,9 +122,16 @@ impl Cache {
                 url: redact(&self.url),
                 message: e.message().to_string(),
             })?;
+        // Earlier fetches' refs stay (they let the source send only what
+        // is new), so a ref the source no longer advertises must be caught
+        // here rather than served stale from the cache.
+        let advertised: Vec<String> = remote
+            .list()
+            .map(|heads| heads.iter().map(|h| h.name().to_string()).collect())
+            .unwrap_or_default();
         for spec in refspecs {
             let (src, dst) = spec.split_once(':').expect("refspecs are src:dst");
-            if self.repo.refname_to_id(dst).is_err() {
+            if !advertised.iter().any(|a| a == src) || self.repo.refname_to_id(dst).is_err() {
                 return Err(CheckoutError::MissingRef {
                     what: src.to_string(),
                     refspec: spec.clone(),
@@ -131,7 +139,7 @@ impl Cache {
                 });
             }
         }
-        Ok(())
+        Ok(remote.stats().received_objects())
     }
 
     pub fn resolve(&self, refname: &str) -> Result<Oid, CheckoutError> {
