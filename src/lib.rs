@@ -12,6 +12,7 @@ pub mod consolidate;
 pub mod exit;
 pub mod findings;
 pub mod github;
+pub mod ledger;
 pub mod pipeline;
 pub mod progress;
 pub mod report;

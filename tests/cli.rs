@@ -70,6 +70,9 @@ fn help_of_every_command() {
         vec!["show", "--help"],
         vec!["consolidate", "--help"],
         vec!["doctor", "--help"],
+        vec!["decline", "pr", "--help"],
+        vec!["reopen", "pr", "--help"],
+        vec!["context", "pr", "--help"],
         vec!["config", "--help"],
         vec!["completions", "--help"],
     ] {

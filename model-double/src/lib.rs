@@ -49,7 +49,7 @@ struct State {
 }
 
 struct Shared {
-    scenario: Scenario,
+    scenario: std::sync::RwLock<Scenario>,
     started: Instant,
     state: Mutex<State>,
     /// Woken on every request, for `wait_for`.
@@ -73,7 +73,7 @@ impl ModelDouble {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            scenario,
+            scenario: std::sync::RwLock::new(scenario),
             started: Instant::now(),
             state: Mutex::new(State::default()),
             arrived: tokio::sync::Notify::new(),
@@ -116,6 +116,13 @@ impl ModelDouble {
             && names
                 .iter()
                 .all(|n| self.requests().iter().any(|r| &r.agent == n))
+    }
+
+    /// Plays `scenario` from now on (a later round of a review, say).
+    /// Fault counters start over.
+    pub fn set_scenario(&self, scenario: Scenario) {
+        *self.shared.scenario.write().unwrap() = scenario;
+        self.shared.state.lock().unwrap().faults_played.clear();
     }
 
     /// Requests answered by the named script.
@@ -187,7 +194,12 @@ async fn handle(
     let script = if is_side {
         None
     } else {
-        pick_script(&shared.scenario, protocol, &facts.model, &raw)
+        pick_script(
+            &shared.scenario.read().unwrap(),
+            protocol,
+            &facts.model,
+            &raw,
+        )
     };
     let Some(script_index) = script else {
         let agent = if is_side { "side" } else { "unmatched" };
@@ -207,7 +219,9 @@ async fn handle(
         };
         return stream_response(wire::answer(protocol, &done, facts.turn, &facts), 0, None);
     };
-    let script = &shared.scenario.agents[script_index];
+    // A copy, so no lock is held while the answer streams.
+    let script = shared.scenario.read().unwrap().agents[script_index].clone();
+    let script = &script;
     let done = Turn {
         text: Some("Done.".into()),
         ..Turn::default()

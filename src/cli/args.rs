@@ -53,6 +53,27 @@ pub enum Command {
     Show(ShowArgs),
     /// Re-run consolidation from a saved run's agent output
     Consolidate(ConsolidateArgs),
+    /// Record that the author declined a finding: later rounds do not raise it again
+    #[command(
+        after_help = "Example:\n  deep-review decline pr 336 S6 --reason \"deliberate: see docs/design.md\"\n\nOn GitHub, a PR comment line `/deep-review decline S6: reason` does the same."
+    )]
+    Decline {
+        #[command(subcommand)]
+        target: DeclineTarget,
+    },
+    /// Undo a decline: the finding is open again
+    Reopen {
+        #[command(subcommand)]
+        target: ReopenTarget,
+    },
+    /// List the repo-context updates the reviews proposed, and apply chosen ones
+    #[command(
+        after_help = "Examples:\n  deep-review context pr 336\n  deep-review context pr 336 --apply P1 P3   # appends them to deep-review-context.md"
+    )]
+    Context {
+        #[command(subcommand)]
+        target: ContextTarget,
+    },
     /// Check that the agent CLIs, git, gh and the directories are ready
     Doctor,
     /// Print the effective configuration and where each value came from
@@ -158,6 +179,49 @@ pub enum FailOnArg {
     Critical,
     Important,
     Suggestion,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeclineTarget {
+    /// A finding of a pull request, by the id it had in the last round
+    Pr {
+        #[arg(value_parser = parse_pr_number, value_name = "NUMBER")]
+        number: u64,
+        /// The finding's id in the last report (e.g. S6)
+        id: String,
+        /// Why: shown in later reports under "Declined in prior rounds"
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
+        repo: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReopenTarget {
+    /// A finding of a pull request, by the id it had in the last round
+    Pr {
+        #[arg(value_parser = parse_pr_number, value_name = "NUMBER")]
+        number: u64,
+        /// The finding's id (e.g. S6)
+        id: String,
+        #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
+        repo: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContextTarget {
+    /// The proposals of a pull request's reviews
+    Pr {
+        #[arg(value_parser = parse_pr_number, value_name = "NUMBER")]
+        number: u64,
+        /// Append these proposals (P1, P2, …) to deep-review-context.md in this checkout
+        #[arg(long, num_args = 1.., value_name = "ID")]
+        apply: Vec<String>,
+        #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
+        repo: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

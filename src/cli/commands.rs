@@ -47,6 +47,9 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             };
             super::review::run(&loaded.config, target, None, &args.review, cli.quiet).await
         }
+        Command::Decline { target } => super::ledger::decline(&load_config(None)?.config, &target),
+        Command::Reopen { target } => super::ledger::reopen(&load_config(None)?.config, &target),
+        Command::Context { target } => super::ledger::context(&load_config(None)?.config, &target),
         Command::History(args) => super::runs::history(&load_config(None)?.config, &args),
         Command::Show(args) => super::runs::show(&load_config(None)?.config, &args),
         Command::Consolidate(args) => {

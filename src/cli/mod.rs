@@ -6,6 +6,7 @@ pub mod args;
 mod commands;
 mod doctor;
 mod failure;
+mod ledger;
 mod output;
 mod progress;
 mod review;

@@ -29,10 +29,17 @@ struct Prompt<'a> {
     context: &'a str,
     findings_json: String,
     groups_json: String,
+    prior: &'a [String],
 }
 
 /// The consolidator's prompt for these findings.
-pub fn prompt(facts: &Facts, findings: &[Finding], agent_count: usize, diff_path: &str) -> String {
+pub fn prompt(
+    facts: &Facts,
+    findings: &[Finding],
+    agent_count: usize,
+    diff_path: &str,
+    prior: &[String],
+) -> String {
     let listed: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
@@ -68,6 +75,7 @@ pub fn prompt(facts: &Facts, findings: &[Finding], agent_count: usize, diff_path
         context: facts.review_context.as_deref().unwrap_or(""),
         findings_json: serde_json::to_string_pretty(&listed).unwrap_or_default(),
         groups_json: serde_json::to_string(&groups).unwrap_or_default(),
+        prior,
     }
     .render()
     .expect("the consolidation template renders")

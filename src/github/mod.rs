@@ -94,6 +94,42 @@ pub struct Github {
     has_token: bool,
 }
 
+/// An author's decision about a finding, written in a PR comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerCommand {
+    Decline { id: String, reason: String },
+    Reopen { id: String },
+}
+
+impl LedgerCommand {
+    /// `/deep-review decline S6: deliberate, see the design doc` or
+    /// `/deep-review reopen S6`.
+    pub fn parse(line: &str) -> Option<LedgerCommand> {
+        let rest = line.trim().strip_prefix("/deep-review ")?;
+        let (verb, rest) = rest
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((rest.trim(), ""));
+        let (id, reason) = match rest.split_once(':') {
+            Some((id, reason)) => (id.trim(), reason.trim()),
+            None => (rest.trim(), ""),
+        };
+        let id = id.split_whitespace().next()?.to_string();
+        match verb {
+            "decline" => Some(LedgerCommand::Decline {
+                id,
+                reason: if reason.is_empty() {
+                    "declined on GitHub".into()
+                } else {
+                    reason.to_string()
+                },
+            }),
+            "reopen" => Some(LedgerCommand::Reopen { id }),
+            _ => None,
+        }
+    }
+}
+
 /// A pull request as the review needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PullRequest {
@@ -363,6 +399,29 @@ impl Github {
         Ok(out)
     }
 
+    /// The ledger commands in the pull request's comments, oldest first:
+    /// lines `/deep-review decline ID: reason` and `/deep-review reopen ID`.
+    pub async fn ledger_commands(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+    ) -> Result<Vec<LedgerCommand>, GithubError> {
+        let route = format!(
+            "/repos/{}/{}/issues/{number}/comments",
+            repo.owner, repo.name
+        );
+        let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
+        Ok(comments
+            .iter()
+            .filter_map(|c| c["body"].as_str())
+            .flat_map(|body| {
+                body.lines()
+                    .filter_map(LedgerCommand::parse)
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
     /// Creates the report comment, or updates the one posted before
     /// (found by the hidden marker). Returns the comment's URL.
     pub async fn post_report(
@@ -488,5 +547,34 @@ pub async fn fetch_pull_request(
             secondary: false,
         }),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decline_and_reopen_lines_are_read_from_comments() {
+        assert_eq!(
+            LedgerCommand::parse("/deep-review decline S6: deliberate, see docs/design.md"),
+            Some(LedgerCommand::Decline {
+                id: "S6".into(),
+                reason: "deliberate, see docs/design.md".into()
+            })
+        );
+        assert_eq!(
+            LedgerCommand::parse("  /deep-review reopen I2"),
+            Some(LedgerCommand::Reopen { id: "I2".into() })
+        );
+        assert_eq!(
+            LedgerCommand::parse("/deep-review decline C1"),
+            Some(LedgerCommand::Decline {
+                id: "C1".into(),
+                reason: "declined on GitHub".into()
+            })
+        );
+        assert_eq!(LedgerCommand::parse("please /deep-review decline S1"), None);
+        assert_eq!(LedgerCommand::parse("/deep-review approve"), None);
     }
 }

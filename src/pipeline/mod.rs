@@ -18,6 +18,7 @@ use crate::consolidate::{self, AgentResult, Consolidation, Decisions, Inputs};
 use crate::findings::evidence::TreeSource;
 use crate::findings::{self, Answer, Finding};
 use crate::github::{self, Github, GithubError, RepoRef};
+use crate::ledger::{self, Ledger, LedgerError, PriorStatuses};
 use crate::progress::{Progress, ProgressEvent};
 use crate::report::Report;
 use crate::report::model::{RunInfo, Target as ReportTarget, TargetKind};
@@ -39,6 +40,8 @@ pub enum PipelineError {
     Cancelled,
     #[error(transparent)]
     Github(#[from] GithubError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     #[error("no GitHub repository: the checkout has no GitHub `upstream` or `origin` remote")]
     NoRepository,
 }
@@ -60,6 +63,9 @@ impl PipelineError {
             PipelineError::NoAgents => "enable one in the config, or name one with --agents",
             PipelineError::Cancelled => "",
             PipelineError::Github(_) => "",
+            PipelineError::Ledger(_) => {
+                "the ledger records each finding's status across rounds; fix or move the file and run again"
+            }
             PipelineError::NoRepository => {
                 "pass --repo OWNER/NAME, or run inside a clone of the repository"
             }
@@ -117,6 +123,9 @@ struct Prepared {
     round: u32,
     worktree: Worktree,
     started_at: jiff::ZonedDateTime,
+    /// The folder of this PR's (or branch's) runs, which holds the ledger.
+    parent: PathBuf,
+    ledger: Ledger,
 }
 
 pub async fn run(
@@ -331,6 +340,8 @@ async fn prepare(
                 round,
                 worktree,
                 started_at,
+                ledger: Ledger::load(&parent)?,
+                parent,
             })
         }
     }
@@ -452,6 +463,22 @@ async fn prepare_pr(
         unresolved: pr.unresolved.clone(),
     };
     write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
+    let mut ledger = Ledger::load(&parent)?;
+    // Declines the author wrote on the PR (`/deep-review decline ID: reason`).
+    for command in gh.ledger_commands(&repo, number).await? {
+        let applied = match &command {
+            github::LedgerCommand::Decline { id, reason } => {
+                ledger.decline(id, round, reason).map(|_| ())
+            }
+            github::LedgerCommand::Reopen { id } => ledger.reopen(id).map(|_| ()),
+        };
+        if let Err(e) = applied {
+            progress.event(ProgressEvent::Warning(format!(
+                "a PR comment names a finding the ledger does not know: {e}"
+            )));
+        }
+    }
+    ledger.save(&parent)?;
     let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
     Ok(Prepared {
         facts,
@@ -462,6 +489,8 @@ async fn prepare_pr(
         round,
         worktree,
         started_at,
+        ledger,
+        parent,
     })
 }
 
@@ -569,7 +598,8 @@ async fn review(
         cancel: cancel.clone(),
     };
     let diff_path = p.run.diff().display().to_string();
-    let prompt = review::prompt(&p.facts, &diff_path, &[]);
+    let prior = p.ledger.prompt_lines();
+    let prompt = review::prompt(&p.facts, &diff_path, &prior);
 
     // Fan out: every agent at once.
     progress.event(ProgressEvent::Stage(format!(
@@ -668,13 +698,17 @@ async fn review(
             config,
             &p.facts,
             &p.run,
-            &all_findings,
-            results.len(),
+            ToConsolidate {
+                findings: &all_findings,
+                agent_count: results.len(),
+                prior: &prior,
+            },
             &supervision,
             progress.clone(),
         )
         .await
     };
+    let priors = prior_statuses(&consolidation, &results);
 
     let run_info = RunInfo {
         id: p.run_id.clone(),
@@ -693,6 +727,9 @@ async fn review(
         &p.worktree.path,
         consolidation,
     );
+    let mut ledger = p.ledger.clone();
+    ledger::apply_round(&mut ledger, &mut report, &priors);
+    ledger.save(&p.parent)?;
     // Measured from start to the written report.
     report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
     let written = write_reports(&p.run, &report, &request.formats)?;
@@ -780,8 +817,11 @@ pub async fn reconsolidate(
         config,
         &facts,
         run,
-        &findings,
-        results.len(),
+        ToConsolidate {
+            findings: &findings,
+            agent_count: results.len(),
+            prior: &[],
+        },
         &supervision,
         progress,
     )
@@ -817,15 +857,27 @@ pub async fn reconsolidate(
     })
 }
 
+/// What the consolidator is asked to decide on.
+struct ToConsolidate<'a> {
+    findings: &'a [Finding],
+    agent_count: usize,
+    /// Earlier rounds' open and declined findings, one line each.
+    prior: &'a [String],
+}
+
 async fn consolidate_pass(
     config: &Config,
     facts: &Facts,
     run: &RunDir,
-    findings: &[Finding],
-    agent_count: usize,
+    input: ToConsolidate<'_>,
     supervision: &Supervision,
     progress: Arc<dyn Progress>,
 ) -> Consolidation {
+    let ToConsolidate {
+        findings,
+        agent_count,
+        prior,
+    } = input;
     let name = config.consolidation.agent.clone();
     let Some(agent) = config.agents.get(&name) else {
         return Consolidation::NotPerformed {
@@ -839,7 +891,7 @@ async fn consolidate_pass(
         };
     }
     let diff_path = run.diff().display().to_string();
-    let prompt = consolidate::prompt(facts, findings, agent_count, &diff_path);
+    let prompt = consolidate::prompt(facts, findings, agent_count, &diff_path, prior);
     let prompt_file = dir.join("prompt.md");
     let _ = std::fs::write(&prompt_file, &prompt);
     let mut spec = spec(config, &name, agent);
@@ -939,4 +991,41 @@ pub fn write_reports(
 /// The saved report of a run directory.
 pub fn load_report(run: &RunDir) -> std::io::Result<Report> {
     read_json(&run.report(Format::Json))
+}
+
+/// What the reviewers said of earlier findings: the consolidator's word
+/// when it gave one, else the agents' (any "still open" wins, so nothing
+/// is called fixed on one agent's say).
+fn prior_statuses(consolidation: &Consolidation, results: &[AgentResult]) -> PriorStatuses {
+    use crate::findings::answer::PriorState;
+    if let Consolidation::Decided { decisions, .. } = consolidation
+        && !decisions.prior_findings.is_empty()
+    {
+        return decisions
+            .prior_findings
+            .iter()
+            .map(|p| (p.id.clone(), p.status))
+            .collect();
+    }
+    let mut out: PriorStatuses = Vec::new();
+    for p in results
+        .iter()
+        .filter_map(|r| r.answer.as_ref())
+        .flat_map(|a| a.prior_findings.iter())
+    {
+        match out
+            .iter_mut()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&p.id))
+        {
+            Some((_, state)) => {
+                if p.status == PriorState::StillOpen
+                    || (*state == PriorState::Addressed && p.status == PriorState::NoLongerApplies)
+                {
+                    *state = p.status;
+                }
+            }
+            None => out.push((p.id.clone(), p.status)),
+        }
+    }
+    out
 }

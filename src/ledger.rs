@@ -1,0 +1,524 @@
+//! The finding ledger of one pull request (or branch): every consolidated
+//! finding with a stable fingerprint and a status, so that round N knows
+//! what round N−1 found, what was addressed, what came back, and what the
+//! author declined.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Severity;
+use crate::findings::group::similarity;
+use crate::report::model::{Declined, Report, ReportFinding};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub entries: Vec<Entry>,
+    /// Repo-context updates proposed by the runs, for `deep-review context`.
+    #[serde(default)]
+    pub context_proposals: Vec<ContextProposal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    /// `since`: the round that found it addressed, or declined it.
+    Addressed {
+        since: u32,
+    },
+    Declined {
+        since: u32,
+        reason: String,
+    },
+    NoLongerApplies {
+        since: u32,
+    },
+}
+
+impl Status {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Addressed { .. } => "addressed",
+            Status::Declined { .. } => "declined",
+            Status::NoLongerApplies { .. } => "no longer applies",
+        }
+    }
+}
+
+/// What makes two findings the same one across rounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub path: String,
+    /// The code the finding is about, whitespace folded; empty if unknown.
+    pub anchor: String,
+    /// The claim: title and body.
+    pub claim: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The id it had in the round it was last raised (`S6`).
+    pub id: String,
+    /// The round it was last raised in.
+    pub round: u32,
+    /// The round it was first raised in.
+    pub first_round: u32,
+    pub title: String,
+    pub severity: Severity,
+    pub line: u32,
+    pub fingerprint: Fingerprint,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextProposal {
+    /// `C1`, `C2`, … in order of proposal.
+    pub id: String,
+    pub round: u32,
+    pub run_id: String,
+    pub text: String,
+    #[serde(default)]
+    pub applied: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a ledger: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no finding {id} in the ledger of this pull request")]
+    Unknown { id: String },
+}
+
+pub fn path_for(parent: &Path) -> PathBuf {
+    parent.join("ledger.json")
+}
+
+impl Ledger {
+    pub fn load(parent: &Path) -> Result<Ledger, LedgerError> {
+        let path = path_for(parent);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| LedgerError::Parse {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Err(source) => Err(LedgerError::Read { path, source }),
+        }
+    }
+
+    pub fn save(&self, parent: &Path) -> Result<(), LedgerError> {
+        let path = path_for(parent);
+        crate::pipeline::rundir::write_json(&path, self)
+            .map_err(|source| LedgerError::Write { path, source })
+    }
+
+    /// Earlier findings the next review should know about: open ones and
+    /// declined ones, one line each for the prompt.
+    pub fn prompt_lines(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.status, Status::Open | Status::Declined { .. }))
+            .map(|e| {
+                let state = match &e.status {
+                    Status::Declined { since, reason } => {
+                        format!("declined by the author in round {since}: {reason}")
+                    }
+                    _ => "open".to_string(),
+                };
+                format!(
+                    "`{}` (round {}): {} — `{}:{}` — {state}. {}",
+                    e.id,
+                    e.round,
+                    one_line(&e.title),
+                    e.fingerprint.path,
+                    e.line,
+                    first_sentence(&e.fingerprint.claim)
+                )
+            })
+            .collect()
+    }
+
+    /// Finds an entry by the id it was last raised with.
+    fn find_mut(&mut self, id: &str) -> Result<&mut Entry, LedgerError> {
+        self.entries
+            .iter_mut()
+            .rev()
+            .find(|e| e.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| LedgerError::Unknown { id: id.to_string() })
+    }
+
+    pub fn decline(&mut self, id: &str, round: u32, reason: &str) -> Result<&Entry, LedgerError> {
+        let entry = self.find_mut(id)?;
+        entry.status = Status::Declined {
+            since: round,
+            reason: reason.trim().to_string(),
+        };
+        Ok(entry)
+    }
+
+    pub fn reopen(&mut self, id: &str) -> Result<&Entry, LedgerError> {
+        let entry = self.find_mut(id)?;
+        entry.status = Status::Open;
+        Ok(entry)
+    }
+
+    /// The round the last saved run had.
+    pub fn last_round(&self) -> u32 {
+        self.entries.iter().map(|e| e.round).max().unwrap_or(0)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn first_sentence(s: &str) -> String {
+    let flat = one_line(s);
+    let end = flat
+        .find(". ")
+        .map(|i| i + 1)
+        .unwrap_or(flat.len())
+        .min(240);
+    flat.chars().take(end).collect()
+}
+
+/// Whitespace-folded code, the anchor of a fingerprint.
+pub fn anchor(code: &str) -> String {
+    code.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn fingerprint(f: &ReportFinding) -> Fingerprint {
+    Fingerprint {
+        path: f.path.clone(),
+        anchor: f.excerpt.as_deref().map(anchor).unwrap_or_default(),
+        claim: format!("{}. {}", f.title.trim(), f.body.trim()),
+    }
+}
+
+/// How alike two claims are: the better of the titles' and the whole
+/// texts' word overlap.
+fn claim_similarity(a: &Fingerprint, b: &Fingerprint) -> f64 {
+    let title = |c: &str| c.split(". ").next().unwrap_or(c).to_string();
+    similarity(&title(&a.claim), &title(&b.claim)).max(similarity(&a.claim, &b.claim))
+}
+
+/// Whether two fingerprints are the same finding: the same code with a
+/// related claim (even at other lines, in other words, or in a renamed
+/// file), or the same file with a clearly similar claim. Two different
+/// claims about the same line stay two findings.
+pub fn same_finding(a: &Fingerprint, b: &Fingerprint) -> bool {
+    let claim = claim_similarity(a, b);
+    let same_code = !a.anchor.is_empty() && a.anchor == b.anchor;
+    let renamed = a.path != b.path && file_name(&a.path) == file_name(&b.path);
+    if same_code && (a.path == b.path || renamed || claim >= 0.5) {
+        return claim >= 0.2;
+    }
+    a.path == b.path && claim >= 0.5
+}
+
+fn file_name(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// What one round did to the ledger, for the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoundChanges {
+    pub addressed: Vec<(String, String)>,
+    pub still_open: Vec<(String, String)>,
+    pub no_longer_applies: Vec<(String, String)>,
+}
+
+/// The statuses agents or the consolidator gave earlier findings, by id.
+pub type PriorStatuses = Vec<(String, crate::findings::answer::PriorState)>;
+
+/// Applies a finished round to the ledger and the report: re-raised
+/// findings say so, findings matching a declined one move to *Declined in
+/// prior rounds* (unless their code changed), earlier open findings not
+/// raised again become addressed (or what the reviewers said), and new
+/// findings are added.
+pub fn apply_round(
+    ledger: &mut Ledger,
+    report: &mut Report,
+    priors: &PriorStatuses,
+) -> RoundChanges {
+    let round = report.run.round;
+    let mut matched: Vec<bool> = vec![false; ledger.entries.len()];
+    let mut kept = Vec::new();
+    for mut f in std::mem::take(&mut report.findings) {
+        let fp = fingerprint(&f);
+        let hit = ledger
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !matched[*i])
+            .find(|(_, e)| same_finding(&e.fingerprint, &fp))
+            .map(|(i, _)| i);
+        match hit {
+            Some(i) => {
+                matched[i] = true;
+                let entry = &mut ledger.entries[i];
+                if let Status::Declined {
+                    since: declined_in,
+                    reason,
+                } = &entry.status
+                {
+                    let changed = !fp.anchor.is_empty() && fp.anchor != entry.fingerprint.anchor;
+                    if !changed {
+                        // Not raised again as new: it is listed under
+                        // "Declined in prior rounds".
+                        continue;
+                    }
+                    f.prior = Some(format!(
+                        "declined in round {declined_in} as {} ({reason}); raised again because the code it concerns changed",
+                        entry.id
+                    ));
+                    entry.status = Status::Open;
+                } else {
+                    f.prior = Some(format!("raised in round {} as {}", entry.round, entry.id));
+                    entry.status = Status::Open;
+                }
+                kept.push((f, Some(i)));
+            }
+            None => kept.push((f, None)),
+        }
+    }
+    // Renumber what is left, by severity, as the report does.
+    kept.sort_by_key(|(f, _)| f.severity);
+    let mut counters = std::collections::BTreeMap::new();
+    let mut counts = crate::report::model::Counts::default();
+    for (f, _) in &mut kept {
+        let n = counters.entry(f.severity).or_insert(0u32);
+        *n += 1;
+        f.id = format!(
+            "{}{}",
+            crate::consolidate::build::severity_letter(f.severity),
+            n
+        );
+        counts.add(f.severity);
+    }
+    let mut changes = RoundChanges::default();
+    for (i, entry) in ledger.entries.iter_mut().enumerate() {
+        if matched[i] || entry.status != Status::Open {
+            continue;
+        }
+        let said = priors
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&entry.id))
+            .map(|(_, s)| *s);
+        use crate::findings::answer::PriorState;
+        match said {
+            Some(PriorState::NoLongerApplies) => {
+                entry.status = Status::NoLongerApplies { since: round };
+                changes
+                    .no_longer_applies
+                    .push((entry.id.clone(), entry.title.clone()));
+            }
+            // Reviewers called it still open but nobody raised it: keep it
+            // open rather than claim it was fixed.
+            Some(PriorState::StillOpen) => changes
+                .still_open
+                .push((entry.id.clone(), entry.title.clone())),
+            _ => {
+                entry.status = Status::Addressed { since: round };
+                changes
+                    .addressed
+                    .push((entry.id.clone(), entry.title.clone()));
+            }
+        }
+    }
+    for (f, hit) in &kept {
+        let fp = fingerprint(f);
+        match hit {
+            Some(i) => {
+                let e = &mut ledger.entries[*i];
+                e.id = f.id.clone();
+                e.round = round;
+                e.title = f.title.clone();
+                e.severity = f.severity;
+                e.line = f.line_start;
+                e.fingerprint = fp;
+                changes.still_open.push((f.id.clone(), f.title.clone()));
+            }
+            None => ledger.entries.push(Entry {
+                id: f.id.clone(),
+                round,
+                first_round: round,
+                title: f.title.clone(),
+                severity: f.severity,
+                line: f.line_start,
+                fingerprint: fp,
+                status: Status::Open,
+            }),
+        }
+    }
+    report.findings = kept.into_iter().map(|(f, _)| f).collect();
+    report.counts = counts;
+    report.declined = ledger
+        .entries
+        .iter()
+        .filter_map(|e| match &e.status {
+            Status::Declined { since: r, reason } => Some(Declined {
+                id: e.id.clone(),
+                title: e.title.clone(),
+                path: e.fingerprint.path.clone(),
+                round: *r,
+                reason: reason.clone(),
+                code_changed: false,
+            }),
+            _ => None,
+        })
+        .collect();
+    let start = ledger.context_proposals.len();
+    for (i, text) in report.process_notes.context_updates.iter().enumerate() {
+        ledger.context_proposals.push(ContextProposal {
+            id: format!("P{}", start + i + 1),
+            round,
+            run_id: report.run.id.clone(),
+            text: text.clone(),
+            applied: false,
+        });
+    }
+    if round > 1
+        && !(changes.addressed.is_empty()
+            && changes.still_open.is_empty()
+            && changes.no_longer_applies.is_empty())
+    {
+        report.summary = format!("{}\n\n{}", round_line(round, &changes), report.summary);
+    }
+    changes
+}
+
+/// "Round 2. Addressed since round 1: S1 (…). Raised again: I1 (…)."
+pub fn round_line(round: u32, changes: &RoundChanges) -> String {
+    let list = |items: &[(String, String)]| {
+        items
+            .iter()
+            .map(|(id, t)| format!("{id} ({})", one_line(t)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = vec![format!("Round {round}.")];
+    if !changes.addressed.is_empty() {
+        parts.push(format!(
+            "Addressed since the last round: {}.",
+            list(&changes.addressed)
+        ));
+    }
+    if !changes.no_longer_applies.is_empty() {
+        parts.push(format!(
+            "No longer applies: {}.",
+            list(&changes.no_longer_applies)
+        ));
+    }
+    let reraised: Vec<(String, String)> = changes.still_open.clone();
+    if !reraised.is_empty() {
+        parts.push(format!("Raised again: {}.", list(&reraised)));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(path: &str, anchor_code: &str, claim: &str) -> Fingerprint {
+        Fingerprint {
+            path: path.into(),
+            anchor: anchor(anchor_code),
+            claim: claim.into(),
+        }
+    }
+
+    #[test]
+    fn the_same_finding_at_moved_lines_is_recognised() {
+        let a = fp(
+            "src/stop.rs",
+            "_ = cleanupDiscoveryConfigMap()",
+            "cleanupDiscoveryConfigMap runs on --wait=false. It deletes the map.",
+        );
+        // Same code, same claim, lines moved (lines are not part of it).
+        let b = fp(
+            "src/stop.rs",
+            "    _ = cleanupDiscoveryConfigMap()  ",
+            "cleanupDiscoveryConfigMap runs on --wait=false. It deletes the map.",
+        );
+        assert!(same_finding(&a, &b));
+    }
+
+    #[test]
+    fn a_reworded_finding_is_recognised() {
+        let a = fp(
+            "src/stop.rs",
+            "_ = cleanupDiscoveryConfigMap()",
+            "cleanupDiscoveryConfigMap runs unconditionally on --wait=false. Concurrent callers poll a missing ConfigMap.",
+        );
+        let b = fp(
+            "src/stop.rs",
+            "_ = cleanupDiscoveryConfigMap()",
+            "Discovery ConfigMap deleted even when --wait=false. Concurrent CLI callers then poll a missing ConfigMap until the timeout.",
+        );
+        assert!(same_finding(&a, &b));
+    }
+
+    #[test]
+    fn a_finding_in_a_renamed_file_is_recognised() {
+        let a = fp(
+            "pkg/service/stop.go",
+            "_ = cleanupDiscoveryConfigMap()",
+            "cleanup runs on --wait=false. It deletes the map.",
+        );
+        let b = fp(
+            "internal/service/stop.go",
+            "_ = cleanupDiscoveryConfigMap()",
+            "cleanup runs on --wait=false. It deletes the map.",
+        );
+        assert!(same_finding(&a, &b));
+    }
+
+    #[test]
+    fn two_different_findings_on_the_same_line_stay_two() {
+        let a = fp(
+            "stats.py",
+            "return divide(total, len(values) - 1)",
+            "mean() divides by len(values) - 1. Results are too large.",
+        );
+        let b = fp(
+            "stats.py",
+            "return divide(total, len(values) - 1)",
+            "Empty input raises ZeroDivisionError. Callers get an unexplained exception.",
+        );
+        assert!(!same_finding(&a, &b));
+    }
+
+    #[test]
+    fn similar_words_in_another_file_are_not_the_same_finding() {
+        let a = fp(
+            "a.rs",
+            "x()",
+            "missing error handling. The error is dropped.",
+        );
+        let b = fp(
+            "b.rs",
+            "y()",
+            "missing error handling. The error is dropped.",
+        );
+        assert!(!same_finding(&a, &b));
+    }
+}
