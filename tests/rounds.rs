@@ -316,8 +316,7 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
         .double
         .requests_for("claude")
         .iter()
-        .filter(|q| q.turn == 0)
-        .next_back()
+        .rfind(|q| q.turn == 0)
         .unwrap()
         .body
         .to_string();
