@@ -70,7 +70,7 @@ pub fn render(report: &Report) -> String {
             })
         })
         .collect();
-    let sarif = json!({
+    let mut sarif = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -81,12 +81,19 @@ pub fn render(report: &Report) -> String {
                 "rules": rules
             }},
             "automationDetails": {"id": format!("deep-review/{}", report.run.id)},
-            "versionControlProvenance": [{
-                "repositoryUri": report.target.repo_url.clone().unwrap_or_else(|| "file:///".into()),
-                "revisionId": report.target.head_sha
-            }],
+            "originalUriBaseIds": {"SRCROOT": {"description": {"text": "The root of the reviewed repository"}}},
             "results": results
         }]
     });
+    // Where the code lives, when it is on GitHub: code scanning uses it to
+    // link results to the repository at the reviewed commit.
+    if let Some(url) = &report.target.repo_url {
+        sarif["runs"][0]["versionControlProvenance"] = json!([{
+            "repositoryUri": url,
+            "revisionId": report.target.head_sha,
+            "branch": report.target.branch,
+            "mappedTo": {"uriBaseId": "SRCROOT"}
+        }]);
+    }
     serde_json::to_string_pretty(&sarif).expect("SARIF serialises") + "\n"
 }
