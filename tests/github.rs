@@ -222,3 +222,56 @@ async fn the_token_comes_from_gh_when_the_environment_has_none() {
     );
     assert_eq!(token_from(none, None, "github.com").await, None);
 }
+
+#[tokio::test]
+async fn doctor_checks_agents_credentials_and_the_token_scopes() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-oauth-scopes", "repo, read:org")
+                .set_body_json(json!({"login": "octocat", "id": 1})),
+        )
+        .mount(&gh.server)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
+    let mut cmd = assert_cmd::Command::cargo_bin("deep-review").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DEEP_REVIEW_")
+            || k.starts_with("XDG_")
+            || k.ends_with("_API_KEY")
+            || k.contains("TOKEN")
+        {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .arg("doctor")
+        .env("HOME", home.path())
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin:/usr/local/bin", bin.display()),
+        )
+        .env("DEEP_REVIEW_GITHUB_API_URL", gh.url())
+        .env("GH_TOKEN", "ghp_doctor")
+        .env("ANTHROPIC_API_KEY", "x")
+        .env("DEEP_REVIEW_GEMINI_BINARY", "no-such-gemini")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("✓  agent claude: looks authenticated: ANTHROPIC_API_KEY is set"),
+        "{text}"
+    );
+    assert!(text.contains("✗  agent codex: no credentials found\n     fix: run `codex login`, or set OPENAI_API_KEY"), "{text}");
+    assert!(text.contains("✗  agent gemini: `no-such-gemini` not found on PATH\n     fix: install it with `npm install -g @google/gemini-cli@0.61.0`"), "{text}");
+    assert!(text.contains("(tested)"), "{text}");
+    assert!(
+        text.contains("✓  GitHub token from GH_TOKEN: @octocat, scopes: repo, read:org"),
+        "{text}"
+    );
+    assert!(text.ends_with("2 problem(s) found.\n"), "{text}");
+}

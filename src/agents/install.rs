@@ -84,6 +84,84 @@ pub fn first_version(text: &str) -> Option<String> {
         .map(|w| w.trim_end_matches('.').to_string())
 }
 
+/// Whether the CLI looks logged in, judged from its environment variables
+/// and credential files only (nothing is sent, no token is spent), and
+/// how to fix it if not.
+pub fn auth_status(
+    protocol: Protocol,
+    env: impl Fn(&str) -> Option<String>,
+    home: &Path,
+) -> Result<String, String> {
+    let set = |k: &str| env(k).is_some_and(|v| !v.trim().is_empty());
+    let dir = |var: &str, default: &str| {
+        env(var)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(default))
+    };
+    match protocol {
+        Protocol::Claude => {
+            for var in [
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_AUTH_TOKEN",
+                "CLAUDE_CODE_OAUTH_TOKEN",
+            ] {
+                if set(var) {
+                    return Ok(format!("{var} is set"));
+                }
+            }
+            let creds = home.join(".claude/.credentials.json");
+            if creds.exists() {
+                return Ok(format!("logged in ({})", creds.display()));
+            }
+            if set("CLAUDE_CODE_USE_BEDROCK") || set("CLAUDE_CODE_USE_VERTEX") {
+                return Ok("uses Bedrock or Vertex credentials".into());
+            }
+            Err("run `claude` and log in with /login, or set ANTHROPIC_API_KEY".into())
+        }
+        Protocol::Codex => {
+            for var in ["OPENAI_API_KEY", "CODEX_API_KEY"] {
+                if set(var) {
+                    return Ok(format!("{var} is set"));
+                }
+            }
+            let codex_home = dir("CODEX_HOME", ".codex");
+            let auth = codex_home.join("auth.json");
+            if auth.exists() {
+                return Ok(format!("logged in ({})", auth.display()));
+            }
+            let config =
+                std::fs::read_to_string(codex_home.join("config.toml")).unwrap_or_default();
+            if config.contains("model_provider") {
+                return Ok(format!(
+                    "a model provider is configured in {}",
+                    codex_home.join("config.toml").display()
+                ));
+            }
+            Err("run `codex login`, or set OPENAI_API_KEY".into())
+        }
+        Protocol::Gemini => {
+            for var in [
+                "GEMINI_API_KEY",
+                "GOOGLE_API_KEY",
+                "GOOGLE_APPLICATION_CREDENTIALS",
+            ] {
+                if set(var) {
+                    return Ok(format!("{var} is set"));
+                }
+            }
+            let gemini_home = env("GEMINI_CLI_HOME")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| home.to_path_buf())
+                .join(".gemini");
+            let oauth = gemini_home.join("oauth_creds.json");
+            if oauth.exists() {
+                return Ok(format!("logged in ({})", oauth.display()));
+            }
+            Err("run `gemini` and choose a login method, or set GEMINI_API_KEY".into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +178,35 @@ mod tests {
         );
         assert_eq!(first_version("0.61.0\n").as_deref(), Some("0.61.0"));
         assert_eq!(first_version("no version here"), None);
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    #[test]
+    fn auth_is_judged_from_variables_and_credential_files() {
+        let home = tempfile::tempdir().unwrap();
+        let none = |_: &str| None;
+        for p in [Protocol::Claude, Protocol::Codex, Protocol::Gemini] {
+            assert!(auth_status(p, none, home.path()).is_err(), "{p:?}");
+        }
+        let key = |k: &str| (k == "GEMINI_API_KEY").then(|| "x".to_string());
+        assert_eq!(
+            auth_status(Protocol::Gemini, key, home.path()),
+            Ok("GEMINI_API_KEY is set".into())
+        );
+        std::fs::create_dir_all(home.path().join(".codex")).unwrap();
+        std::fs::write(home.path().join(".codex/auth.json"), "{}").unwrap();
+        assert!(
+            auth_status(Protocol::Codex, none, home.path())
+                .unwrap()
+                .starts_with("logged in")
+        );
+        assert_eq!(
+            auth_status(Protocol::Claude, none, home.path()),
+            Err("run `claude` and log in with /login, or set ANTHROPIC_API_KEY".into())
+        );
     }
 }

@@ -1,19 +1,46 @@
-//! `deep-review doctor`: is everything a review needs in place?
+//! `deep-review doctor`: is everything a review needs in place? Each
+//! problem comes with the command that fixes it.
+
+use std::path::PathBuf;
 
 use crate::agents;
+use crate::agents::install::{auth_status, install_hint, tested_version};
 use crate::config::{Config, Protocol};
 use crate::exit::Exit;
+use crate::github::{Github, find_token};
+use crate::pipeline::github_host;
 
 use super::commands::io_failure;
 use super::failure::Failure;
 use super::output;
 
+#[derive(Default)]
+struct Checks {
+    lines: Vec<String>,
+    problems: usize,
+}
+
+impl Checks {
+    fn ok(&mut self, text: String) {
+        self.lines.push(format!("  ✓  {text}"));
+    }
+    fn note(&mut self, text: String) {
+        self.lines.push(format!("  -  {text}"));
+    }
+    fn problem(&mut self, text: String, fix: &str) {
+        self.problems += 1;
+        self.lines.push(format!("  ✗  {text}\n     fix: {fix}"));
+    }
+}
+
 pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
-    let mut lines = Vec::new();
-    let mut problems = 0;
+    let mut c = Checks::default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     for (name, agent) in &config.agents {
         if !agent.enabled {
-            lines.push(format!("  -  agent {name}: disabled"));
+            c.note(format!("agent {name}: disabled"));
             continue;
         }
         let protocol = agent.protocol.unwrap_or(Protocol::Claude);
@@ -21,80 +48,94 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             .binary
             .clone()
             .unwrap_or_else(|| protocol.name().into());
-        match agents::locate(&binary) {
-            None => {
-                problems += 1;
-                lines.push(format!(
-                    "  ✗  agent {name}: `{binary}` not found on PATH\n     fix: {}",
-                    agents::install::install_hint(protocol)
-                ));
-            }
-            Some(path) => {
-                let found = agents::probe(protocol, &path).await;
-                let version = found.version.as_deref().unwrap_or("unknown version");
-                let note = if found.tested {
-                    "tested".to_string()
-                } else {
-                    format!(
-                        "untested; deep-review is tested with {}",
-                        agents::install::tested_version(protocol)
-                    )
-                };
-                lines.push(format!(
-                    "  ✓  agent {name}: {} {version} ({note})",
-                    path.display()
-                ));
+        let Some(path) = agents::locate(&binary) else {
+            c.problem(
+                format!("agent {name}: `{binary}` not found on PATH"),
+                &install_hint(protocol),
+            );
+            continue;
+        };
+        let found = agents::probe(protocol, &path).await;
+        let version = found.version.as_deref().unwrap_or("unknown version");
+        let tested = if found.tested {
+            "tested".to_string()
+        } else {
+            format!(
+                "untested; deep-review is tested with {}",
+                tested_version(protocol)
+            )
+        };
+        c.ok(format!(
+            "agent {name}: {} {version} ({tested})",
+            path.display()
+        ));
+        match auth_status(protocol, |k| std::env::var(k).ok(), &home) {
+            Ok(how) => c.ok(format!("agent {name}: looks authenticated: {how}")),
+            Err(fix) => c.problem(format!("agent {name}: no credentials found"), &fix),
+        }
+    }
+    match agents::locate("git") {
+        Some(path) => c.ok(format!("git: {}", path.display())),
+        None => c.problem("git: not found".into(), "apt-get install git"),
+    }
+    match agents::locate("gh") {
+        Some(path) => c.ok(format!("gh: {}", path.display())),
+        None => c.note(
+            "gh: not found (optional: `gh auth token` is one source of the GitHub token)".into(),
+        ),
+    }
+    let host = github_host(&config.github.api_url);
+    match find_token(&host).await {
+        None => c.note("GitHub token: none in GH_TOKEN, GITHUB_TOKEN or `gh auth token` (public repositories still work; `gh auth login` provides one)".into()),
+        Some((token, source)) => {
+            let from = match source {
+                crate::github::TokenSource::Env(var) => var.to_string(),
+                crate::github::TokenSource::GhCli => "gh auth token".into(),
+            };
+            match Github::new(&config.github.api_url, Some(token)) {
+                Err(e) => c.problem(format!("GitHub: {e}"), "check github.api_url"),
+                Ok(gh) => match gh.whoami().await {
+                    Ok((login, Some(scopes))) => c.ok(format!("GitHub token from {from}: @{login}, scopes: {}", if scopes.is_empty() { "none" } else { &scopes })),
+                    Ok((login, None)) => c.ok(format!("GitHub token from {from}: @{login} (fine-grained: needs Pull requests and Contents read, Pull requests write for --post)")),
+                    Err(e) => c.problem(format!("GitHub token from {from}: {e}"), &e.hint()),
+                },
             }
         }
     }
-    for tool in ["git", "gh"] {
-        match agents::locate(tool) {
-            Some(path) => lines.push(format!("  ✓  {tool}: {}", path.display())),
-            None if tool == "gh" => {
-                lines.push("  -  gh: not found (optional: a source of the GitHub token)".into())
-            }
-            None => {
-                problems += 1;
-                lines.push(format!(
-                    "  ✗  {tool}: not found\n     fix: apt-get install git"
-                ));
-            }
-        }
-    }
-    let token = ["GH_TOKEN", "GITHUB_TOKEN"]
-        .iter()
-        .find(|v| std::env::var_os(v).is_some_and(|t| !t.is_empty()));
-    match token {
-        Some(var) => lines.push(format!("  ✓  GitHub token: from {var}")),
-        None => lines.push("  -  GitHub token: none in GH_TOKEN or GITHUB_TOKEN (public repositories still work; `gh auth login` provides one)".into()),
-    }
-    for (label, dir) in [
-        ("data directory", &config.paths.data_dir),
-        ("cache directory", &config.paths.cache_dir),
+    for (label, dir, var) in [
+        (
+            "data directory",
+            &config.paths.data_dir,
+            "DEEP_REVIEW_DATA_DIR",
+        ),
+        (
+            "cache directory",
+            &config.paths.cache_dir,
+            "DEEP_REVIEW_CACHE_DIR",
+        ),
     ] {
-        match std::fs::create_dir_all(dir).and_then(|()| tempfile_in(dir)) {
-            Ok(()) => lines.push(format!("  ✓  {label}: {} (writable)", dir.display())),
-            Err(e) => {
-                problems += 1;
-                lines.push(format!("  ✗  {label}: {}: {e}\n     fix: set paths.{} in the config, or DEEP_REVIEW_{}", dir.display(),
-                    label.split(' ').next().unwrap_or(""), if label.starts_with("data") { "DATA_DIR" } else { "CACHE_DIR" }));
-            }
+        match std::fs::create_dir_all(dir).and_then(|()| probe_write(dir)) {
+            Ok(()) => c.ok(format!("{label}: {} (writable)", dir.display())),
+            Err(e) => c.problem(
+                format!("{label}: {}: {e}", dir.display()),
+                &format!("set {var} to a writable directory"),
+            ),
         }
     }
-    let summary = if problems == 0 {
+    let summary = if c.problems == 0 {
         "deep-review is ready.".to_string()
     } else {
-        format!("{problems} problem(s) found.")
+        format!("{} problem(s) found.", c.problems)
     };
-    output::stdout(&format!("{}\n{summary}\n", lines.join("\n"))).map_err(io_failure)?;
-    Ok(if problems == 0 {
+    output::stdout(&format!("{}\n{summary}\n", c.lines.join("\n"))).map_err(io_failure)?;
+    Ok(if c.problems == 0 {
         Exit::Ok
     } else {
         Exit::Runtime
     })
 }
 
-fn tempfile_in(dir: &std::path::Path) -> std::io::Result<()> {
+fn probe_write(dir: &std::path::Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".doctor-{}", std::process::id()));
     std::fs::write(&probe, b"")?;
     std::fs::remove_file(probe)

@@ -517,6 +517,44 @@ impl Github {
         )
     }
 
+    /// The login and OAuth scopes of the token (fine-grained tokens list
+    /// no scopes).
+    pub async fn whoami(&self) -> Result<(String, Option<String>), GithubError> {
+        let url = format!("{}/user", self.api_url);
+        let response = tokio::time::timeout(Duration::from_secs(10), self.octo._get(url))
+            .await
+            .map_err(|_| GithubError::Unreachable {
+                url: self.api_url.clone(),
+                message: "no answer within 10 s".into(),
+            })?
+            .map_err(|e| GithubError::Unreachable {
+                url: self.api_url.clone(),
+                message: e.to_string(),
+            })?;
+        let status = response.status().as_u16();
+        let scopes = response
+            .headers()
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = self
+            .octo
+            .body_to_string(response)
+            .await
+            .map_err(|e| GithubError::Unexpected(e.to_string()))?;
+        if status == 401 {
+            return Err(GithubError::BadToken {
+                message: "Bad credentials".into(),
+            });
+        }
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let login = v["login"].as_str().ok_or_else(|| GithubError::Api {
+            status,
+            message: body.chars().take(200).collect(),
+        })?;
+        Ok((login.to_string(), scopes))
+    }
+
     /// Distinguishes a missing pull request from a missing repository.
     pub async fn repository_exists(&self, repo: &RepoRef) -> bool {
         self.octo
