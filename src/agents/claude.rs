@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::events::{Event, Finish, Tokens, parse_json_line};
+use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
 
 /// Shell commands a reviewer may run: reading and inspecting only.
@@ -187,14 +187,10 @@ struct ResultLine {
 
 /// Parses one stdout line of `claude -p --output-format stream-json`.
 pub fn parse_line(line: &str) -> Vec<Event> {
-    parse_json_line(line, parse_value)
+    parse_typed(line, events_of)
 }
 
-fn parse_value(value: Value) -> Vec<Event> {
-    let kind = value["type"].as_str().unwrap_or("").to_string();
-    let Ok(parsed) = serde_json::from_value::<Line>(value) else {
-        return vec![Event::Unknown { kind }];
-    };
+fn events_of(parsed: Line) -> Vec<Event> {
     match parsed {
         Line::System(s) if s.subtype == "init" => vec![Event::Init { model: s.model }],
         Line::System(s) if s.subtype == "api_retry" => vec![Event::Retry {

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::events::{Event, Finish, Tokens, parse_json_line};
+use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
 
 pub fn invocation(job: &ReviewJob) -> Invocation {
@@ -137,14 +137,10 @@ struct Usage {
 
 /// Parses one stdout line of `codex exec --json`.
 pub fn parse_line(line: &str) -> Vec<Event> {
-    parse_json_line(line, parse_value)
+    parse_typed(line, events_of)
 }
 
-fn parse_value(value: Value) -> Vec<Event> {
-    let kind = value["type"].as_str().unwrap_or("").to_string();
-    let Ok(parsed) = serde_json::from_value::<Line>(value) else {
-        return vec![Event::Unknown { kind }];
-    };
+fn events_of(parsed: Line) -> Vec<Event> {
     match parsed {
         Line::ThreadStarted | Line::TurnStarted | Line::ItemUpdated => vec![],
         // A call is counted when it completes: counting at both events

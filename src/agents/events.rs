@@ -249,15 +249,26 @@ pub fn shell_paths(command: &str) -> Vec<String> {
         .collect()
 }
 
-/// Parses one line with `parse`, turning non-JSON into [`Event::Garbage`].
-pub fn parse_json_line(line: &str, parse: impl Fn(Value) -> Vec<Event>) -> Vec<Event> {
+/// Parses one line into a CLI's typed line `T` and from there into
+/// events. A line that is not a JSON object is [`Event::Garbage`]; a JSON
+/// object of a type `T` does not know is [`Event::Unknown`]. Neither is
+/// fatal.
+pub fn parse_typed<T: serde::de::DeserializeOwned>(
+    line: &str,
+    events: impl Fn(T) -> Vec<Event>,
+) -> Vec<Event> {
     let trimmed = line.trim();
     if trimmed.is_empty() {
         return Vec::new();
     }
-    match serde_json::from_str::<Value>(trimmed) {
-        Ok(value @ Value::Object(_)) => parse(value),
-        _ => vec![Event::Garbage(trimmed.to_string())],
+    let value = match serde_json::from_str::<Value>(trimmed) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return vec![Event::Garbage(trimmed.to_string())],
+    };
+    let kind = value["type"].as_str().unwrap_or("").to_string();
+    match serde_json::from_value::<T>(value) {
+        Ok(parsed) => events(parsed),
+        Err(_) => vec![Event::Unknown { kind }],
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::claude::READ_ONLY_BASH;
-use super::events::{Event, Finish, Tokens, parse_json_line};
+use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
 
 /// Tools that reach the network or write: denied even if offered.
@@ -198,14 +198,10 @@ struct Stats {
 
 /// Parses one stdout line of `gemini -o stream-json`.
 pub fn parse_line(line: &str) -> Vec<Event> {
-    parse_json_line(line, parse_value)
+    parse_typed(line, events_of)
 }
 
-fn parse_value(value: Value) -> Vec<Event> {
-    let kind = value["type"].as_str().unwrap_or("").to_string();
-    let Ok(parsed) = serde_json::from_value::<Line>(value) else {
-        return vec![Event::Unknown { kind }];
-    };
+fn events_of(parsed: Line) -> Vec<Event> {
     match parsed {
         Line::Init { model } => vec![Event::Init { model }],
         Line::Message {

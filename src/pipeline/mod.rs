@@ -270,29 +270,21 @@ async fn prepare(
                 RunDir::create(parent.join(&run_id)).map_err(io("creating the run directory"))?;
             let key = crate::checkout::local_key(&local.root);
             let url = local.root.display().to_string();
-            let cache = Cache::open(&config.paths.cache_dir, &key, &url, None)?;
-            let _lock = CacheLock::acquire(&cache.path, || {
-                progress.event(ProgressEvent::Stage(
-                    "waiting for another deep-review run to release the repository cache".into(),
-                ))
-            })
-            .map_err(io("locking the repository cache"))?;
-            for pruned in cache.prune_stale()? {
-                progress.event(ProgressEvent::Warning(format!(
-                    "removed a stale worktree left by an earlier run ({pruned})"
-                )));
-            }
-            let head_ref = format!("refs/deep-review/branch/{branch_key}/head");
-            let base_ref = format!("refs/deep-review/branch/{branch_key}/base");
-            cache.fetch(&[
-                format!("refs/heads/{}:{head_ref}", local.branch),
-                format!("{}:{base_ref}", local.base_ref),
-            ])?;
-            let head = cache.resolve(&head_ref)?;
-            let base_oid = cache.resolve(&base_ref)?;
-            let summary = crate::checkout::summarize(&cache.repo, base_oid, head)
-                .map_err(CheckoutError::from)?;
-            std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
+            let fetched = fetch_change(
+                config,
+                (&key, &url, None),
+                &format!("refs/deep-review/branch/{branch_key}"),
+                (&format!("refs/heads/{}", local.branch), &local.base_ref),
+                &run,
+                progress,
+            )?;
+            let Fetched {
+                cache,
+                head,
+                base: base_oid,
+                summary,
+                _lock,
+            } = fetched;
             let title = summary
                 .commits
                 .last()
@@ -345,6 +337,58 @@ async fn prepare(
             })
         }
     }
+}
+
+/// The change's code in the cache, locked until the worktree is added.
+struct Fetched {
+    cache: Cache,
+    head: git2::Oid,
+    base: git2::Oid,
+    summary: crate::checkout::DiffSummary,
+    _lock: CacheLock,
+}
+
+/// Opens the cache for a source `(key, url, token)`, takes its lock,
+/// prunes what dead runs left, fetches `(head, base)` into refs under
+/// `namespace`, and writes the diff into the run directory.
+fn fetch_change(
+    config: &Config,
+    (key, url, token): (&str, &str, Option<String>),
+    namespace: &str,
+    (head_src, base_src): (&str, &str),
+    run: &RunDir,
+    progress: &Arc<dyn Progress>,
+) -> Result<Fetched, PipelineError> {
+    let cache = Cache::open(&config.paths.cache_dir, key, url, token)?;
+    let lock = CacheLock::acquire(&cache.path, || {
+        progress.event(ProgressEvent::Stage(
+            "waiting for another deep-review run to release the repository cache".into(),
+        ))
+    })
+    .map_err(io("locking the repository cache"))?;
+    for pruned in cache.prune_stale()? {
+        progress.event(ProgressEvent::Warning(format!(
+            "removed a stale worktree left by an earlier run ({pruned})"
+        )));
+    }
+    let head_ref = format!("{namespace}/head");
+    let base_ref = format!("{namespace}/base");
+    cache.fetch(&[
+        format!("{head_src}:{head_ref}"),
+        format!("{base_src}:{base_ref}"),
+    ])?;
+    let head = cache.resolve(&head_ref)?;
+    let base = cache.resolve(&base_ref)?;
+    let summary =
+        crate::checkout::summarize(&cache.repo, base, head).map_err(CheckoutError::from)?;
+    std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
+    Ok(Fetched {
+        cache,
+        head,
+        base,
+        summary,
+        _lock: lock,
+    })
 }
 
 /// The host of the GitHub web UI for an API URL (`api.github.com` →
@@ -402,27 +446,25 @@ async fn prepare_pr(
         crate::checkout::sanitize(&repo.owner),
         crate::checkout::sanitize(&repo.name)
     );
-    let cache = Cache::open(&config.paths.cache_dir, &key, &pr.clone_url, token)?;
-    let _lock = CacheLock::acquire(&cache.path, || {
-        progress.event(ProgressEvent::Stage(
-            "waiting for another deep-review run to release the repository cache".into(),
-        ))
-    })
-    .map_err(io("locking the repository cache"))?;
-    for pruned in cache.prune_stale()? {
-        progress.event(ProgressEvent::Warning(format!(
-            "removed a stale worktree left by an earlier run ({pruned})"
-        )));
-    }
     progress.event(ProgressEvent::Stage("fetching the pull request".into()));
-    let head_ref = format!("refs/deep-review/pr/{number}/head");
-    let base_ref = format!("refs/deep-review/pr/{number}/base");
-    cache.fetch(&[
-        format!("refs/pull/{number}/head:{head_ref}"),
-        format!("refs/heads/{}:{base_ref}", pr.base_ref),
-    ])?;
-    let head = cache.resolve(&head_ref)?;
-    let base_oid = cache.resolve(&base_ref)?;
+    let fetched = fetch_change(
+        config,
+        (&key, &pr.clone_url, token),
+        &format!("refs/deep-review/pr/{number}"),
+        (
+            &format!("refs/pull/{number}/head"),
+            &format!("refs/heads/{}", pr.base_ref),
+        ),
+        &run,
+        progress,
+    )?;
+    let Fetched {
+        cache,
+        head,
+        base: base_oid,
+        summary,
+        _lock,
+    } = fetched;
     if head.to_string() != pr.head_sha {
         progress.event(ProgressEvent::Warning(format!(
             "the pull request moved while it was read (GitHub said {}, fetched {}); reviewing what was fetched",
@@ -430,9 +472,6 @@ async fn prepare_pr(
             &head.to_string()[..7]
         )));
     }
-    let summary =
-        crate::checkout::summarize(&cache.repo, base_oid, head).map_err(CheckoutError::from)?;
-    std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
     let facts = Facts {
         kind: TargetKind::Pr,
         repo: repo.to_string(),

@@ -4,7 +4,8 @@
 
 use askama::Template;
 
-use super::markdown::{line_range, plural, retro_rows, wall_clock};
+use super::header::{self, Piece};
+use super::markdown::{line_range, plural, retro_rows};
 use super::model::*;
 use super::text::{html_escape, to_html};
 use crate::config::Severity;
@@ -75,11 +76,17 @@ struct View {
     appendix: Vec<AppendixView>,
 }
 
-/// Escaped text wrapped in a link, for header cells rendered `|safe`.
-fn link(text: &str, url: Option<&str>) -> String {
-    match url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
-        Some(u) => format!("<a href=\"{}\">{}</a>", html_escape(u), html_escape(text)),
-        None => html_escape(text),
+/// A header piece as HTML, escaped: the cells are rendered `|safe`.
+fn html_piece(piece: &Piece) -> String {
+    match piece {
+        Piece::Text(t) => html_escape(t),
+        Piece::Code(c) => format!("<code>{}</code>", html_escape(c)),
+        Piece::Link { text, url } if url.starts_with("https://") || url.starts_with("http://") => {
+            format!("<a href=\"{}\">{}</a>", html_escape(url), html_escape(text))
+        }
+        Piece::Link { text, .. } => html_escape(text),
+        Piece::Strong(t) => format!("<span class=\"verdict\">{}</span>", html_escape(t)),
+        Piece::Break => "<br>".into(),
     }
 }
 
@@ -106,103 +113,16 @@ fn inline_md(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let r = report;
     let name = |a: &str| r.display_name(a);
-    let mut header = vec![("Date".to_string(), html_escape(&r.run.started_local))];
-    header.push((
-        "Repo".into(),
-        link(
-            r.target.repo.as_deref().unwrap_or(""),
-            r.target.repo_url.as_deref(),
-        ),
-    ));
-    header.push(("Round".into(), r.run.round.to_string()));
-    if let Some(author) = &r.target.author {
-        header.push((
-            "Author".into(),
-            link(&format!("@{author}"), r.target.author_url.as_deref()),
-        ));
-    }
-    match r.target.pr {
-        Some(n) => {
-            header.push((
-                "PR".into(),
-                link(
-                    &format!("#{n} — {}", r.target.title),
-                    r.target.pr_url.as_deref(),
-                ),
-            ));
-            header.push((
-                "Branch".into(),
-                format!("<code>{}</code>", html_escape(&r.target.branch)),
-            ));
-        }
-        None => header.push((
-            "Branch".into(),
-            format!(
-                "<code>{}</code> against <code>{}</code> ({})",
-                html_escape(&r.target.branch),
-                html_escape(&r.target.base),
-                plural(r.target.commits.len(), "commit")
-            ),
-        )),
-    }
-    header.push((
-        "Commits".into(),
-        r.target
-            .commits
-            .iter()
-            .map(|c| {
-                format!(
-                    "<code>{}</code> {}",
-                    html_escape(&c.sha.chars().take(7).collect::<String>()),
-                    html_escape(&c.subject)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("<br>"),
-    ));
-    header.push((
-        "Reviewers".into(),
-        r.reviewers
-            .iter()
-            .map(|v| html_escape(&v.label()))
-            .collect::<Vec<_>>()
-            .join("<br>"),
-    ));
-    header.push((
-        "Verdict".into(),
-        format!(
-            "<span class=\"verdict\">{}</span> — {}",
-            r.verdict.decision.label(),
-            html_escape(&r.verdict.reason)
-        ),
-    ));
-    header.push(("Wall-clock time".into(), wall_clock(r.run.wall_clock_ms)));
-
-    let mut failures: Vec<String> = r
-        .agents
-        .iter()
-        .filter(|a| a.status != "ok")
-        .map(|a| {
-            format!(
-                "{}: {}{}",
-                a.display_name,
-                a.status.replace('_', " "),
-                a.message
-                    .as_deref()
-                    .map(|m| format!(" — {m}"))
-                    .unwrap_or_default()
+    let header = header::rows(r)
+        .into_iter()
+        .map(|(label, pieces)| {
+            (
+                label.to_string(),
+                pieces.iter().map(html_piece).collect::<String>(),
             )
         })
         .collect();
-    if !r.consolidation.performed {
-        failures.push(format!(
-            "Consolidation was not performed: {}",
-            r.consolidation
-                .note
-                .as_deref()
-                .unwrap_or("no reason recorded")
-        ));
-    }
+    let failures = header::failures(r);
 
     let finding = |f: &ReportFinding| FindingView {
         id: f.id.clone(),

@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use super::header::{self, Piece};
 use super::model::*;
 use super::text::{block, code, fenced, inline};
 use crate::config::Severity;
@@ -186,102 +187,16 @@ fn cut(text: &str, full: Option<&str>) -> String {
 fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
     let r = report;
     let name = |agent: &str| r.display_name(agent);
-    let mut header = vec![("Date".to_string(), r.run.started_local.clone())];
-    header.push((
-        "Repo".into(),
-        link(
-            &r.target.repo.clone().unwrap_or_default(),
-            r.target.repo_url.as_deref(),
-        ),
-    ));
-    header.push(("Round".into(), r.run.round.to_string()));
-    if let Some(author) = &r.target.author {
-        header.push((
-            "Author".into(),
-            link(&format!("@{author}"), r.target.author_url.as_deref()),
-        ));
-    }
-    match r.target.pr {
-        Some(n) => header.push((
-            "PR".into(),
-            link(
-                &format!("#{n} — {}", r.target.title),
-                r.target.pr_url.as_deref(),
-            ),
-        )),
-        None => header.push((
-            "Branch".into(),
-            format!(
-                "{} against {} ({} commits)",
-                code(&r.target.branch),
-                code(&r.target.base),
-                r.target.commits.len()
-            ),
-        )),
-    }
-    if r.target.pr.is_some() {
-        header.push(("Branch".into(), code(&r.target.branch)));
-    }
-    header.push((
-        "Commits".into(),
-        r.target
-            .commits
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    code(&c.sha.chars().take(7).collect::<String>()),
-                    inline(&c.subject)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("<br>"),
-    ));
-    header.push((
-        "Reviewers".into(),
-        r.reviewers
-            .iter()
-            .map(|v| inline(&v.label()))
-            .collect::<Vec<_>>()
-            .join(", "),
-    ));
-    header.push((
-        "Verdict".into(),
-        format!(
-            "**{}** — {}",
-            r.verdict.decision.label(),
-            inline(&r.verdict.reason)
-        ),
-    ));
-    header.push(("Wall-clock time".into(), wall_clock(r.run.wall_clock_ms)));
-
-    let mut failures: Vec<String> = r
-        .agents
-        .iter()
-        .filter(|a| a.status != "ok")
-        .map(|a| {
-            format!(
-                "{}: {}{}",
-                inline(&a.display_name),
-                a.status.replace('_', " "),
-                a.message
-                    .as_deref()
-                    .map(|m| format!(" — {}", inline(m)))
-                    .unwrap_or_default()
+    let header = header::rows(r)
+        .into_iter()
+        .map(|(label, pieces)| {
+            (
+                label.to_string(),
+                pieces.iter().map(md_piece).collect::<String>(),
             )
         })
         .collect();
-    if !r.consolidation.performed {
-        failures.push(format!(
-            "Consolidation was not performed: {}",
-            inline(
-                r.consolidation
-                    .note
-                    .as_deref()
-                    .unwrap_or("no reason recorded")
-            )
-        ));
-    }
+    let failures = header::failures(r).iter().map(|f| inline(f)).collect();
 
     let findings = |severity: Severity| -> Vec<FindingView> {
         r.findings_of(severity)
@@ -604,10 +519,28 @@ fn retro_table(r: &Report) -> String {
     out
 }
 
-fn link(text: &str, url: Option<&str>) -> String {
-    match url {
-        Some(u) => format!("[{}]({u})", inline(text)),
-        None => inline(text),
+fn md_piece(piece: &Piece) -> String {
+    match piece {
+        Piece::Text(t) => {
+            // `inline` folds whitespace; a piece keeps the spaces that
+            // separate it from its neighbours.
+            let lead = if t.starts_with(char::is_whitespace) {
+                " "
+            } else {
+                ""
+            };
+            let trail = if t.ends_with(char::is_whitespace) {
+                " "
+            } else {
+                ""
+            };
+            format!("{lead}{}{trail}", inline(t))
+        }
+        Piece::Code(c) => code(c),
+        Piece::Link { text, url } => format!("[{}]({url})", inline(text)),
+        Piece::Strong(t) => format!("**{}**", inline(t)),
+        // Inside a table cell a line break has to be HTML.
+        Piece::Break => "<br>".into(),
     }
 }
 

@@ -1,0 +1,125 @@
+//! The header table and the incomplete-review notice, once for every
+//! format: each renderer only decides how a piece is written.
+
+use super::markdown::{plural, wall_clock};
+use super::model::Report;
+
+/// A piece of a header cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Code(String),
+    Link { text: String, url: String },
+    Strong(String),
+    Break,
+}
+
+fn linked(text: String, url: Option<&str>) -> Piece {
+    match url {
+        Some(url) => Piece::Link {
+            text,
+            url: url.to_string(),
+        },
+        None => Piece::Text(text),
+    }
+}
+
+/// The rows of the header table, as report-spec.md lists them.
+pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
+    let t = &r.target;
+    let mut rows = vec![
+        ("Date", vec![Piece::Text(r.run.started_local.clone())]),
+        (
+            "Repo",
+            vec![linked(
+                t.repo.clone().unwrap_or_default(),
+                t.repo_url.as_deref(),
+            )],
+        ),
+        ("Round", vec![Piece::Text(r.run.round.to_string())]),
+    ];
+    if let Some(author) = &t.author {
+        rows.push((
+            "Author",
+            vec![linked(format!("@{author}"), t.author_url.as_deref())],
+        ));
+    }
+    match t.pr {
+        Some(n) => {
+            rows.push((
+                "PR",
+                vec![linked(format!("#{n} — {}", t.title), t.pr_url.as_deref())],
+            ));
+            rows.push(("Branch", vec![Piece::Code(t.branch.clone())]));
+        }
+        None => rows.push((
+            "Branch",
+            vec![
+                Piece::Code(t.branch.clone()),
+                Piece::Text(" against ".into()),
+                Piece::Code(t.base.clone()),
+                Piece::Text(format!(" ({})", plural(t.commits.len(), "commit"))),
+            ],
+        )),
+    }
+    let mut commits = Vec::new();
+    for (i, c) in t.commits.iter().enumerate() {
+        if i > 0 {
+            commits.push(Piece::Break);
+        }
+        commits.push(Piece::Code(c.sha.chars().take(7).collect()));
+        commits.push(Piece::Text(format!(" {}", c.subject)));
+    }
+    rows.push(("Commits", commits));
+    let mut reviewers = Vec::new();
+    for (i, v) in r.reviewers.iter().enumerate() {
+        if i > 0 {
+            reviewers.push(Piece::Break);
+        }
+        reviewers.push(Piece::Text(v.label()));
+    }
+    rows.push(("Reviewers", reviewers));
+    rows.push((
+        "Verdict",
+        vec![
+            Piece::Strong(r.verdict.decision.label().into()),
+            Piece::Text(format!(" — {}", r.verdict.reason)),
+        ],
+    ));
+    rows.push((
+        "Wall-clock time",
+        vec![Piece::Text(wall_clock(r.run.wall_clock_ms))],
+    ));
+    rows
+}
+
+/// Why the review is incomplete, one plain line per reason.
+pub fn failures(r: &Report) -> Vec<String> {
+    let mut out: Vec<String> = r
+        .agents
+        .iter()
+        .filter(|a| a.status != "ok")
+        .map(|a| {
+            let message = a
+                .message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default();
+            format!(
+                "{}: {}{message}",
+                a.display_name,
+                a.status.replace('_', " ")
+            )
+        })
+        .collect();
+    if !r.consolidation.performed {
+        out.push(format!(
+            "Consolidation was not performed: {}",
+            r.consolidation
+                .note
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        ));
+    }
+    out
+}
