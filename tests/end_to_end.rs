@@ -43,26 +43,7 @@ impl E2e {
     }
 
     fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DEEP_REVIEW_") || k.starts_with("XDG_") {
-                cmd.env_remove(k);
-            }
-        }
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        cmd.current_dir(&self.repo)
-            .envs(self.bed.env())
-            .env("PATH", path)
-            .env("XDG_CONFIG_HOME", self.bed.path("config"))
-            .env("XDG_DATA_HOME", self.bed.path("data"))
-            .env("XDG_CACHE_HOME", self.bed.path("cache"))
-            .env("COLUMNS", "100");
-        cmd
+        self.bed.deep_review(&self.repo)
     }
 
     fn runs(&self) -> Vec<PathBuf> {
@@ -70,7 +51,12 @@ impl E2e {
             .bed
             .path("data/deep-review/local/sample/branch-feature-stats");
         let mut runs: Vec<PathBuf> = std::fs::read_dir(parent)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
             .unwrap_or_default();
         runs.sort();
         runs

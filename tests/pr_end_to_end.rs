@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use common::github::MockGithub;
-use common::{Bed, demo_sample};
+use common::{Bed, demo_sample, git};
 use serde_json::{Value, json};
 
 struct Pr {
@@ -18,22 +18,6 @@ struct Pr {
     head: String,
     base: String,
     cwd: PathBuf,
-}
-
-fn git(args: &[&str], dir: &Path) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 impl Pr {
@@ -91,42 +75,24 @@ impl Pr {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("deep-review").unwrap();
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DEEP_REVIEW_")
-                || k.starts_with("XDG_")
-                || k == "GH_TOKEN"
-                || k == "GITHUB_TOKEN"
-            {
-                cmd.env_remove(k);
-            }
-        }
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
         let config = self.bed.path("config/deep-review/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         std::fs::write(&config, "[agents.claude]\nmodel = \"claude-opus-4-7\"\n[agents.codex]\nmodel = \"gpt-5.4\"\n[agents.gemini]\nmodel = \"gemini-2.5-pro\"\n").unwrap();
-        cmd.current_dir(&self.cwd)
-            .envs(self.bed.env())
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("XDG_CONFIG_HOME", self.bed.path("config"))
-            .env("XDG_DATA_HOME", self.bed.path("data"))
-            .env("XDG_CACHE_HOME", self.bed.path("cache"))
-            .env("DEEP_REVIEW_GITHUB_API_URL", self.gh.url())
+        let mut cmd = self.bed.deep_review(&self.cwd);
+        cmd.env("DEEP_REVIEW_GITHUB_API_URL", self.gh.url())
             .env("GH_TOKEN", "ghp_test_token");
-        cmd
+        Command::from_std(cmd)
     }
 
     fn runs(&self) -> Vec<PathBuf> {
         let parent = self.bed.path("data/deep-review/acme/widget/pr-7");
         let mut runs: Vec<PathBuf> = std::fs::read_dir(parent)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
             .unwrap_or_default();
         runs.sort();
         runs

@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use common::github::MockGithub;
-use common::{Bed, demo_sample};
+use common::{Bed, demo_sample, git};
 use serde_json::{Value, json};
 
 const MATCH_REVIEW: &str = "You are one of several independent reviewers";
@@ -92,26 +92,6 @@ fn scenario(
     ]})
 }
 
-fn git(args: &[&str], dir: &Path) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 struct Rounds {
     bed: Bed,
     gh: MockGithub,
@@ -147,33 +127,10 @@ impl Rounds {
     }
 
     fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("deep-review").unwrap();
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DEEP_REVIEW_")
-                || k.starts_with("XDG_")
-                || k == "GH_TOKEN"
-                || k == "GITHUB_TOKEN"
-            {
-                cmd.env_remove(k);
-            }
-        }
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
-        cmd.current_dir(&self.source)
-            .envs(self.bed.env())
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("XDG_CONFIG_HOME", self.bed.path("config"))
-            .env("XDG_DATA_HOME", self.bed.path("data"))
-            .env("XDG_CACHE_HOME", self.bed.path("cache"))
-            .env("DEEP_REVIEW_GITHUB_API_URL", self.gh.url())
+        let mut cmd = self.bed.deep_review(&self.source);
+        cmd.env("DEEP_REVIEW_GITHUB_API_URL", self.gh.url())
             .env("DEEP_REVIEW_AGENTS", "claude,codex");
-        cmd
+        Command::from_std(cmd)
     }
 
     fn review(&self) -> Value {

@@ -351,3 +351,62 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     }
     out
 }
+
+/// Runs the git CLI in `dir` with a pinned identity, dates and no user or
+/// system configuration; returns its trimmed stdout.
+pub fn git(args: &[&str], dir: &Path) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Bed {
+    /// The deep-review binary, run in `cwd` with the bed's environment:
+    /// the pinned CLIs on PATH, every agent pointed at the double, XDG
+    /// directories inside the bed, and none of the machine's
+    /// `DEEP_REVIEW_*`, `XDG_*` or GitHub token variables.
+    pub fn deep_review(&self, cwd: &Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DEEP_REVIEW_")
+                || k.starts_with("XDG_")
+                || k == "GH_TOKEN"
+                || k == "GITHUB_TOKEN"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
+        cmd.current_dir(cwd)
+            .envs(self.env())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("COLUMNS", "100");
+        cmd
+    }
+}
