@@ -119,10 +119,15 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
         f[0]["severity_note"],
         "Codex raised this as Critical; demoted to Important: wrong results but no data loss or crash on the main path; a new helper with no callers yet"
     );
-    assert_eq!(f[1]["id"], "I2");
+    // An Important demoted, with the reason.
+    assert_eq!(f[1]["id"], "S1");
     assert_eq!(strs(&f[1]["agents"]), ["codex"]);
+    assert_eq!(
+        f[1]["severity_note"],
+        "Codex raised this as Important; demoted to Suggestion: the helpers have no callers yet, and an empty list is a caller error today; worth a clear error, not a blocker"
+    );
     // The consolidator forgot Claude's median finding: kept and flagged.
-    assert_eq!(f[2]["id"], "S1");
+    assert_eq!(f[2]["id"], "S2");
     assert_eq!(strs(&f[2]["agents"]), ["claude"]);
     assert_eq!(
         strs(&f[2]["flags"]),
@@ -173,7 +178,7 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     assert_eq!(
         figures(&agent("codex")),
         json!({
-        "status": "ok", "raised": {"critical": 1, "important": 1, "suggestion": 0}, "kept": 2, "downgraded": 1, "upgraded": 0,
+        "status": "ok", "raised": {"critical": 1, "important": 1, "suggestion": 0}, "kept": 2, "downgraded": 2, "upgraded": 0,
         "dropped": 0, "false_positives": 0, "unique_insights": 1, "design_observations": 1, "files_reviewed": 1, "coverage_misses": [],
         "tool_calls": {"total": 2, "by_tool": {"shell": 2}},
         "tokens": {"input": 15000, "output": 1000, "cached": 2000, "reasoning": 300}, "model": "gpt-5.4", "effort": "high"})
@@ -251,7 +256,7 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     assert!(
         text.contains(manifest["run_id"].as_str().unwrap())
             && text.contains("Merge with fixes")
-            && text.contains("0/2/1"),
+            && text.contains("0/1/2"),
         "{text}"
     );
 
@@ -464,4 +469,45 @@ async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worktree_is_removed_when_the_run_fails() {
+    let e = E2e::new(demo_scenario()).await;
+    // An agent whose name the file system cannot hold as a directory: the
+    // run fails after the worktree was added.
+    let config = e.bed.path("config/deep-review/config.toml");
+    let name = "x".repeat(300);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[agents.{name}]\nprotocol = \"claude\"\n"));
+    text = text.replace("[review]\n", &format!("[review]\nagents = [\"{name}\"]\n"));
+    std::fs::write(&config, text).unwrap();
+    let out = e
+        .cmd()
+        .args(["branch", "feature/stats", "--base", "main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = &e.runs()[0];
+    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "failed");
+    let caches = e.bed.path("cache/deep-review/repos/local");
+    for cache in std::fs::read_dir(caches)
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().extension().is_some_and(|x| x == "git"))
+    {
+        let repo = git2::Repository::open_bare(cache.path()).unwrap();
+        assert!(
+            repo.worktrees().unwrap().is_empty(),
+            "no worktree is registered in the cache"
+        );
+    }
 }

@@ -249,6 +249,68 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
     assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["run"]["round"], 8);
+
+    // A Makefile gate: an Important finding with --fail-on important exits 4.
+    let out = pr
+        .cmd()
+        .args([
+            "pr",
+            "7",
+            "--repo",
+            "acme/widget",
+            "--fail-on",
+            "important",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    // `show` and `consolidate` work on the saved run.
+    let id = report["run"]["id"].as_str().unwrap();
+    let shown = pr
+        .cmd()
+        .args(["show", id, "--format", "json"])
+        .output()
+        .unwrap();
+    let saved: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(saved["run"]["round"], 8);
+    let again = pr.cmd().args(["consolidate", id]).output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // One agent fails: the review is incomplete, exit 3.
+    let mut scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    scenario["agents"][2]["turns"][0] = json!({"fault": {"kind": "auth"}});
+    pr.bed
+        .double
+        .set_scenario(serde_json::from_value(scenario).unwrap());
+    let out = pr
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codex = report["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "codex")
+        .unwrap();
+    assert_eq!(codex["status"], "auth_failed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

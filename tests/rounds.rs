@@ -101,6 +101,11 @@ struct Rounds {
 
 impl Rounds {
     async fn publish(&self) {
+        self.publish_with(json!([])).await;
+    }
+
+    /// Pushes the PR and serves it with these PR comments.
+    async fn publish_with(&self, comments: Value) {
         git(
             &[
                 "push",
@@ -123,7 +128,7 @@ impl Rounds {
                 false,
             )
             .await;
-        self.gh.serve_comments(json!([])).await;
+        self.gh.serve_comments(comments).await;
     }
 
     fn cmd(&self) -> Command {
@@ -352,6 +357,25 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
         .unwrap();
     let md = String::from_utf8_lossy(&shown.stdout);
     assert!(md.contains("### Declined in prior rounds\n\n- **S1** median() ignores the two middle values of an even-length list (`stats.py`, round 2): declined — upper median by design."), "{md}");
+
+    // A decline written on the PR is read at the next round.
+    r.publish_with(json!([{"id": 1, "body": "Thanks!\n/deep-review decline I1: empty input is the caller's problem"}])).await;
+    let report = r.review();
+    assert_eq!(report["run"]["round"], 4);
+    assert_eq!(ids(&report), vec![]);
+    let declined: Vec<&str> = report["declined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        declined,
+        [
+            "empty input is the caller's problem",
+            "upper median by design"
+        ]
+    );
 
     // The proposed repo-context rules are kept, and applied on request.
     let listed = r

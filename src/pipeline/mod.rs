@@ -161,21 +161,23 @@ pub async fn run(
         counts: None,
         error: None,
     };
-    for (name, agent) in &agents {
+    // Each `--version` starts a Node.js process: ask all at once.
+    let probes = agents.iter().map(|(name, agent)| async move {
         let spec = spec(config, name, agent);
         let version = match crate::agents::locate(&spec.binary) {
             Some(path) => crate::agents::probe(spec.protocol, &path).await.version,
             None => None,
         };
-        manifest.agents.push(ManifestAgent {
+        ManifestAgent {
             name: name.clone(),
             binary: spec.binary,
             version,
             model: agent.model.clone(),
             effort: agent.effort.clone(),
             status: None,
-        });
-    }
+        }
+    });
+    manifest.agents = futures_util::future::join_all(probes).await;
     write_json(&prepared.run.manifest(), &manifest).map_err(io("writing the manifest"))?;
 
     let result = review(
