@@ -260,6 +260,8 @@ pub fn apply_round(
 ) -> RoundChanges {
     let round = report.run.round;
     let mut matched: Vec<bool> = vec![false; ledger.entries.len()];
+    // Declined entries raised again because their code changed.
+    let mut code_changed: Vec<usize> = Vec::new();
     let mut kept = Vec::new();
     for mut f in std::mem::take(&mut report.findings) {
         let fp = fingerprint(&f);
@@ -285,11 +287,13 @@ pub fn apply_round(
                         // "Declined in prior rounds".
                         continue;
                     }
+                    // The author's decision stands until they reopen it;
+                    // the report shows the finding and says why.
                     f.prior = Some(format!(
                         "declined in round {declined_in} as {} ({reason}); raised again because the code it concerns changed",
                         entry.id
                     ));
-                    entry.status = Status::Open;
+                    code_changed.push(i);
                 } else {
                     f.prior = Some(format!("raised in round {} as {}", entry.round, entry.id));
                     entry.status = Status::Open;
@@ -346,6 +350,10 @@ pub fn apply_round(
     for (f, hit) in &kept {
         let fp = fingerprint(f);
         match hit {
+            Some(i) if code_changed.contains(i) => {
+                // Still declined: keep the fingerprint it was declined with.
+                changes.still_open.push((f.id.clone(), f.title.clone()));
+            }
             Some(i) => {
                 let e = &mut ledger.entries[*i];
                 e.id = f.id.clone();
@@ -373,14 +381,15 @@ pub fn apply_round(
     report.declined = ledger
         .entries
         .iter()
-        .filter_map(|e| match &e.status {
+        .enumerate()
+        .filter_map(|(i, e)| match &e.status {
             Status::Declined { since: r, reason } => Some(Declined {
                 id: e.id.clone(),
                 title: e.title.clone(),
                 path: e.fingerprint.path.clone(),
                 round: *r,
                 reason: reason.clone(),
-                code_changed: false,
+                code_changed: code_changed.contains(&i),
             }),
             _ => None,
         })
