@@ -180,3 +180,42 @@ async fn claude_delivers_a_schema_answer_through_structured_output() {
     // The answer tool is not review work.
     assert_eq!(outcome.total_tool_calls(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_can_read_the_diff_outside_their_working_directory() {
+    // The diff lives in the run directory, not in the worktree.
+    let bed = Bed::start_for(|repo| {
+        let diff = repo.parent().unwrap().join("input/change.diff").display().to_string();
+        json!({"agents": [
+            {"name": "claude", "protocol": "anthropic", "turns": [tools(json!([{"name": "Read", "args": {"file_path": diff}}])), {"text": "{}"}]},
+            {"name": "gemini", "protocol": "gemini", "turns": [tools(json!([{"name": "read_file", "args": {"file_path": diff}}])), {"text": "{}"}]}
+        ]})
+    })
+    .await;
+    let repo = bed.sample_repo();
+    let input = bed.path("input");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(
+        input.join("change.diff"),
+        "+    return a - b  # the change\n",
+    )
+    .unwrap();
+    for protocol in [Protocol::Claude, Protocol::Gemini] {
+        let job = ReviewJob {
+            read_dirs: vec![input.clone()],
+            ..job("model-1", "low")
+        };
+        let outcome = bed
+            .run_agent(protocol, &repo, job, Duration::from_secs(60))
+            .await;
+        assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.message);
+        let results = bed.double.requests_for(protocol.name())[1]
+            .tool_results
+            .join("\n");
+        assert!(
+            results.contains("return a - b  # the change"),
+            "{}: {results}",
+            protocol.name()
+        );
+    }
+}

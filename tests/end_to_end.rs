@@ -198,7 +198,7 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     for file in [
         "manifest.json",
         "facts.json",
-        "change.diff",
+        "input/change.diff",
         "findings.json",
         "report.md",
         "report.github.md",

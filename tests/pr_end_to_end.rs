@@ -134,7 +134,7 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
         "report.json",
         "manifest.json",
         "facts.json",
-        "change.diff",
+        "input/change.diff",
     ] {
         assert!(run.join(file).exists(), "{file}");
     }

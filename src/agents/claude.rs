@@ -49,6 +49,9 @@ pub fn invocation(job: &ReviewJob) -> Invocation {
     if let Some(model) = &job.model {
         args.extend(["--model".into(), model.clone()]);
     }
+    for dir in &job.read_dirs {
+        args.extend(["--add-dir".into(), dir.display().to_string()]);
+    }
     if let Some(effort) = &job.effort {
         args.extend(["--effort".into(), effort.clone()]);
     }

@@ -46,6 +46,15 @@ pub fn invocation(job: &ReviewJob) -> Invocation {
     if let Some(model) = &job.model {
         args.extend(["-m".into(), model.clone()]);
     }
+    // Gemini refuses to read outside its workspace unless told.
+    if !job.read_dirs.is_empty() {
+        let dirs: Vec<String> = job
+            .read_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        args.extend(["--include-directories".into(), dirs.join(",")]);
+    }
     if let Some(overlay) = job
         .effort
         .as_deref()

@@ -18,6 +18,9 @@ pub struct ReviewJob {
     /// This agent's own folder in the run directory, for files the CLI
     /// reads (schema, policy, settings overlay).
     pub scratch: PathBuf,
+    /// Folders outside the working directory the agent must be able to
+    /// read (where the diff is).
+    pub read_dirs: Vec<PathBuf>,
 }
 
 /// Arguments, environment and helper files for one run.

@@ -596,6 +596,7 @@ const MAX_INLINE_PROMPT: usize = 100_000;
 fn job(
     prompt: String,
     prompt_file: &Path,
+    read_dir: &Path,
     schema: serde_json::Value,
     agent: &AgentConfig,
     model: Option<String>,
@@ -612,6 +613,7 @@ fn job(
     };
     ReviewJob {
         prompt,
+        read_dirs: vec![read_dir.to_path_buf()],
         system: Some(review::SYSTEM.to_string()),
         schema: Some(schema),
         model,
@@ -647,6 +649,10 @@ async fn review(
         "running {} agents",
         agents.len()
     )));
+    // The copy agents may read: a prompt too long for one argument is
+    // replaced by a pointer to it.
+    let shared_prompt = p.run.input().join("review-prompt.md");
+    std::fs::write(&shared_prompt, &prompt).map_err(io("writing the prompt"))?;
     let mut runs = Vec::new();
     for (name, agent) in agents {
         let spec = spec(config, name, agent);
@@ -655,7 +661,8 @@ async fn review(
         std::fs::write(p.run.prompt(name), &prompt).map_err(io("writing the prompt"))?;
         let job = job(
             prompt.clone(),
-            &p.run.prompt(name),
+            &shared_prompt,
+            &p.run.input(),
             review::schema(),
             agent,
             agent.model.clone(),
@@ -947,9 +954,12 @@ async fn consolidate_pass(
         .effort
         .clone()
         .or_else(|| agent.effort.clone());
+    let input_prompt = run.input().join("consolidation-prompt.md");
+    let _ = std::fs::write(&input_prompt, &prompt);
     let job = job(
         prompt,
-        &prompt_file,
+        &input_prompt,
+        &run.input(),
         consolidate::schema(),
         agent,
         model.clone(),

@@ -15,6 +15,7 @@ pub struct RunDir {
 impl RunDir {
     pub fn create(root: PathBuf) -> std::io::Result<RunDir> {
         std::fs::create_dir_all(root.join("agents"))?;
+        std::fs::create_dir_all(root.join("input"))?;
         Ok(RunDir { root })
     }
 
@@ -28,8 +29,13 @@ impl RunDir {
     pub fn facts(&self) -> PathBuf {
         self.root.join("facts.json")
     }
+    /// Files every agent may read (the diff, long prompts): the only
+    /// folder of the run directory agents are given access to.
+    pub fn input(&self) -> PathBuf {
+        self.root.join("input")
+    }
     pub fn diff(&self) -> PathBuf {
-        self.root.join("change.diff")
+        self.input().join("change.diff")
     }
     pub fn worktree(&self) -> PathBuf {
         self.root.join("worktree")
