@@ -593,10 +593,11 @@ pub fn spec(config: &Config, name: &str, agent: &AgentConfig) -> AgentSpec {
 /// one argument may not exceed 128 KiB on Linux.
 const MAX_INLINE_PROMPT: usize = 100_000;
 
+/// `prompt_file` is the prompt's copy in the run directory's input
+/// folder, which the agent is given read access to.
 fn job(
     prompt: String,
     prompt_file: &Path,
-    read_dir: &Path,
     schema: serde_json::Value,
     agent: &AgentConfig,
     model: Option<String>,
@@ -613,7 +614,11 @@ fn job(
     };
     ReviewJob {
         prompt,
-        read_dirs: vec![read_dir.to_path_buf()],
+        read_dirs: prompt_file
+            .parent()
+            .map(Path::to_path_buf)
+            .into_iter()
+            .collect(),
         system: Some(review::SYSTEM.to_string()),
         schema: Some(schema),
         model,
@@ -662,7 +667,6 @@ async fn review(
         let job = job(
             prompt.clone(),
             &shared_prompt,
-            &p.run.input(),
             review::schema(),
             agent,
             agent.model.clone(),
@@ -959,7 +963,6 @@ async fn consolidate_pass(
     let job = job(
         prompt,
         &input_prompt,
-        &run.input(),
         consolidate::schema(),
         agent,
         model.clone(),
