@@ -233,6 +233,19 @@ fn an_unknown_environment_variable_is_refused() {
 }
 
 #[test]
+fn a_man_page_is_generated() {
+    let env = Env::new();
+    let out = env.cmd().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH deep-review"),
+        "{page}"
+    );
+    assert!(page.contains("Review a pull request with several AI coding agents"));
+}
+
+#[test]
 fn completions_are_generated() {
     let env = Env::new();
     let out = env.cmd().args(["completions", "bash"]).output().unwrap();

@@ -78,6 +78,8 @@ pub enum Command {
     Doctor,
     /// Print the effective configuration and where each value came from
     Config,
+    /// Print the man page (roff), e.g. `deep-review man > deep-review.1`
+    Man,
     /// Print shell completions
     #[command(
         after_help = "Example:\n  deep-review completions bash > ~/.local/share/bash-completion/completions/deep-review"

@@ -22,6 +22,14 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             output::stdout(&String::from_utf8_lossy(&buf)).map_err(io_failure)?;
             Ok(Exit::Ok)
         }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .map_err(io_failure)?;
+            output::stdout(&String::from_utf8_lossy(&buf)).map_err(io_failure)?;
+            Ok(Exit::Ok)
+        }
         Command::Doctor => super::doctor::run(&load_config(None)?.config, cli.quiet).await,
         Command::Pr(args) => {
             let loaded = load_config(Some(&args.review))?;
