@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::progress::{AgentProgress, Progress, ProgressEvent, Silent};
+use crate::report::markdown::plural;
 
 pub fn sink(quiet: bool) -> Arc<dyn Progress> {
     if quiet {
@@ -71,7 +72,8 @@ impl Progress for Bars {
                 match update {
                     AgentProgress::Started => bar.set_message("running"),
                     AgentProgress::Working { tool_calls, tokens } => bar.set_message(format!(
-                        "running · {tool_calls} tool calls · {tokens} tokens"
+                        "running · {} · {tokens} tokens",
+                        plural(tool_calls as usize, "tool call")
                     )),
                     AgentProgress::Finished { status, detail, .. } => {
                         let text = match detail {
@@ -119,7 +121,10 @@ impl Progress for Lines {
                         return;
                     }
                     last.insert(name.clone(), Instant::now());
-                    format!("deep-review: {label}: {tool_calls} tool calls, {tokens} tokens")
+                    format!(
+                        "deep-review: {label}: {}, {tokens} tokens",
+                        plural(tool_calls as usize, "tool call")
+                    )
                 }
                 AgentProgress::Finished {
                     status,

@@ -948,6 +948,7 @@ async fn consolidate_pass(
     let _ = std::fs::write(&prompt_file, &prompt);
     let mut spec = spec(config, &name, agent);
     spec.name = format!("{name} (consolidation)");
+    spec.display_name = format!("{} (consolidation)", spec.display_name);
     let model = config
         .consolidation
         .model
