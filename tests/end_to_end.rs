@@ -7,17 +7,12 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::{Bed, demo_sample as sample};
+use common::{Bed, agent_named, demo_sample as sample, demo_scenario, json_run};
 use serde_json::{Value, json};
 
 struct E2e {
     bed: Bed,
     repo: PathBuf,
-}
-
-fn demo_scenario() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 impl E2e {
@@ -149,15 +144,7 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     assert_eq!(r["dropped"][0]["kind"], "false_positive");
 
     // Every retro figure.
-    let agent = |name: &str| {
-        r["agents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let agent = |name: &str| agent_named(&r, name).clone();
     let figures = |a: &Value| {
         json!({
             "status": a["status"], "raised": a["findings_raised"], "kept": a["kept"], "downgraded": a["downgraded"],
@@ -288,25 +275,17 @@ async fn a_failed_consolidation_falls_back_and_exits_3() {
     let mut scenario = demo_scenario();
     scenario["agents"][0]["turns"][0] = json!({"fault": {"kind": "quota"}});
     let e = E2e::new(scenario).await;
-    let out = e
-        .cmd()
-        .args([
+    let r = json_run(
+        e.cmd().args([
             "branch",
             "feature/stats",
             "--base",
             "main",
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ]),
+        3,
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["consolidation"]["performed"], false);
     assert_eq!(r["incomplete"], true);
     assert!(
@@ -361,32 +340,18 @@ async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
     let mut scenario = demo_scenario();
     scenario["agents"][3]["turns"][0] = json!({"fault": {"kind": "quota"}});
     let e = E2e::new(scenario).await;
-    let out = e
-        .cmd()
-        .args([
+    let r = json_run(
+        e.cmd().args([
             "branch",
             "feature/stats",
             "--base",
             "main",
             "--format",
             "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ]),
+        3,
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let gemini = r["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "gemini")
-        .unwrap();
-    assert_eq!(gemini["status"], "quota_exhausted");
+    assert_eq!(agent_named(&r, "gemini")["status"], "quota_exhausted");
     assert_eq!(r["run"]["round"], 1);
 
     // The same review gated on Important findings: 4 wins over 3.

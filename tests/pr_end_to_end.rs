@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use common::github::MockGithub;
-use common::{Bed, demo_sample, git};
+use common::{Bed, agent_named, demo_sample, demo_scenario, git, json_run};
 use serde_json::{Value, json};
 
 struct Pr {
@@ -22,13 +22,7 @@ struct Pr {
 
 impl Pr {
     async fn new() -> Pr {
-        let scenario: Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let scenario = demo_scenario();
         let bed = Bed::start(scenario).await;
         let source = bed.path("source");
         demo_sample(&source);
@@ -283,34 +277,17 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
     );
 
     // One agent fails: the review is incomplete, exit 3.
-    let mut scenario: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let mut scenario = demo_scenario();
     scenario["agents"][2]["turns"][0] = json!({"fault": {"kind": "auth"}});
     pr.bed
         .double
         .set_scenario(serde_json::from_value(scenario).unwrap());
-    let out = pr
-        .cmd()
-        .args(["pr", "7", "--repo", "acme/widget", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = json_run(
+        pr.cmd()
+            .args(["pr", "7", "--repo", "acme/widget", "--format", "json"]),
+        3,
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codex = report["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "codex")
-        .unwrap();
-    assert_eq!(codex["status"], "auth_failed");
+    assert_eq!(agent_named(&report, "codex")["status"], "auth_failed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

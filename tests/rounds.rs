@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use common::github::MockGithub;
-use common::{Bed, demo_sample, git};
+use common::{Bed, demo_sample, git, json_run};
 use serde_json::{Value, json};
 
 const MATCH_REVIEW: &str = "You are one of several independent reviewers";
@@ -139,18 +139,11 @@ impl Rounds {
     }
 
     fn review(&self) -> Value {
-        let out = self
-            .cmd()
-            .args(["pr", "7", "--repo", "acme/widget", "--format", "json"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_run(
+            self.cmd()
+                .args(["pr", "7", "--repo", "acme/widget", "--format", "json"]),
+            0,
+        )
     }
 
     fn ledger(&self) -> Value {

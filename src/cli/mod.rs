@@ -27,14 +27,14 @@ pub fn main() -> ExitCode {
         Err(e) => return usage_error(e).into(),
     };
     init_logging(cli.verbose, cli.quiet);
+    use anyhow::Context as _;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+        .context("cannot start the async runtime")
     {
         Ok(rt) => rt,
-        Err(e) => {
-            return Failure::runtime(format!("cannot start the async runtime: {e}"), "").report();
-        }
+        Err(e) => return Failure::from(e).report(),
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(exit) => exit.into(),

@@ -410,3 +410,33 @@ impl Bed {
         cmd
     }
 }
+
+/// The demo's scenario (demo/scenario.json), which the end-to-end tests
+/// start from.
+pub fn demo_scenario() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/scenario.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs `cmd`, checks its exit code (showing stderr if it differs) and
+/// returns its stdout as JSON.
+pub fn json_run(cmd: &mut assert_cmd::Command, code: i32) -> Value {
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// One agent's entry in a JSON report.
+pub fn agent_named<'r>(report: &'r Value, name: &str) -> &'r Value {
+    report["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no agent {name}"))
+}
