@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Severity;
 use crate::findings::group::similarity;
+use crate::github::{CommentCommand, LedgerCommand};
 use crate::report::model::{Declined, Report, ReportFinding};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -17,6 +18,11 @@ pub struct Ledger {
     /// Repo-context updates proposed by the runs, for `deep-review context`.
     #[serde(default)]
     pub context_proposals: Vec<ContextProposal>,
+    /// PR comments whose ledger commands were applied (`issue:<id>`,
+    /// `review:<id>`): each is applied once, so a later decision made on
+    /// the command line stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_comments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +179,42 @@ impl Ledger {
         let entry = self.find_mut(id)?;
         entry.status = Status::Open;
         Ok(entry)
+    }
+
+    /// Applies the decline and reopen lines of PR comments not applied
+    /// before, oldest first. Returns a warning for each one left out.
+    pub fn apply_comments(
+        &mut self,
+        commands: &[CommentCommand],
+        pr_author: &str,
+        round: u32,
+    ) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for c in commands {
+            if self.applied_comments.contains(&c.comment) {
+                continue;
+            }
+            let applied = if !c.is_trusted(pr_author) {
+                Err(format!(
+                    "ignored a ledger command by @{}, who is neither the PR's author nor a collaborator",
+                    c.author
+                ))
+            } else {
+                match &c.command {
+                    LedgerCommand::Decline { id, reason } => {
+                        self.decline(id, round, reason).map(|_| ())
+                    }
+                    LedgerCommand::Reopen { id } => self.reopen(id).map(|_| ()),
+                }
+                .map_err(|e| format!("a PR comment by @{} names {e}", c.author))
+            };
+            if let Err(warning) = applied {
+                warnings.push(warning);
+            }
+            // Once only, applied or not: it is the same comment next round.
+            self.applied_comments.push(c.comment.clone());
+        }
+        warnings
     }
 
     /// The round the last saved run had.
@@ -453,6 +495,75 @@ mod tests {
             anchor: anchor(anchor_code),
             claim: claim.into(),
         }
+    }
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            round: 1,
+            first_round: 1,
+            title: "t".into(),
+            severity: Severity::Suggestion,
+            line: 1,
+            fingerprint: fp("a.rs", "x", "y"),
+            status: Status::Open,
+        }
+    }
+
+    fn comment(n: u32, author: &str, association: &str, line: &str) -> CommentCommand {
+        CommentCommand {
+            comment: format!("issue:{n}"),
+            author: author.into(),
+            association: association.into(),
+            created_at: format!("2026-11-2{n}T10:00:00Z"),
+            command: LedgerCommand::parse(line).unwrap(),
+        }
+    }
+
+    #[test]
+    fn pr_comments_are_applied_once_and_only_from_trusted_people() {
+        let mut ledger = Ledger {
+            entries: vec![entry("S1"), entry("S2")],
+            ..Ledger::default()
+        };
+        let comments = [
+            comment(
+                1,
+                "octocat",
+                "CONTRIBUTOR",
+                "/deep-review decline S1: by design",
+            ),
+            comment(2, "mallory", "NONE", "/deep-review decline S2: nope"),
+            comment(3, "maintainer", "MEMBER", "/deep-review decline S9: typo"),
+        ];
+        let warnings = ledger.apply_comments(&comments, "OctoCat", 2);
+        assert_eq!(
+            warnings,
+            [
+                "ignored a ledger command by @mallory, who is neither the PR's author nor a collaborator",
+                "a PR comment by @maintainer names no finding S9 in the ledger of this pull request",
+            ]
+        );
+        assert_eq!(
+            ledger.entries[0].status,
+            Status::Declined {
+                since: 2,
+                reason: "by design".into()
+            }
+        );
+        assert_eq!(ledger.entries[1].status, Status::Open);
+
+        // Reopened on the command line: the old comment does not undo it,
+        // and nothing is warned about twice.
+        ledger.reopen("S1").unwrap();
+        assert!(ledger.apply_comments(&comments, "octocat", 3).is_empty());
+        assert_eq!(ledger.entries[0].status, Status::Open);
+
+        // A newer comment does apply.
+        let newer = [comment(4, "maintainer", "OWNER", "/deep-review reopen S1")];
+        ledger.decline("S1", 3, "again").unwrap();
+        assert!(ledger.apply_comments(&newer, "octocat", 4).is_empty());
+        assert_eq!(ledger.entries[0].status, Status::Open);
     }
 
     #[test]

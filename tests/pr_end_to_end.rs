@@ -65,7 +65,7 @@ impl Pr {
                 false,
             )
             .await;
-        self.gh.serve_comments(comments).await;
+        self.gh.serve_comments(comments, json!([])).await;
     }
 
     fn cmd(&self) -> Command {

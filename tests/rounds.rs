@@ -101,11 +101,12 @@ struct Rounds {
 
 impl Rounds {
     async fn publish(&self) {
-        self.publish_with(json!([])).await;
+        self.publish_with(json!([]), json!([])).await;
     }
 
-    /// Pushes the PR and serves it with these PR comments.
-    async fn publish_with(&self, comments: Value) {
+    /// Pushes the PR and serves it with these PR comments (conversation,
+    /// review threads).
+    async fn publish_with(&self, comments: Value, review_comments: Value) {
         git(
             &[
                 "push",
@@ -128,7 +129,7 @@ impl Rounds {
                 false,
             )
             .await;
-        self.gh.serve_comments(comments).await;
+        self.gh.serve_comments(comments, review_comments).await;
     }
 
     fn cmd(&self) -> Command {
@@ -351,8 +352,16 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     let md = String::from_utf8_lossy(&shown.stdout);
     assert!(md.contains("### Declined in prior rounds\n\n- **S1** median() ignores the two middle values of an even-length list (`stats.py`, round 2): declined — upper median by design."), "{md}");
 
-    // A decline written on the PR is read at the next round.
-    r.publish_with(json!([{"id": 1, "body": "Thanks!\n/deep-review decline I1: empty input is the caller's problem"}])).await;
+    // A decline the PR's author wrote in a review thread is read at the
+    // next round; a stranger's attempt to reopen the declined S1 is not.
+    r.publish_with(
+        json!([{"id": 1, "user": {"login": "mallory"}, "author_association": "NONE",
+                "created_at": "2026-11-21T09:00:00Z", "body": "/deep-review reopen S1"}]),
+        json!([{"id": 2, "user": {"login": "octocat"}, "author_association": "CONTRIBUTOR",
+                "created_at": "2026-11-21T10:00:00Z", "path": "stats.py", "line": 2,
+                "body": "Thanks!\n/deep-review decline I1: empty input is the caller's problem"}]),
+    )
+    .await;
     let report = r.review();
     assert_eq!(report["run"]["round"], 4);
     assert_eq!(ids(&report), vec![]);
@@ -368,6 +377,18 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
             "empty input is the caller's problem",
             "upper median by design"
         ]
+    );
+    assert_eq!(
+        statuses(&r.ledger()),
+        vec![
+            (DENOM.into(), "addressed".into()),
+            (EMPTY.into(), "declined".into()),
+            (MEDIAN.into(), "declined".into())
+        ]
+    );
+    assert_eq!(
+        r.ledger()["applied_comments"],
+        json!(["issue:1", "review:2"])
     );
 
     // The proposed repo-context rules are kept, and applied on request.

@@ -130,6 +130,31 @@ impl LedgerCommand {
     }
 }
 
+/// A ledger command as found in one PR comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentCommand {
+    /// `issue:<id>` or `review:<id>`: which comment, so that it is applied
+    /// once and a later `reopen` from the command line is not undone.
+    pub comment: String,
+    pub author: String,
+    /// GitHub's `author_association`: OWNER, MEMBER, COLLABORATOR, ….
+    pub association: String,
+    pub created_at: String,
+    pub command: LedgerCommand,
+}
+
+impl CommentCommand {
+    /// Only the PR's author and the repository's people may decide about
+    /// findings; anyone can comment on a public pull request.
+    pub fn is_trusted(&self, pr_author: &str) -> bool {
+        self.author.eq_ignore_ascii_case(pr_author)
+            || matches!(
+                self.association.as_str(),
+                "OWNER" | "MEMBER" | "COLLABORATOR"
+            )
+    }
+}
+
 /// A pull request as the review needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PullRequest {
@@ -399,27 +424,53 @@ impl Github {
         Ok(out)
     }
 
-    /// The ledger commands in the pull request's comments, oldest first:
-    /// lines `/deep-review decline ID: reason` and `/deep-review reopen ID`.
+    /// The ledger commands in the pull request's comments, conversation
+    /// and review-thread replies alike, oldest first: lines
+    /// `/deep-review decline ID: reason` and `/deep-review reopen ID`.
     pub async fn ledger_commands(
         &self,
         repo: &RepoRef,
         number: u64,
-    ) -> Result<Vec<LedgerCommand>, GithubError> {
-        let route = format!(
-            "/repos/{}/{}/issues/{number}/comments",
-            repo.owner, repo.name
-        );
-        let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
-        Ok(comments
-            .iter()
-            .filter_map(|c| c["body"].as_str())
-            .flat_map(|body| {
-                body.lines()
-                    .filter_map(LedgerCommand::parse)
-                    .collect::<Vec<_>>()
-            })
-            .collect())
+    ) -> Result<Vec<CommentCommand>, GithubError> {
+        let mut out = Vec::new();
+        for (kind, route) in [
+            (
+                "issue",
+                format!(
+                    "/repos/{}/{}/issues/{number}/comments",
+                    repo.owner, repo.name
+                ),
+            ),
+            (
+                "review",
+                format!(
+                    "/repos/{}/{}/pulls/{number}/comments",
+                    repo.owner, repo.name
+                ),
+            ),
+        ] {
+            let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
+            for c in &comments {
+                let Some(body) = c["body"].as_str() else {
+                    continue;
+                };
+                for command in body.lines().filter_map(LedgerCommand::parse) {
+                    out.push(CommentCommand {
+                        comment: format!("{kind}:{}", c["id"]),
+                        author: c["user"]["login"].as_str().unwrap_or_default().to_string(),
+                        association: c["author_association"]
+                            .as_str()
+                            .unwrap_or("NONE")
+                            .to_string(),
+                        created_at: c["created_at"].as_str().unwrap_or_default().to_string(),
+                        command,
+                    });
+                }
+            }
+        }
+        // ISO 8601 timestamps in UTC sort as strings.
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        Ok(out)
     }
 
     /// Creates the report comment, or updates the one posted before

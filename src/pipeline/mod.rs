@@ -505,19 +505,10 @@ async fn prepare_pr(
     };
     write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
     let mut ledger = Ledger::load(&parent)?;
-    // Declines the author wrote on the PR (`/deep-review decline ID: reason`).
-    for command in gh.ledger_commands(&repo, number).await? {
-        let applied = match &command {
-            github::LedgerCommand::Decline { id, reason } => {
-                ledger.decline(id, round, reason).map(|_| ())
-            }
-            github::LedgerCommand::Reopen { id } => ledger.reopen(id).map(|_| ()),
-        };
-        if let Err(e) = applied {
-            progress.event(ProgressEvent::Warning(format!(
-                "a PR comment names a finding the ledger does not know: {e}"
-            )));
-        }
+    // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
+    let commands = gh.ledger_commands(&repo, number).await?;
+    for warning in ledger.apply_comments(&commands, &pr.author, round) {
+        progress.event(ProgressEvent::Warning(warning));
     }
     ledger.save(&parent)?;
     let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;

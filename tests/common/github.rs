@@ -106,11 +106,17 @@ impl MockGithub {
             .await;
     }
 
-    /// The issue-comments endpoints `--post` uses.
-    pub async fn serve_comments(&self, existing: Value) {
+    /// The issue-comments endpoints `--post` uses, and the review-thread
+    /// comments read for ledger commands.
+    pub async fn serve_comments(&self, existing: Value, review_comments: Value) {
         Mock::given(method("GET"))
             .and(path("/repos/acme/widget/issues/7/comments"))
             .respond_with(ResponseTemplate::new(200).set_body_json(existing))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/widget/pulls/7/comments"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(review_comments))
             .mount(&self.server)
             .await;
         Mock::given(method("POST"))
