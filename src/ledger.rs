@@ -14,6 +14,9 @@ use crate::report::model::{Declined, Report, ReportFinding};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
+    /// The last round applied to it (0: none yet).
+    #[serde(default)]
+    pub round: u32,
     pub entries: Vec<Entry>,
     /// Repo-context updates proposed by the runs, for `deep-review context`.
     #[serde(default)]
@@ -113,8 +116,14 @@ pub fn path_for(parent: &Path) -> PathBuf {
 }
 
 impl Ledger {
+    /// The ledger of the PR whose runs live in `parent`.
     pub fn load(parent: &Path) -> Result<Ledger, LedgerError> {
-        let path = path_for(parent);
+        Ledger::load_file(&path_for(parent))
+    }
+
+    /// A ledger file; a missing one is an empty ledger.
+    pub fn load_file(path: &Path) -> Result<Ledger, LedgerError> {
+        let path = path.to_path_buf();
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| LedgerError::Parse {
                 path,
@@ -126,9 +135,14 @@ impl Ledger {
     }
 
     pub fn save(&self, parent: &Path) -> Result<(), LedgerError> {
-        let path = path_for(parent);
-        crate::pipeline::rundir::write_json(&path, self)
-            .map_err(|source| LedgerError::Write { path, source })
+        self.save_file(&path_for(parent))
+    }
+
+    pub fn save_file(&self, path: &Path) -> Result<(), LedgerError> {
+        crate::pipeline::rundir::write_json(path, self).map_err(|source| LedgerError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Earlier findings the next review should know about: open ones and
@@ -217,9 +231,57 @@ impl Ledger {
         warnings
     }
 
+    /// After `deep-review consolidate` re-applied a run to the ledger it
+    /// started from (`self`), keeps what happened since in `current`, the
+    /// PR's ledger: the PR comments already applied, the context updates
+    /// other runs proposed, and declines recorded after the run.
+    pub fn carry_over(&mut self, current: &Ledger, run_id: &str, round: u32) {
+        self.applied_comments = current.applied_comments.clone();
+        let mine: Vec<String> = self
+            .context_proposals
+            .iter()
+            .filter(|p| p.run_id == run_id)
+            .map(|p| p.text.clone())
+            .collect();
+        self.context_proposals = current
+            .context_proposals
+            .iter()
+            .filter(|p| p.run_id != run_id)
+            .cloned()
+            .collect();
+        for text in mine {
+            let n = self.context_proposals.len() + 1;
+            let applied = current
+                .context_proposals
+                .iter()
+                .any(|p| p.run_id == run_id && p.text == text && p.applied);
+            self.context_proposals.push(ContextProposal {
+                id: format!("P{n}"),
+                round,
+                run_id: run_id.to_string(),
+                text,
+                applied,
+            });
+        }
+        for entry in &mut self.entries {
+            let later = current.entries.iter().find(|e| {
+                matches!(e.status, Status::Declined { .. })
+                    && same_finding(&e.fingerprint, &entry.fingerprint)
+            });
+            if let (Status::Open, Some(declined)) = (&entry.status, later) {
+                entry.status = declined.status.clone();
+            }
+        }
+    }
+
     /// The round the last saved run had.
     pub fn last_round(&self) -> u32 {
-        self.entries.iter().map(|e| e.round).max().unwrap_or(0)
+        self.entries
+            .iter()
+            .map(|e| e.round)
+            .max()
+            .unwrap_or(0)
+            .max(self.round)
     }
 }
 
@@ -301,6 +363,7 @@ pub fn apply_round(
     priors: &PriorStatuses,
 ) -> RoundChanges {
     let round = report.run.round;
+    ledger.round = ledger.round.max(round);
     let mut matched: Vec<bool> = vec![false; ledger.entries.len()];
     // Declined entries raised again because their code changed.
     let mut code_changed: Vec<usize> = Vec::new();
@@ -505,7 +568,11 @@ mod tests {
             title: "t".into(),
             severity: Severity::Suggestion,
             line: 1,
-            fingerprint: fp("a.rs", "x", "y"),
+            fingerprint: fp(
+                "stats.py",
+                "return sum(values) / len(values)",
+                "mean() of an empty list raises ZeroDivisionError",
+            ),
             status: Status::Open,
         }
     }
@@ -564,6 +631,61 @@ mod tests {
         ledger.decline("S1", 3, "again").unwrap();
         assert!(ledger.apply_comments(&newer, "octocat", 4).is_empty());
         assert_eq!(ledger.entries[0].status, Status::Open);
+    }
+
+    #[test]
+    fn a_reconsolidated_run_keeps_what_happened_since() {
+        let proposal = |id: &str, run_id: &str, text: &str, applied: bool| ContextProposal {
+            id: id.into(),
+            round: 1,
+            run_id: run_id.into(),
+            text: text.into(),
+            applied,
+        };
+        let mut declined = entry("S1");
+        declined.status = Status::Declined {
+            since: 2,
+            reason: "by design".into(),
+        };
+        let current = Ledger {
+            round: 2,
+            entries: vec![declined],
+            context_proposals: vec![
+                proposal("P1", "run-1", "old rule", true),
+                proposal("P2", "run-2", "kept rule", true),
+                proposal("P3", "run-2", "dropped rule", false),
+            ],
+            applied_comments: vec!["issue:7".into()],
+        };
+        // Run 2 applied again to the ledger it started from.
+        let mut after = Ledger {
+            round: 2,
+            entries: vec![entry("S4")],
+            context_proposals: vec![
+                proposal("P1", "run-1", "old rule", true),
+                proposal("P2", "run-2", "kept rule", false),
+                proposal("P3", "run-2", "new rule", false),
+            ],
+            applied_comments: Vec::new(),
+        };
+        after.carry_over(&current, "run-2", 2);
+        assert_eq!(after.applied_comments, ["issue:7"]);
+        let proposals: Vec<(&str, &str, bool)> = after
+            .context_proposals
+            .iter()
+            .map(|p| (p.id.as_str(), p.text.as_str(), p.applied))
+            .collect();
+        assert_eq!(
+            proposals,
+            [
+                ("P1", "old rule", true),
+                ("P2", "kept rule", true),
+                ("P3", "new rule", false)
+            ]
+        );
+        // Declined after the run, under its old id: still declined.
+        assert_eq!(after.entries[0].id, "S4");
+        assert_eq!(after.entries[0].status, current.entries[0].status);
     }
 
     #[test]

@@ -171,10 +171,12 @@ fn a_huge_report_still_fits_a_github_comment() {
         "{}",
         comment.chars().count()
     );
-    assert!(
-        comment.contains("/runs/x/report.md"),
-        "says where the full report is"
+    let place = format!(
+        "full report is report.md of run {id} (`deep-review show {id}` where the review ran)",
+        id = report.run.id
     );
+    assert!(comment.contains(&place), "says where the full report is");
+    assert!(!comment.contains("/runs/x"), "not the local path");
     // The executive summary and the first findings are never cut.
     assert!(comment.contains("## Executive Summary"));
     assert!(comment.contains("Lock taken in the wrong order"));

@@ -147,6 +147,21 @@ impl Rounds {
         )
     }
 
+    /// `deep-review consolidate RUN`, which must succeed.
+    fn consolidate(&self, run: &str) {
+        let out = self.cmd().args(["consolidate", run]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn show(&self, run: &str) -> Value {
+        json_run(self.cmd().args(["show", run, "--format", "json"]), 0)
+    }
+
     fn ledger(&self) -> Value {
         serde_json::from_str(
             &std::fs::read_to_string(
@@ -254,19 +269,20 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     // Round 2: the agents were told about round 1 and no longer raise the
     // denominator; the other two come back.
     let prior = vec![json!({"id": "I1", "status": "addressed", "note": "fixed"})];
-    r.bed.double.set_scenario(
-        serde_json::from_value(scenario(
-            vec![empty_list(4), median()],
-            vec![
-                ("important", EMPTY, vec!["claude:F2"]),
-                ("suggestion", MEDIAN, vec!["claude:F3"]),
-            ],
-            prior,
-        ))
-        .unwrap(),
+    let round2_scenario = scenario(
+        vec![empty_list(4), median()],
+        vec![
+            ("important", EMPTY, vec!["claude:F2"]),
+            ("suggestion", MEDIAN, vec!["claude:F3"]),
+        ],
+        prior,
     );
+    r.bed
+        .double
+        .set_scenario(serde_json::from_value(round2_scenario.clone()).unwrap());
     let report = r.review();
     assert_eq!(report["run"]["round"], 2);
+    let round2 = report["run"]["id"].as_str().unwrap().to_string();
     let prompt = r
         .bed
         .double
@@ -390,6 +406,48 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
         r.ledger()["applied_comments"],
         json!(["issue:1", "review:2"])
     );
+
+    // Consolidation run again on round 4 (the latest): the report still
+    // knows the earlier rounds, and the ledger is as it was.
+    let round4 = report["run"]["id"].as_str().unwrap().to_string();
+    let ledger = r.ledger();
+    r.consolidate(&round4);
+    let again = r.show(&round4);
+    assert_eq!(again["run"]["round"], 4);
+    assert_eq!(ids(&again), vec![]);
+    assert_eq!(again["declined"], report["declined"]);
+    assert_eq!(r.ledger(), ledger);
+
+    // And on round 2, which later rounds built on: the re-raised findings
+    // keep their round-1 ids, and the ledger is left alone.
+    r.bed
+        .double
+        .set_scenario(serde_json::from_value(round2_scenario).unwrap());
+    r.consolidate(&round2);
+    let again = r.show(&round2);
+    assert_eq!(
+        ids(&again),
+        vec![
+            (
+                "I1".into(),
+                EMPTY.into(),
+                Some("raised in round 1 as I2".into())
+            ),
+            (
+                "S1".into(),
+                MEDIAN.into(),
+                Some("raised in round 1 as S1".into())
+            ),
+        ]
+    );
+    let summary = again["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(
+            "Round 2. Addressed since the last round: I1 (mean() divides by len(values) - 1)."
+        ),
+        "{summary}"
+    );
+    assert_eq!(r.ledger(), ledger);
 
     // The proposed repo-context rules are kept, and applied on request.
     let listed = r

@@ -638,6 +638,7 @@ async fn review(
     };
     let diff_path = p.run.diff().display().to_string();
     let prior = p.ledger.prompt_lines();
+    p.ledger.save_file(&p.run.ledger_before())?;
     let prompt = review::prompt(&p.facts, &diff_path, &prior);
 
     // Fan out: every agent at once.
@@ -855,6 +856,9 @@ pub async fn reconsolidate(
         grace: Duration::from_secs(5),
         cancel,
     };
+    // The ledger as the run found it: earlier rounds, as the agents saw them.
+    let before = Ledger::load_file(&run.ledger_before())?;
+    let prior = before.prompt_lines();
     progress.event(ProgressEvent::Stage("consolidating".into()));
     let consolidation = consolidate_pass(
         config,
@@ -863,12 +867,13 @@ pub async fn reconsolidate(
         ToConsolidate {
             findings: &findings,
             agent_count: results.len(),
-            prior: &[],
+            prior: &prior,
         },
         &supervision,
-        progress,
+        progress.clone(),
     )
     .await;
+    let priors = prior_statuses(&consolidation, &results);
     {
         let _lock =
             CacheLock::acquire(&cache.path, || {}).map_err(io("locking the repository cache"))?;
@@ -882,6 +887,22 @@ pub async fn reconsolidate(
         &worktree.path,
         consolidation,
     );
+    let mut after = before;
+    ledger::apply_round(&mut after, &mut report, &priors);
+    // The PR's ledger takes the new outcome only while no later round has
+    // built on this one.
+    if let Some(parent) = run.root.parent() {
+        let current = Ledger::load(parent)?;
+        if current.last_round() <= report.run.round {
+            after.carry_over(&current, &report.run.id, report.run.round);
+            after.save(parent)?;
+        } else {
+            progress.event(ProgressEvent::Warning(format!(
+                "round {} is not the latest: the ledger keeps what later rounds recorded",
+                report.run.round
+            )));
+        }
+    }
     // The review took what it took; the new consolidation adds its time.
     report.run.wall_clock_ms = previous.run.wall_clock_ms + started.elapsed().as_millis() as u64;
     let written = write_reports(run, &report, formats)?;

@@ -60,6 +60,11 @@ impl RunDir {
     pub fn answer_error(&self, name: &str) -> PathBuf {
         self.agent(name).join("answer-error.txt")
     }
+    /// The PR's ledger as this run found it, so `deep-review consolidate`
+    /// can apply the run to it again.
+    pub fn ledger_before(&self) -> PathBuf {
+        self.root.join("ledger-before.json")
+    }
     pub fn findings(&self) -> PathBuf {
         self.root.join("findings.json")
     }

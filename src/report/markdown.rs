@@ -132,7 +132,7 @@ pub fn render_github(report: &Report, full_report: Option<&str>) -> String {
     ];
     let mut last = String::new();
     for (i, budget) in steps.iter().enumerate() {
-        let note = (i > 0).then(|| shortened_note(i, full_report));
+        let note = (i > 0).then(|| shortened_note(i, report, full_report));
         last = view(report, *budget, note)
             .render()
             .expect("the Markdown template renders");
@@ -140,10 +140,23 @@ pub fn render_github(report: &Report, full_report: Option<&str>) -> String {
             return last;
         }
     }
-    cut(&last, full_report)
+    cut(&last, report, full_report)
 }
 
-fn shortened_note(step: usize, full: Option<&str>) -> String {
+/// Where the full report lives, for people reading the comment: its file
+/// name and run, never the reviewer's local path (which would leak their
+/// home directory into a public comment and is of no use to others).
+fn full_report_place(report: &Report, full: Option<&str>) -> Option<String> {
+    let file = std::path::Path::new(full?).file_name()?.to_string_lossy();
+    let id: String = report.run.id.chars().filter(|c| *c != '`').collect();
+    Some(format!(
+        "{} of run {} (`deep-review show {id}` where the review ran)",
+        inline(&file),
+        inline(&id)
+    ))
+}
+
+fn shortened_note(step: usize, report: &Report, full: Option<&str>) -> String {
     let what = if step == 1 {
         "the agents' raw reviews in the appendix"
     } else {
@@ -151,17 +164,19 @@ fn shortened_note(step: usize, full: Option<&str>) -> String {
     };
     format!(
         "*To fit a GitHub comment, {what} were shortened{}.*",
-        full.map(|p| format!("; the full report is {}", inline(p)))
+        full_report_place(report, full)
+            .map(|p| format!("; the full report is {p}"))
             .unwrap_or_default()
     )
 }
 
 /// The last resort: cut at a line boundary and say so.
-fn cut(text: &str, full: Option<&str>) -> String {
+fn cut(text: &str, report: &Report, full: Option<&str>) -> String {
     let note = format!(
         "\n\n---\n\n*This comment was cut at {} characters to fit GitHub's limit; everything after this point is missing{}.*\n",
         GITHUB_LIMIT,
-        full.map(|p| format!(". The full report is {}", inline(p)))
+        full_report_place(report, full)
+            .map(|p| format!(". The full report is {p}"))
             .unwrap_or_default()
     );
     let budget = GITHUB_LIMIT - note.chars().count() - 16;
