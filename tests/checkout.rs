@@ -289,3 +289,41 @@ fn fetching_from_the_users_checkout_leaves_it_byte_for_byte_unchanged() {
     cache.remove_worktree(&wt).unwrap();
     assert_eq!(snapshot(&r.work()), before);
 }
+
+/// A git server that refuses every credential: the fetch fails after one
+/// try with a message that names the token (libgit2 alone replays it up to
+/// its limit and says "too many redirects or authentication replays").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_ends_the_fetch_with_a_clear_error() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("www-authenticate", "Basic realm=\"GitHub\""),
+        )
+        .mount(&server)
+        .await;
+    let cache_dir = tempfile::tempdir().unwrap();
+    let url = format!("{}/acme/widget.git", server.uri());
+    let result = tokio::task::spawn_blocking(move || {
+        let cache = Cache::open(cache_dir.path(), "acme-widget", &url, Some("bad".into()))?;
+        cache.fetch(&["refs/heads/main:refs/deep-review/base".to_string()])
+    })
+    .await
+    .unwrap();
+    let message = result.expect_err("the fetch fails").to_string();
+    assert!(
+        message.contains("the server refused the GitHub token"),
+        "{message}"
+    );
+    // Offered once, not replayed.
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests.len() <= 3, "{} requests", requests.len());
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.headers.get("authorization").is_some()),
+        "the token was offered"
+    );
+}

@@ -108,7 +108,16 @@ impl Cache {
         let mut remote = self.repo.remote_anonymous(&self.url)?;
         let mut callbacks = git2::RemoteCallbacks::new();
         if let Some(token) = self.token.clone() {
+            // libgit2 asks again after every refusal and gives up only at
+            // its replay limit ("too many redirects or authentication
+            // replays"); say what happened instead.
+            let mut asked = false;
             callbacks.credentials(move |_url, _user, _allowed| {
+                if std::mem::replace(&mut asked, true) {
+                    return Err(git2::Error::from_str(
+                        "the server refused the GitHub token (check its access to this repository)",
+                    ));
+                }
                 git2::Cred::userpass_plaintext("x-access-token", &token)
             });
         }
