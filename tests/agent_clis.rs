@@ -153,6 +153,28 @@ async fn gemini_runs_tools_and_sends_model_and_thinking_settings() {
     );
 }
 
+/// Gemini 3 models take a thinking level, not a budget — also when the CLI
+/// serves another model than the one named.
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_3_gets_a_thinking_level() {
+    let (bed, outcome) =
+        two_tools_then_answer(Protocol::Gemini, "gemini-3-pro-preview", "low").await;
+    assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.message);
+    let requests = bed.double.requests_for("gemini");
+    assert!(!requests.is_empty());
+    for r in &requests {
+        // The pinned CLI serves gemini-3.1-pro-preview for this name.
+        assert_eq!(r.model, "gemini-3.1-pro-preview");
+        let thinking = r.effort.as_ref();
+        assert_eq!(
+            thinking.and_then(|e| e.get("thinkingLevel")),
+            Some(&json!("LOW")),
+            "{thinking:?}"
+        );
+        assert_eq!(thinking.and_then(|e| e.get("thinkingBudget")), None);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_delivers_a_schema_answer_through_structured_output() {
     let scenario = json!({"agents": [{

@@ -123,27 +123,41 @@ fn policy() -> String {
     out
 }
 
-/// Settings that set the thinking level for `model`: a budget for 2.x
-/// models, a level for 3.x. `default` leaves the CLI's own choice.
+/// Settings that set the thinking level: a budget for 2.x models, a level
+/// for 3.x. `default` leaves the CLI's own choice.
+///
+/// The CLI may serve another model than the one asked for (the pinned
+/// version turns `gemini-3-pro-preview` into `gemini-3.1-pro-preview`), and
+/// its overrides match the model it serves. Its chat models all extend
+/// `chat-base-2.5` or `chat-base-3`, so the overrides match those families;
+/// one more matches the name given, for models the CLI does not know.
 pub fn thinking_settings(model: Option<&str>, effort: &str) -> Option<Value> {
     if effort == "default" {
         return None;
     }
+    let budget = json!({ "thinkingBudget": match effort {
+        "low" => 1024,
+        "medium" => 8192,
+        _ => 24576,
+    } });
+    let level = json!({ "thinkingLevel": effort.to_ascii_uppercase() });
     let model = model.unwrap_or("gemini-2.5-pro");
-    let thinking = if model.starts_with("gemini-2") {
-        let budget = match effort {
-            "low" => 1024,
-            "medium" => 8192,
-            _ => 24576,
-        };
-        json!({ "thinkingBudget": budget })
+    let named = if model.starts_with("gemini-2") {
+        budget.clone()
     } else {
-        json!({ "thinkingLevel": effort.to_ascii_uppercase() })
+        level.clone()
     };
-    Some(json!({ "modelConfigs": { "customOverrides": [{
-        "match": { "model": model },
-        "modelConfig": { "generateContentConfig": { "thinkingConfig": thinking } }
-    }] } }))
+    let rule = |name: &str, thinking: &Value| {
+        json!({
+            "match": { "model": name },
+            "modelConfig": { "generateContentConfig": { "thinkingConfig": thinking } }
+        })
+    };
+    Some(json!({ "modelConfigs": { "customOverrides": [
+        rule("chat-base-2.5", &budget),
+        rule("chat-base-3", &level),
+        rule(model, &named),
+    ] } }))
 }
 
 #[derive(Deserialize)]
