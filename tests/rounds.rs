@@ -416,6 +416,14 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     assert_eq!(ids(&again), vec![]);
     assert_eq!(again["declined"], report["declined"]);
     assert_eq!(r.ledger(), ledger);
+    // A run directory without the ledger it started from (older runs)
+    // never replaces the ledger's history.
+    std::fs::remove_file(r.bed.path(&format!(
+        "data/deep-review/acme/widget/pr-7/{round4}/ledger-before.json"
+    )))
+    .unwrap();
+    r.consolidate(&round4);
+    assert_eq!(r.ledger(), ledger);
 
     // And on round 2, which later rounds built on: the re-raised findings
     // keep their round-1 ids, and the ledger is left alone.

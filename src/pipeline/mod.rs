@@ -893,7 +893,14 @@ pub async fn reconsolidate(
     // built on this one.
     if let Some(parent) = run.root.parent() {
         let current = Ledger::load(parent)?;
-        if current.last_round() <= report.run.round {
+        if !run.ledger_before().exists() {
+            // A run directory from before ledger-before.json: its starting
+            // point is unknown, so the ledger's history must not be replaced.
+            progress.event(ProgressEvent::Warning(
+                "this run did not save the ledger it started from: the ledger is left as it is"
+                    .into(),
+            ));
+        } else if current.last_round() <= report.run.round {
             after.carry_over(&current, &report.run.id, report.run.round);
             after.save(parent)?;
         } else {
