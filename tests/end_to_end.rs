@@ -27,7 +27,7 @@ impl E2e {
             "[review]\nformats = [\"md\", \"github\", \"html\", \"json\", \"sarif\"]\ntimeout = \"3m\"\n\n\
              [agents.claude]\nmodel = \"claude-opus-4-7\"\neffort = \"xhigh\"\n\n\
              [agents.codex]\nmodel = \"gpt-5.4\"\neffort = \"high\"\n\n\
-             [agents.gemini]\nmodel = \"gemini-2.5-pro\"\n",
+             [agents.gemini]\nmodel = \"gemini-3-pro-preview\"\n",
         )
         .unwrap();
         E2e { bed, repo }
@@ -94,6 +94,31 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
 
     let r = e.report(run);
     assert_eq!(r["run"]["round"], 1);
+    // The report says which model really ran when the CLI chose another.
+    let served: Vec<(&str, &str, Option<&str>)> = r["reviewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap(),
+                v["model"].as_str().unwrap(),
+                v["served_model"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        served,
+        [
+            ("claude", "claude-opus-4-7", None),
+            ("codex", "gpt-5.4", None),
+            (
+                "gemini",
+                "gemini-3-pro-preview",
+                Some("gemini-3.1-pro-preview")
+            )
+        ]
+    );
     assert_eq!(r["verdict"]["decision"], "merge_with_fixes");
     assert_eq!(r["consolidation"]["performed"], true);
     assert_eq!(r["incomplete"], false);
@@ -176,7 +201,7 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
         "status": "ok", "raised": {"critical": 0, "important": 2, "suggestion": 0}, "kept": 1, "downgraded": 0, "upgraded": 0,
         "dropped": 1, "false_positives": 1, "unique_insights": 0, "design_observations": 0, "files_reviewed": 1, "coverage_misses": [],
         "tool_calls": {"total": 1, "by_tool": {"read_file": 1}},
-        "tokens": {"input": 9500, "output": 790, "cached": 0, "reasoning": 0}, "model": "gemini-2.5-pro", "effort": null})
+        "tokens": {"input": 9500, "output": 790, "cached": 0, "reasoning": 0}, "model": "gemini-3.1-pro-preview", "effort": null})
     );
     assert!(agent("claude")["cost_usd"].as_f64().unwrap() > 0.0);
     assert_eq!(agent("codex")["cost_usd"], Value::Null);

@@ -31,6 +31,8 @@ fn status_of(protocol: Protocol, name: &str) -> (Status, Option<String>) {
 fn claude_success_counts_tools_tokens_cost_and_answer() {
     let tally = tally_stream(Protocol::Claude, &capture("claude-ok.jsonl"));
     assert_eq!(tally.model.as_deref(), Some("claude-opus-4-8[1m]"));
+    // The API's own name for the model, from the assistant messages.
+    assert_eq!(tally.served_model.as_deref(), Some("claude-opus-4-8"));
     assert_eq!(tally.tool_calls.get("Bash"), Some(&1));
     assert_eq!(tally.tool_calls.get("Grep"), Some(&1));
     assert_eq!(tally.total_tool_calls(), 2);
@@ -130,6 +132,8 @@ fn codex_sandbox_denials_are_counted() {
 fn gemini_success_concatenates_deltas() {
     let tally = tally_stream(Protocol::Gemini, &capture("gemini-ok.jsonl"));
     assert_eq!(tally.model.as_deref(), Some("gemini-2.5-pro"));
+    // The model the API answered as, from the final stats.
+    assert_eq!(tally.served_model.as_deref(), Some("gemini-mock"));
     assert_eq!(tally.tool_calls.get("run_shell_command"), Some(&1));
     assert_eq!(tally.tool_calls.get("read_file"), Some(&1));
     assert!(tally.files_opened.contains("calc.py"));

@@ -104,6 +104,8 @@ struct Message {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
     content: Vec<Block>,
     #[serde(default)]
     usage: Option<Usage>,
@@ -206,8 +208,10 @@ fn events_of(parsed: Line) -> Vec<Event> {
         }],
         Line::Assistant(a) => {
             let mut events = Vec::new();
-            if let Some(error) = a.error {
-                events.push(Event::Warning(error));
+            match (a.error, a.message.model) {
+                (Some(error), _) => events.push(Event::Warning(error)),
+                (None, Some(model)) => events.push(Event::Served { model }),
+                (None, None) => {}
             }
             for block in a.message.content {
                 match block {

@@ -27,6 +27,9 @@ impl Tokens {
 pub enum Event {
     /// The CLI started and says which model it uses.
     Init { model: Option<String> },
+    /// The vendor's name for the model that answered, which may not be the
+    /// one asked for (a CLI may substitute a model, an alias resolves).
+    Served { model: String },
     /// The model asked for a tool.
     ToolCall {
         id: String,
@@ -89,6 +92,8 @@ pub const ANSWER_TOOLS: &[&str] = &["StructuredOutput"];
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     pub model: Option<String>,
+    /// The model that answered, as the vendor named it.
+    pub served_model: Option<String>,
     pub tool_calls: BTreeMap<String, u64>,
     pub denied_calls: u64,
     pub files_opened: BTreeSet<String>,
@@ -115,6 +120,13 @@ impl Tally {
             Event::Init { model } => {
                 if model.is_some() {
                     self.model = model;
+                }
+            }
+            // Placeholders such as Claude's `<synthetic>` error messages
+            // name no model.
+            Event::Served { model } => {
+                if !model.is_empty() && !model.starts_with('<') {
+                    self.served_model = Some(model);
                 }
             }
             Event::ToolCall { name, input, .. } => {

@@ -217,6 +217,26 @@ struct Stats {
     cached: u64,
     #[serde(default)]
     duration_ms: Option<u64>,
+    /// Per model, as the API named it in its responses.
+    #[serde(default)]
+    models: std::collections::BTreeMap<String, ModelStats>,
+}
+
+#[derive(Deserialize)]
+struct ModelStats {
+    #[serde(default)]
+    total_tokens: u64,
+}
+
+impl Stats {
+    /// The model that did most of the work (utility models, such as the
+    /// routing classifier, appear beside it with fewer tokens).
+    fn main_model(&self) -> Option<String> {
+        self.models
+            .iter()
+            .max_by_key(|(_, m)| m.total_tokens)
+            .map(|(name, _)| name.clone())
+    }
 }
 
 /// Parses one stdout line of `gemini -o stream-json`.
@@ -272,7 +292,11 @@ fn events_of(parsed: Line) -> Vec<Event> {
         } => {
             let is_error = status != "success";
             let message = error.map(|e| e.message);
-            vec![Event::Finished(Finish {
+            let served = stats
+                .as_ref()
+                .and_then(Stats::main_model)
+                .map(|model| Event::Served { model });
+            let finished = Event::Finished(Finish {
                 is_error,
                 api_status: message.as_deref().and_then(api_status_in),
                 error: if is_error { message } else { None },
@@ -284,7 +308,8 @@ fn events_of(parsed: Line) -> Vec<Event> {
                 }),
                 duration_ms: stats.and_then(|s| s.duration_ms),
                 ..Finish::default()
-            })]
+            });
+            served.into_iter().chain([finished]).collect()
         }
     }
 }

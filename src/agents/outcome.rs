@@ -51,7 +51,8 @@ pub struct Outcome {
     pub protocol: Protocol,
     /// The model asked for, if any.
     pub model: Option<String>,
-    /// The model the CLI says it used.
+    /// The model that answered, as the vendor named it; else the model the
+    /// CLI says it uses.
     pub reported_model: Option<String>,
     pub effort: Option<String>,
     pub status: Status,
@@ -181,11 +182,10 @@ fn kind_of(_protocol: Protocol, status: Option<u16>, text: &str, _exit: Option<i
         return Status::QuotaExhausted;
     }
     if status == Some(429)
-        || t.contains("429")
+        || mentions_status(&t, "429")
         || t.contains("resource has been exhausted")
         || t.contains("rate limit")
         || t.contains("rate_limit")
-        || t.contains("(429)")
     {
         return Status::RateLimited;
     }
@@ -201,11 +201,54 @@ fn kind_of(_protocol: Protocol, status: Option<u16>, text: &str, _exit: Option<i
     Status::Failed
 }
 
+/// Whether `text` names the HTTP status `code` as a number of its own:
+/// not part of a port (`127.0.0.1:42919`), an id, a version or a longer
+/// number, which error messages carry too.
+fn mentions_status(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        let free = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
+        free(before) && free(after) && !matches!(before, Some('.' | '_' | '-' | '/'))
+    })
+}
+
 fn one_line(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > 300 {
         format!("{}…", flat.chars().take(300).collect::<String>())
     } else {
         flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_in_a_port_or_an_id_is_not_a_status() {
+        for (text, expected) in [
+            (
+                "unexpected status 401 Unauthorized: Missing bearer, url: http://127.0.0.1:42919/v1/responses",
+                Status::AuthFailed,
+            ),
+            ("request req_4291ab failed: internal error", Status::Failed),
+            (
+                "exceeded retry limit, last status: 429 Too Many Requests",
+                Status::RateLimited,
+            ),
+            ("[API Error: (429) too many requests]", Status::RateLimited),
+            (
+                "{\"code\":429,\"status\":\"RESOURCE_EXHAUSTED\"}",
+                Status::RateLimited,
+            ),
+        ] {
+            assert_eq!(
+                kind_of(Protocol::Codex, None, text, Some(1)),
+                expected,
+                "{text}"
+            );
+        }
     }
 }

@@ -232,7 +232,7 @@ fn outcome(
         display_name: spec.display_name.clone(),
         protocol: spec.protocol,
         model: job.model.clone(),
-        reported_model: tally.model.clone(),
+        reported_model: tally.served_model.clone().or_else(|| tally.model.clone()),
         effort: job.effort.clone(),
         status,
         message,

@@ -99,16 +99,28 @@ pub struct ChangedFile {
 pub struct Reviewer {
     pub name: String,
     pub display_name: String,
+    /// The model asked for (or, when none was, the one the CLI used).
     pub model: Option<String>,
     pub effort: Option<String>,
+    /// The model the CLI says it used, when it is not the one asked for.
+    #[serde(default)]
+    pub served_model: Option<String>,
 }
 
 impl Reviewer {
-    /// `Claude claude-opus-4-7 (effort: xhigh)`
+    /// `Claude claude-opus-4-7 (effort: xhigh)`, or with the model served
+    /// first when the CLI chose another:
+    /// `Gemini gemini-3.1-pro-preview (effort: low; asked for gemini-3-pro-preview)`
     pub fn label(&self) -> String {
         let model = self.model.as_deref().unwrap_or("default model");
         let effort = self.effort.as_deref().unwrap_or("default");
-        format!("{} {model} (effort: {effort})", self.display_name)
+        match &self.served_model {
+            Some(served) => format!(
+                "{} {served} (effort: {effort}; asked for {model})",
+                self.display_name
+            ),
+            None => format!("{} {model} (effort: {effort})", self.display_name),
+        }
     }
 }
 

@@ -119,9 +119,9 @@ pub fn rich_report() -> Report {
             ],
         },
         reviewers: vec![
-            Reviewer { name: "claude".into(), display_name: "Claude".into(), model: Some("claude-opus-4-7".into()), effort: Some("xhigh".into()) },
-            Reviewer { name: "codex".into(), display_name: "Codex".into(), model: Some("gpt-5.4".into()), effort: Some("high".into()) },
-            Reviewer { name: "gemini".into(), display_name: "Gemini".into(), model: Some("gemini-3.1-pro".into()), effort: None },
+            Reviewer { name: "claude".into(), display_name: "Claude".into(), model: Some("claude-opus-4-7".into()), effort: Some("xhigh".into()), served_model: None },
+            Reviewer { name: "codex".into(), display_name: "Codex".into(), model: Some("gpt-5.4".into()), effort: Some("high".into()), served_model: None },
+            Reviewer { name: "gemini".into(), display_name: "Gemini".into(), model: Some("gemini-3-pro-preview".into()), effort: None, served_model: Some("gemini-3.1-pro-preview".into()) },
         ],
         verdict: VerdictInfo { decision: Verdict::MergeWithFixes, reason: "address I1 first; the rest is polish.".into() },
         summary: format!("Round 8. All round-7 Important findings were addressed.\n\nOne new **Important** finding. {HOSTILE}"),
