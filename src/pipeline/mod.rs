@@ -260,7 +260,6 @@ async fn prepare(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "repo".into());
             let branch_key = crate::checkout::sanitize(&local.branch);
-            let run_id = format!("{stamp}-{branch_key}");
             let parent = config
                 .paths
                 .data_dir
@@ -268,8 +267,8 @@ async fn prepare(
                 .join(crate::checkout::sanitize(&repo_name))
                 .join(format!("branch-{branch_key}"));
             let round = request.round.unwrap_or_else(|| next_round(&parent));
-            let run =
-                RunDir::create(parent.join(&run_id)).map_err(io("creating the run directory"))?;
+            let (run, run_id) = RunDir::create(&parent, &format!("{stamp}-{branch_key}"))
+                .map_err(io("creating the run directory"))?;
             let key = crate::checkout::local_key(&local.root);
             let url = local.root.display().to_string();
             let fetched = fetch_change(
@@ -433,7 +432,6 @@ async fn prepare_pr(
     let pr = github::fetch_pull_request(&gh, &repo, number).await?;
 
     let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
-    let run_id = format!("{stamp}-pr-{number}");
     let parent = config
         .paths
         .data_dir
@@ -441,7 +439,8 @@ async fn prepare_pr(
         .join(crate::checkout::sanitize(&repo.name))
         .join(format!("pr-{number}"));
     let round = round.unwrap_or_else(|| next_round(&parent));
-    let run = RunDir::create(parent.join(&run_id)).map_err(io("creating the run directory"))?;
+    let (run, run_id) = RunDir::create(&parent, &format!("{stamp}-pr-{number}"))
+        .map_err(io("creating the run directory"))?;
     let key = format!(
         "github/{}/{}/{}",
         crate::checkout::sanitize(&repo.host),

@@ -13,10 +13,30 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    pub fn create(root: PathBuf) -> std::io::Result<RunDir> {
-        std::fs::create_dir_all(root.join("agents"))?;
-        std::fs::create_dir_all(root.join("input"))?;
-        Ok(RunDir { root })
+    /// Creates the directory of a new run in `parent`. Two runs started
+    /// in the same second (a parallel Makefile) must not share one, so the
+    /// directory is claimed atomically and the second gets `<id>.2`.
+    /// Returns the run id actually used.
+    pub fn create(parent: &Path, run_id: &str) -> std::io::Result<(RunDir, String)> {
+        std::fs::create_dir_all(parent)?;
+        for n in 1.. {
+            let id = if n == 1 {
+                run_id.to_string()
+            } else {
+                format!("{run_id}.{n}")
+            };
+            let root = parent.join(&id);
+            match std::fs::create_dir(&root) {
+                Ok(()) => {
+                    std::fs::create_dir(root.join("agents"))?;
+                    std::fs::create_dir(root.join("input"))?;
+                    return Ok((RunDir { root }, id));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("some run id is free")
     }
 
     pub fn open(root: PathBuf) -> RunDir {
@@ -167,4 +187,21 @@ pub fn siblings(parent: &Path) -> Vec<(PathBuf, Manifest)> {
         .collect();
     runs.sort_by(|a, b| a.1.run_id.cmp(&b.1.run_id));
     runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_started_in_the_same_second_get_their_own_directories() {
+        let parent = tempfile::tempdir().unwrap();
+        let id = "20261129-181200-pr-7";
+        let (first, first_id) = RunDir::create(parent.path(), id).unwrap();
+        let (second, second_id) = RunDir::create(parent.path(), id).unwrap();
+        assert_eq!(first_id, id);
+        assert_eq!(second_id, "20261129-181200-pr-7.2");
+        assert_ne!(first.root, second.root);
+        assert!(second.input().is_dir() && second.agent("x").parent().unwrap().is_dir());
+    }
 }
