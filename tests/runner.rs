@@ -351,15 +351,19 @@ async fn read_only_defaults_hold_and_denials_are_reported() {
     assert_eq!(git_status(&repo), "", "the repository is untouched");
     for o in &outcomes {
         assert_eq!(o.status, Status::Ok, "{}: {:?}", o.name, o.message);
-        // Codex 0.171 writes no event at all for a command its sandbox
-        // blocked, so its denials cannot be counted from its stream; the
-        // tool results it sent back show the sandbox at work.
-        let expected = if o.protocol == Protocol::Codex { 0 } else { 3 };
-        assert_eq!(
-            o.denied_calls, expected,
-            "{}: every refused write is reported",
-            o.name
-        );
+        // Codex 0.171 writes an event for a command its sandbox blocked
+        // only some of the time (seen: none, or one of the two), so its
+        // count is what its stream showed; the tool results it sent back
+        // below show the sandbox at work every time.
+        if o.protocol == Protocol::Codex {
+            assert!(o.denied_calls <= 2, "codex: {}", o.denied_calls);
+        } else {
+            assert_eq!(
+                o.denied_calls, 3,
+                "{}: every refused write is reported",
+                o.name
+            );
+        }
     }
     let codex = bed.double.requests_for("codex");
     let results = codex.last().unwrap().tool_results.join("\n");
