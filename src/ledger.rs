@@ -109,6 +109,11 @@ pub enum LedgerError {
     },
     #[error("no finding {id} in the ledger of this pull request")]
     Unknown { id: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub fn path_for(parent: &Path) -> PathBuf {
@@ -119,6 +124,27 @@ impl Ledger {
     /// The ledger of the PR whose runs live in `parent`.
     pub fn load(parent: &Path) -> Result<Ledger, LedgerError> {
         Ledger::load_file(&path_for(parent))
+    }
+
+    /// Changes the ledger of the PR whose runs live in `parent`: loads it,
+    /// applies `change` and saves it, holding a lock all along so that two
+    /// runs (or a run and `deep-review decline`) never lose each other's
+    /// changes. Nothing is saved when `change` fails.
+    pub fn update<T, E: From<LedgerError>>(
+        parent: &Path,
+        change: impl FnOnce(&mut Ledger) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let path = path_for(parent);
+        let _lock = crate::checkout::CacheLock::acquire(&path, || {}).map_err(|source| {
+            LedgerError::Lock {
+                path: path.with_extension("lock"),
+                source,
+            }
+        })?;
+        let mut ledger = Ledger::load(parent)?;
+        let out = change(&mut ledger)?;
+        ledger.save(parent)?;
+        Ok(out)
     }
 
     /// A ledger file; a missing one is an empty ledger.
@@ -686,6 +712,29 @@ mod tests {
         // Declined after the run, under its old id: still declined.
         assert_eq!(after.entries[0].id, "S4");
         assert_eq!(after.entries[0].status, current.entries[0].status);
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let parent = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for writer in 0..4 {
+                let parent = parent.path();
+                scope.spawn(move || {
+                    for n in 0..100 {
+                        Ledger::update(parent, |ledger| {
+                            ledger.applied_comments.push(format!("issue:{writer}-{n}"));
+                            Ok::<_, LedgerError>(())
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            Ledger::load(parent.path()).unwrap().applied_comments.len(),
+            400
+        );
     }
 
     #[test]

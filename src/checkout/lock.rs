@@ -1,5 +1,6 @@
 //! One run at a time per cache repository: concurrent fetches and
-//! worktree changes to the same bare repository could corrupt it.
+//! worktree changes to the same bare repository could corrupt it. The
+//! same lock guards a PR's ledger while it is read, changed and written.
 
 use std::fs::File;
 use std::path::Path;

@@ -41,6 +41,15 @@ impl From<ConfigError> for Failure {
     }
 }
 
+impl From<crate::ledger::LedgerError> for Failure {
+    fn from(e: crate::ledger::LedgerError) -> Self {
+        Failure::runtime(
+            e.to_string(),
+            "the ledger (ledger.json beside the runs) records each finding's status across rounds",
+        )
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::runtime(format!("{e:#}"), "run again with -v for details")

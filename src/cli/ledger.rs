@@ -37,15 +37,14 @@ fn pr_folder(config: &Config, repo: Option<&str>, number: u64) -> Result<PathBuf
         .join(format!("pr-{number}")))
 }
 
-fn load(folder: &std::path::Path) -> Result<Ledger, Failure> {
-    let ledger = Ledger::load(folder).map_err(|e| Failure::runtime(e.to_string(), ""))?;
+fn require_reviews(ledger: &Ledger, folder: &std::path::Path) -> Result<(), Failure> {
     if ledger.entries.is_empty() && ledger.context_proposals.is_empty() {
         return Err(Failure::usage(
             format!("no reviews recorded in {}", folder.display()),
             "review the pull request first (`deep-review pr N`), or check --repo",
         ));
     }
-    Ok(ledger)
+    Ok(())
 }
 
 pub fn decline(config: &Config, target: &DeclineTarget) -> Result<Exit, Failure> {
@@ -56,15 +55,14 @@ pub fn decline(config: &Config, target: &DeclineTarget) -> Result<Exit, Failure>
         repo,
     } = target;
     let folder = pr_folder(config, repo.as_deref(), *number)?;
-    let mut ledger = load(&folder)?;
-    let round = ledger.last_round();
-    let entry = ledger
-        .decline(id, round, reason)
-        .map_err(|e| Failure::usage(e.to_string(), "use an id from the last report"))?
-        .clone();
-    ledger
-        .save(&folder)
-        .map_err(|e| Failure::runtime(e.to_string(), ""))?;
+    let entry = Ledger::update(&folder, |ledger| {
+        require_reviews(ledger, &folder)?;
+        let round = ledger.last_round();
+        ledger
+            .decline(id, round, reason)
+            .cloned()
+            .map_err(|e| Failure::usage(e.to_string(), "use an id from the last report"))
+    })?;
     output::stdout(&format!(
         "Declined {} ({}): later rounds list it under \"Declined in prior rounds\".\n",
         entry.id, entry.title
@@ -76,14 +74,13 @@ pub fn decline(config: &Config, target: &DeclineTarget) -> Result<Exit, Failure>
 pub fn reopen(config: &Config, target: &ReopenTarget) -> Result<Exit, Failure> {
     let ReopenTarget::Pr { number, id, repo } = target;
     let folder = pr_folder(config, repo.as_deref(), *number)?;
-    let mut ledger = load(&folder)?;
-    let entry = ledger
-        .reopen(id)
-        .map_err(|e| Failure::usage(e.to_string(), "use an id from the last report"))?
-        .clone();
-    ledger
-        .save(&folder)
-        .map_err(|e| Failure::runtime(e.to_string(), ""))?;
+    let entry = Ledger::update(&folder, |ledger| {
+        require_reviews(ledger, &folder)?;
+        ledger
+            .reopen(id)
+            .cloned()
+            .map_err(|e| Failure::usage(e.to_string(), "use an id from the last report"))
+    })?;
     output::stdout(&format!("Reopened {} ({}).\n", entry.id, entry.title)).map_err(io_failure)?;
     Ok(Exit::Ok)
 }
@@ -95,8 +92,9 @@ pub fn context(config: &Config, target: &ContextTarget) -> Result<Exit, Failure>
         repo,
     } = target;
     let folder = pr_folder(config, repo.as_deref(), *number)?;
-    let mut ledger = load(&folder)?;
     if apply.is_empty() {
+        let ledger = Ledger::load(&folder)?;
+        require_reviews(&ledger, &folder)?;
         let mut text = String::new();
         for p in &ledger.context_proposals {
             let mark = if p.applied { " (applied)" } else { "" };
@@ -108,6 +106,15 @@ pub fn context(config: &Config, target: &ContextTarget) -> Result<Exit, Failure>
         output::stdout(&text).map_err(io_failure)?;
         return Ok(Exit::Ok);
     }
+    Ledger::update(&folder, |ledger| {
+        require_reviews(ledger, &folder)?;
+        append_context(ledger, apply)
+    })
+}
+
+/// Appends the chosen proposals to deep-review-context.md in the current
+/// checkout and marks them applied.
+fn append_context(ledger: &mut Ledger, apply: &[String]) -> Result<Exit, Failure> {
     let mut chosen = Vec::new();
     for id in apply {
         let p = ledger
@@ -156,9 +163,6 @@ pub fn context(config: &Config, target: &ContextTarget) -> Result<Exit, Failure>
     }
     out.write_all(text.as_bytes())
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", file.display()), ""))?;
-    ledger
-        .save(&folder)
-        .map_err(|e| Failure::runtime(e.to_string(), ""))?;
     output::stdout(&format!(
         "Appended {} to {}.\n",
         chosen.join(", "),

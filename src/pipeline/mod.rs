@@ -503,13 +503,15 @@ async fn prepare_pr(
         unresolved: pr.unresolved.clone(),
     };
     write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
-    let mut ledger = Ledger::load(&parent)?;
     // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
     let commands = gh.ledger_commands(&repo, number).await?;
-    for warning in ledger.apply_comments(&commands, &pr.author, round) {
+    let (ledger, warnings) = Ledger::update(&parent, |ledger| {
+        let warnings = ledger.apply_comments(&commands, &pr.author, round);
+        Ok::<_, LedgerError>((ledger.clone(), warnings))
+    })?;
+    for warning in warnings {
         progress.event(ProgressEvent::Warning(warning));
     }
-    ledger.save(&parent)?;
     let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
     Ok(Prepared {
         facts,
@@ -770,9 +772,12 @@ async fn review(
         &p.worktree.path,
         consolidation,
     );
-    let mut ledger = p.ledger.clone();
-    ledger::apply_round(&mut ledger, &mut report, &priors);
-    ledger.save(&p.parent)?;
+    // Applied to the ledger as it is now: another run of the same PR may
+    // have finished meanwhile.
+    Ledger::update(&p.parent, |ledger| {
+        ledger::apply_round(ledger, &mut report, &priors);
+        Ok::<_, LedgerError>(())
+    })?;
     // Measured from start to the written report.
     report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
     let written = write_reports(&p.run, &report, &request.formats)?;
@@ -891,22 +896,28 @@ pub async fn reconsolidate(
     // The PR's ledger takes the new outcome only while no later round has
     // built on this one.
     if let Some(parent) = run.root.parent() {
-        let current = Ledger::load(parent)?;
-        if !run.ledger_before().exists() {
-            // A run directory from before ledger-before.json: its starting
-            // point is unknown, so the ledger's history must not be replaced.
-            progress.event(ProgressEvent::Warning(
-                "this run did not save the ledger it started from: the ledger is left as it is"
-                    .into(),
-            ));
-        } else if current.last_round() <= report.run.round {
-            after.carry_over(&current, &report.run.id, report.run.round);
-            after.save(parent)?;
-        } else {
-            progress.event(ProgressEvent::Warning(format!(
-                "round {} is not the latest: the ledger keeps what later rounds recorded",
-                report.run.round
-            )));
+        let warning = Ledger::update(parent, |current| {
+            Ok::<_, LedgerError>(if !run.ledger_before().exists() {
+                // A run directory from before ledger-before.json: its
+                // starting point is unknown, so the ledger's history must
+                // not be replaced.
+                Some(
+                    "this run did not save the ledger it started from: the ledger is left as it is"
+                        .to_string(),
+                )
+            } else if current.last_round() <= report.run.round {
+                after.carry_over(current, &report.run.id, report.run.round);
+                *current = after;
+                None
+            } else {
+                Some(format!(
+                    "round {} is not the latest: the ledger keeps what later rounds recorded",
+                    report.run.round
+                ))
+            })
+        })?;
+        if let Some(warning) = warning {
+            progress.event(ProgressEvent::Warning(warning));
         }
     }
     // The review took what it took; the new consolidation adds its time.
