@@ -5,6 +5,7 @@ pub mod header;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod model_names;
 pub mod sarif;
 pub mod text;
 

@@ -108,18 +108,28 @@ pub struct Reviewer {
 }
 
 impl Reviewer {
-    /// `Claude claude-opus-4-7 (effort: xhigh)`, or with the model served
-    /// first when the CLI chose another:
-    /// `Gemini gemini-3.1-pro-preview (effort: low; asked for gemini-3-pro-preview)`
+    /// `Claude Opus 4.7 (effort: xhigh)`, or with the model served when
+    /// the CLI chose another than the one asked for:
+    /// `Gemini 3.1 Pro (effort: low; asked for gemini-3-pro-preview)`
     pub fn label(&self) -> String {
-        let model = self.model.as_deref().unwrap_or("default model");
         let effort = self.effort.as_deref().unwrap_or("default");
-        match &self.served_model {
-            Some(served) => format!(
-                "{} {served} (effort: {effort}; asked for {model})",
-                self.display_name
-            ),
-            None => format!("{} {model} (effort: {effort})", self.display_name),
+        let shown = self.served_model.as_deref().or(self.model.as_deref());
+        let name = match shown {
+            None => format!("{} default model", self.display_name),
+            Some(id) => {
+                let model = super::model_names::readable(id).unwrap_or_else(|| id.to_string());
+                // "Gemini" + "Gemini 3.1 Pro" reads "Gemini 3.1 Pro".
+                let first = model.split(' ').next().unwrap_or_default();
+                if first.eq_ignore_ascii_case(&self.display_name) {
+                    model
+                } else {
+                    format!("{} {model}", self.display_name)
+                }
+            }
+        };
+        match (&self.served_model, &self.model) {
+            (Some(_), Some(asked)) => format!("{name} (effort: {effort}; asked for {asked})"),
+            _ => format!("{name} (effort: {effort})"),
         }
     }
 }
