@@ -339,7 +339,7 @@ pub fn render(report: &Report) -> String {
                 (a.display_name.clone(), text)
             })
             .collect(),
-        table_head: r.agents.iter().map(|a| a.display_name.clone()).collect(),
+        table_head: r.agents.iter().map(|a| r.agent_heading(a)).collect(),
         table_rows: retro_rows(r),
         reconciliation: r
             .reconciliation

@@ -519,7 +519,7 @@ pub fn retro_rows(r: &Report) -> Vec<(&'static str, Vec<String>)> {
 fn retro_table(r: &Report) -> String {
     let mut out = String::from("| Metric |");
     for a in &r.agents {
-        out.push_str(&format!(" {} |", inline(&a.display_name)));
+        out.push_str(&format!(" {} |", inline(&r.agent_heading(a))));
     }
     out.push_str("\n|---|");
     for _ in &r.agents {

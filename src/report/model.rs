@@ -113,9 +113,20 @@ impl Reviewer {
     /// `Gemini 3.1 Pro (effort: low; asked for gemini-3-pro-preview)`
     pub fn label(&self) -> String {
         let effort = self.effort.as_deref().unwrap_or("default");
+        let name = self.name();
+        match (&self.served_model, &self.model) {
+            (Some(_), Some(asked)) => format!("{name} (effort: {effort}; asked for {asked})"),
+            (None, None) => format!("{name} default model (effort: {effort})"),
+            _ => format!("{name} (effort: {effort})"),
+        }
+    }
+
+    /// The agent and its model: `Claude Opus 4.7` (the agent alone when
+    /// its model is unknown).
+    pub fn name(&self) -> String {
         let shown = self.served_model.as_deref().or(self.model.as_deref());
-        let name = match shown {
-            None => format!("{} default model", self.display_name),
+        match shown {
+            None => self.display_name.clone(),
             Some(id) => {
                 let model = super::model_names::readable(id).unwrap_or_else(|| id.to_string());
                 // "Gemini" + "Gemini 3.1 Pro" reads "Gemini 3.1 Pro".
@@ -126,10 +137,6 @@ impl Reviewer {
                     format!("{} {model}", self.display_name)
                 }
             }
-        };
-        match (&self.served_model, &self.model) {
-            (Some(_), Some(asked)) => format!("{name} (effort: {effort}; asked for {asked})"),
-            _ => format!("{name} (effort: {effort})"),
         }
     }
 }
@@ -396,6 +403,15 @@ pub struct ConsolidationInfo {
 impl Report {
     pub fn findings_of(&self, severity: Severity) -> impl Iterator<Item = &ReportFinding> {
         self.findings.iter().filter(move |f| f.severity == severity)
+    }
+
+    /// An agent with its model, for the retro table's heading.
+    pub fn agent_heading(&self, agent: &AgentReport) -> String {
+        self.reviewers
+            .iter()
+            .find(|v| v.name == agent.name)
+            .map(Reviewer::name)
+            .unwrap_or_else(|| agent.display_name.clone())
     }
 
     pub fn display_name(&self, agent: &str) -> String {
