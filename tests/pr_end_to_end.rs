@@ -316,3 +316,31 @@ async fn an_unknown_pr_is_one_line_with_a_hint_and_exit_1() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --repo OWNER/NAME"));
 }
+
+/// Decline lines are a convenience: comments that cannot be read cost a
+/// warning, not the review.
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_pr_comments_cost_a_warning_not_the_review() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let pr = Pr::new().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/7/comments"))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .mount(&pr.gh.server)
+        .await;
+    let out = pr
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("could not read the PR's comments for decline lines"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"].as_array().unwrap().len(), 3);
+}

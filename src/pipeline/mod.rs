@@ -504,7 +504,17 @@ async fn prepare_pr(
     };
     write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
     // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
-    let commands = gh.ledger_commands(&repo, number).await?;
+    // They are worth a warning, not the review: the comments are read
+    // again next round.
+    let commands = match gh.ledger_commands(&repo, number).await {
+        Ok(commands) => commands,
+        Err(e) => {
+            progress.event(ProgressEvent::Warning(format!(
+                "could not read the PR's comments for decline lines ({e}); they are read again next round"
+            )));
+            Vec::new()
+        }
+    };
     let (ledger, warnings) = Ledger::update(&parent, |ledger| {
         let warnings = ledger.apply_comments(&commands, &pr.author, round);
         Ok::<_, LedgerError>((ledger.clone(), warnings))
