@@ -195,6 +195,40 @@ async fn an_exhausted_rate_limit_says_when_it_resets() {
 }
 
 #[tokio::test]
+async fn a_secondary_rate_limit_says_to_wait() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/7"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "60")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"})),
+        )
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), Some("t".into())).unwrap();
+    let err = fetch_pull_request(&client, &widget(), 7).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GithubError::RateLimited {
+                secondary: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.hint(),
+        "GitHub's secondary rate limit: wait a minute and try again"
+    );
+    assert_eq!(
+        err.to_string(),
+        "GitHub's secondary rate limit was hit (too many requests in a short time)"
+    );
+}
+
+#[tokio::test]
 async fn the_token_comes_from_gh_when_the_environment_has_none() {
     let dir = tempfile::tempdir().unwrap();
     let gh = dir.path().join("gh");

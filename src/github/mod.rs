@@ -21,7 +21,7 @@ pub enum GithubError {
     RepoNotFound { repo: String, with_token: bool },
     #[error("GitHub refused the token ({message})")]
     BadToken { message: String },
-    #[error("GitHub rate limit exhausted{}", reset.as_ref().map(|r| format!("; it resets at {r}")).unwrap_or_default())]
+    #[error("{}", if *secondary { "GitHub's secondary rate limit was hit (too many requests in a short time)".to_string() } else { format!("GitHub rate limit exhausted{}", reset.as_ref().map(|r| format!("; it resets at {r}")).unwrap_or_default()) })]
     RateLimited {
         reset: Option<String>,
         secondary: bool,
