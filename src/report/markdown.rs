@@ -181,11 +181,14 @@ fn cut(text: &str, report: &Report, full: Option<&str>) -> String {
     );
     let budget = GITHUB_LIMIT - note.chars().count() - 16;
     let mut out = String::new();
+    let mut kept = 0;
     let mut in_fence = false;
     for line in text.lines() {
-        if out.chars().count() + line.chars().count() + 1 > budget {
+        let length = line.chars().count() + 1;
+        if kept + length > budget {
             break;
         }
+        kept += length;
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
         }
