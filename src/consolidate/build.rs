@@ -578,7 +578,7 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
                     r.outcome
                         .model
                         .as_deref()
-                        .is_some_and(|asked| !same_model(asked, served))
+                        .is_some_and(|asked| !crate::report::model_names::same_model(asked, served))
                 }),
             })
             .collect(),
@@ -806,26 +806,4 @@ fn relative(path: &str, workdir: &str) -> String {
 
 fn same_file(opened: &str, changed: &str) -> bool {
     opened == changed || opened.ends_with(&format!("/{changed}"))
-}
-
-/// Whether the model served is the one asked for: Claude Code's context
-/// suffix (`claude-opus-4-8[1m]`) names no other model.
-fn same_model(asked: &str, served: &str) -> bool {
-    let base = |m: &str| m.split('[').next().unwrap_or(m).trim().to_string();
-    base(asked) == base(served)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_model;
-
-    #[test]
-    fn a_context_suffix_names_the_same_model_and_a_substitute_does_not() {
-        assert!(same_model("claude-opus-4-8[1m]", "claude-opus-4-8"));
-        assert!(same_model("gpt-5.4", "gpt-5.4"));
-        assert!(!same_model(
-            "gemini-3-pro-preview",
-            "gemini-3.1-pro-preview"
-        ));
-    }
 }

@@ -21,7 +21,7 @@ pub enum GithubError {
     RepoNotFound { repo: String, with_token: bool },
     #[error("GitHub refused the token ({message})")]
     BadToken { message: String },
-    #[error("{}", if *secondary { "GitHub's secondary rate limit was hit (too many requests in a short time)".to_string() } else { format!("GitHub rate limit exhausted{}", reset.as_ref().map(|r| format!("; it resets at {r}")).unwrap_or_default()) })]
+    #[error("{}", rate_limit_message(*secondary, reset.as_deref()))]
     RateLimited {
         reset: Option<String>,
         secondary: bool,
@@ -32,6 +32,16 @@ pub enum GithubError {
     Unreachable { url: String, message: String },
     #[error("unexpected answer from GitHub: {0}")]
     Unexpected(String),
+}
+
+fn rate_limit_message(secondary: bool, reset: Option<&str>) -> String {
+    match (secondary, reset) {
+        (true, _) => {
+            "GitHub's secondary rate limit was hit (too many requests in a short time)".into()
+        }
+        (false, Some(reset)) => format!("GitHub rate limit exhausted; it resets at {reset}"),
+        (false, None) => "GitHub rate limit exhausted".into(),
+    }
 }
 
 impl GithubError {
@@ -433,22 +443,11 @@ impl Github {
         number: u64,
     ) -> Result<Vec<CommentCommand>, GithubError> {
         let mut out = Vec::new();
-        for (kind, route) in [
-            (
-                "issue",
-                format!(
-                    "/repos/{}/{}/issues/{number}/comments",
-                    repo.owner, repo.name
-                ),
-            ),
-            (
-                "review",
-                format!(
-                    "/repos/{}/{}/pulls/{number}/comments",
-                    repo.owner, repo.name
-                ),
-            ),
-        ] {
+        for (kind, collection) in [("issue", "issues"), ("review", "pulls")] {
+            let route = format!(
+                "/repos/{}/{}/{collection}/{number}/comments",
+                repo.owner, repo.name
+            );
             let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
             for c in &comments {
                 let Some(body) = c["body"].as_str() else {

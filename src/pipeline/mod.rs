@@ -871,6 +871,8 @@ pub async fn reconsolidate(
         cancel,
     };
     // The ledger as the run found it: earlier rounds, as the agents saw them.
+    // Runs from before ledger-before.json: their starting point is unknown.
+    let started_from_known_ledger = run.ledger_before().exists();
     let before = Ledger::load_file(&run.ledger_before())?;
     let prior = before.prompt_lines();
     progress.event(ProgressEvent::Stage("consolidating".into()));
@@ -905,17 +907,15 @@ pub async fn reconsolidate(
     ledger::apply_round(&mut after, &mut report, &priors);
     // The PR's ledger takes the new outcome only while no later round has
     // built on this one.
-    if let Some(parent) = run.root.parent() {
-        let warning = Ledger::update(parent, |current| {
-            Ok::<_, LedgerError>(if !run.ledger_before().exists() {
-                // A run directory from before ledger-before.json: its
-                // starting point is unknown, so the ledger's history must
-                // not be replaced.
-                Some(
-                    "this run did not save the ledger it started from: the ledger is left as it is"
-                        .to_string(),
-                )
-            } else if current.last_round() <= report.run.round {
+    let warning = match run.root.parent() {
+        None => None,
+        // Its history must not be replaced by a guess.
+        Some(_) if !started_from_known_ledger => Some(
+            "this run did not save the ledger it started from: the ledger is left as it is"
+                .to_string(),
+        ),
+        Some(parent) => Ledger::update(parent, |current| {
+            Ok::<_, LedgerError>(if current.last_round() <= report.run.round {
                 after.carry_over(current, &report.run.id, report.run.round);
                 *current = after;
                 None
@@ -925,10 +925,10 @@ pub async fn reconsolidate(
                     report.run.round
                 ))
             })
-        })?;
-        if let Some(warning) = warning {
-            progress.event(ProgressEvent::Warning(warning));
-        }
+        })?,
+    };
+    if let Some(warning) = warning {
+        progress.event(ProgressEvent::Warning(warning));
     }
     // The review took what it took; the new consolidation adds its time.
     report.run.wall_clock_ms = previous.run.wall_clock_ms + started.elapsed().as_millis() as u64;

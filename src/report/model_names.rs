@@ -4,8 +4,7 @@
 /// The readable name of a model id, or `None` for ids of another shape
 /// (they are shown as they are).
 pub fn readable(id: &str) -> Option<String> {
-    // Claude Code's context suffix (`[1m]`) names no other model.
-    let id = id.split('[').next().unwrap_or(id).trim();
+    let id = base(id);
     let words: Vec<&str> = id.split('-').collect();
     match words.as_slice() {
         [
@@ -45,6 +44,17 @@ pub fn readable(id: &str) -> Option<String> {
     }
 }
 
+/// The id without Claude Code's context suffix (`claude-opus-4-8[1m]`),
+/// which names no other model.
+fn base(id: &str) -> &str {
+    id.split('[').next().unwrap_or(id).trim()
+}
+
+/// Whether the model served is the one asked for.
+pub fn same_model(asked: &str, served: &str) -> bool {
+    base(asked) == base(served)
+}
+
 fn is_number(w: &str) -> bool {
     !w.is_empty() && w.len() <= 2 && w.chars().all(|c| c.is_ascii_digit())
 }
@@ -68,7 +78,17 @@ fn title(w: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::readable;
+    use super::{readable, same_model};
+
+    #[test]
+    fn a_context_suffix_names_the_same_model_and_a_substitute_does_not() {
+        assert!(same_model("claude-opus-4-8[1m]", "claude-opus-4-8"));
+        assert!(same_model("gpt-5.4", "gpt-5.4"));
+        assert!(!same_model(
+            "gemini-3-pro-preview",
+            "gemini-3.1-pro-preview"
+        ));
+    }
 
     #[test]
     fn ids_read_as_people_write_them() {
