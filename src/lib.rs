@@ -17,3 +17,4 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod review;
+pub mod sandbox;

@@ -27,11 +27,18 @@ pub struct Facts {
     pub merge_base: String,
     pub commits: Vec<Commit>,
     pub changed_files: Vec<ChangedFile>,
-    /// `deep-review-context.md` from the head commit, if present.
+    /// `deep-review-context.md` from the base (trusted) commit, if present.
     pub review_context: Option<String>,
     /// Human review threads neither resolved nor outdated.
     #[serde(default)]
     pub unresolved: Vec<crate::report::model::Feedback>,
+    /// A PR from another repository (or one whose head repository is gone).
+    #[serde(default)]
+    pub fork: bool,
+    /// Files the change edits that steer the review (`.deep-review.toml`,
+    /// `deep-review-context.md`): their head copies were ignored.
+    #[serde(default)]
+    pub ignored_head_files: Vec<String>,
 }
 
 impl Facts {

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
+use crate::sandbox::Access;
 
 /// Shell commands a reviewer may run: reading and inspecting only.
 pub const READ_ONLY_BASH: &[&str] = &[
@@ -28,7 +29,12 @@ pub const READ_ONLY_BASH: &[&str] = &[
 
 pub fn invocation(job: &ReviewJob) -> Invocation {
     let mut allowed = vec!["Read".to_string(), "Grep".into(), "Glob".into()];
-    allowed.extend(READ_ONLY_BASH.iter().map(|c| format!("Bash({c}:*)")));
+    match job.access {
+        // The OS sandbox is the wall; the prefixes only spare the model
+        // refusals it would hit anyway.
+        Access::ReadOnly => allowed.extend(READ_ONLY_BASH.iter().map(|c| format!("Bash({c}:*)"))),
+        Access::Exec => allowed.push("Bash".into()),
+    }
     let mut args = vec![
         "-p".to_string(),
         job.prompt.clone(),

@@ -5,14 +5,21 @@ use serde_json::Value;
 
 use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
+use crate::sandbox::Access;
 
 pub fn invocation(job: &ReviewJob) -> Invocation {
     let mut args = vec![
         "exec".to_string(),
         "--json".into(),
-        // bubblewrap sandbox: commands may read, never write or reach the network.
+        // Codex's own sandbox is bubblewrap, which needs the mounts and
+        // user namespaces that Landlock forbids: inside deep-review's
+        // sandbox, that one is the wall (docs/security.md).
         "--sandbox".into(),
-        "read-only".into(),
+        match (job.confined, job.access) {
+            (true, _) => "danger-full-access".into(),
+            (false, Access::ReadOnly) => "read-only".into(),
+            (false, Access::Exec) => "workspace-write".into(),
+        },
         "--ephemeral".into(),
         "--skip-git-repo-check".into(),
     ];
@@ -228,7 +235,9 @@ fn completed(item: Item) -> Vec<Event> {
             let denied = status == "declined"
                 || (is_error
                     && (aggregated_output.contains("Read-only file system")
-                        || aggregated_output.contains("Operation not permitted")));
+                        || aggregated_output.contains("Operation not permitted")
+                        // deep-review's Landlock sandbox refuses with EACCES.
+                        || aggregated_output.contains("Permission denied")));
             events.push(Event::ToolResult {
                 id,
                 is_error,

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::claude::READ_ONLY_BASH;
 use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
+use crate::sandbox::Access;
 
 /// Tools that reach the network or write: denied even if offered.
 const DENIED_TOOLS: &[&str] = &[
@@ -23,7 +24,7 @@ const DENIED_TOOLS: &[&str] = &[
 
 pub fn invocation(job: &ReviewJob) -> Invocation {
     let policy_path = job.scratch.join("gemini-policy.toml");
-    let mut files = vec![(policy_path.clone(), policy())];
+    let mut files = vec![(policy_path.clone(), policy(job.access))];
     let mut env = Vec::new();
     // Gemini CLI has no flag for extra system instructions; they lead the
     // prompt instead.
@@ -108,13 +109,22 @@ pub fn below_world_writable(path: &Path) -> bool {
     })
 }
 
-fn policy() -> String {
-    let prefixes: Vec<String> = READ_ONLY_BASH.iter().map(|c| format!("{c:?}")).collect();
-    let mut out = format!(
-        "# Written by deep-review: read-only shell commands only.\n\
-         [[rule]]\ntoolName = \"run_shell_command\"\ncommandPrefix = [{}]\ndecision = \"allow\"\npriority = 100\n",
-        prefixes.join(", ")
-    );
+fn policy(access: Access) -> String {
+    let mut out = match access {
+        Access::ReadOnly => {
+            let prefixes: Vec<String> = READ_ONLY_BASH.iter().map(|c| format!("{c:?}")).collect();
+            format!(
+                "# Written by deep-review: read-only shell commands only.\n\
+                 [[rule]]\ntoolName = \"run_shell_command\"\ncommandPrefix = [{}]\ndecision = \"allow\"\npriority = 100\n",
+                prefixes.join(", ")
+            )
+        }
+        Access::Exec => {
+            "# Written by deep-review: exec mode, any shell command inside the sandbox.\n\
+             [[rule]]\ntoolName = \"run_shell_command\"\ndecision = \"allow\"\npriority = 100\n"
+                .to_string()
+        }
+    };
     for tool in DENIED_TOOLS {
         out.push_str(&format!(
             "\n[[rule]]\ntoolName = \"{tool}\"\ndecision = \"deny\"\npriority = 200\n"

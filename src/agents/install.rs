@@ -60,8 +60,11 @@ pub struct Installed {
 /// Runs `BINARY --version` (bounded in time) and compares the result with
 /// the tested version.
 pub async fn probe(protocol: Protocol, path: &Path) -> Installed {
+    // Like a review run, a probe sees only the allowlisted environment.
     let run = tokio::process::Command::new(path)
         .arg("--version")
+        .env_clear()
+        .envs(crate::sandbox::env::filter(protocol, std::env::vars(), &[]))
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();

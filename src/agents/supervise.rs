@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
@@ -21,14 +21,11 @@ use super::invocation::ReviewJob;
 use super::outcome::{Outcome, Status, Stopped, classify};
 use crate::config::Protocol;
 use crate::progress::{AgentProgress, Progress, ProgressEvent};
+use crate::sandbox::RunPolicy;
+use crate::sandbox::redact::Redactor;
 
 /// GitHub credentials never reach an agent, whatever the configuration.
-pub const ALWAYS_STRIPPED: &[&str] = &[
-    "GH_TOKEN",
-    "GITHUB_TOKEN",
-    "GH_ENTERPRISE_TOKEN",
-    "GITHUB_ENTERPRISE_TOKEN",
-];
+pub const ALWAYS_STRIPPED: &[&str] = crate::sandbox::env::NEVER;
 
 /// A line longer than this is written to disk but not parsed.
 const MAX_LINE: usize = 16 * 1024 * 1024;
@@ -41,6 +38,8 @@ pub struct AgentSpec {
     pub protocol: Protocol,
     pub binary: String,
     pub timeout: Duration,
+    /// Inherited variables this agent gets besides the allowlist.
+    pub pass_env: Vec<String>,
 }
 
 /// How agents are run, the same for all of them.
@@ -50,9 +49,14 @@ pub struct Supervision {
     pub workdir: PathBuf,
     /// Environment variables removed besides [`ALWAYS_STRIPPED`].
     pub strip_env: Vec<String>,
-    /// Variables set on every agent on top of the inherited environment
-    /// (wrappers, tests).
+    /// Variables set on every agent on top of the allowed part of the
+    /// inherited environment (wrappers, tests).
     pub env: Vec<(String, String)>,
+    /// The OS sandbox: Landlock's ABI and the run's part of the policy;
+    /// `None` runs agents unconfined.
+    pub sandbox: Option<(u32, RunPolicy)>,
+    /// Secret values replaced in everything stored from an agent.
+    pub redactor: Redactor,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
     pub cancel: CancellationToken,
@@ -94,6 +98,16 @@ pub async fn run(
         );
         return finish(&tally, Status::NotInstalled, Some(message), None);
     };
+    let confined_job;
+    let job = if supervision.sandbox.is_some() && !job.confined {
+        confined_job = ReviewJob {
+            confined: true,
+            ..job.clone()
+        };
+        &confined_job
+    } else {
+        job
+    };
     let invocation = super::invocation(spec.protocol, job);
     let prepared = async {
         tokio::fs::create_dir_all(dir).await?;
@@ -116,26 +130,51 @@ pub async fn run(
         }
     };
 
+    let tmp = dir.join("tmp");
+    if let Err(e) = std::fs::create_dir_all(&tmp) {
+        let message = format!("cannot create {}: {e}", tmp.display());
+        return finish(&tally, Status::Failed, Some(message), None);
+    }
+    let env = agent_env(spec, supervision, &invocation.env, &tmp);
     let mut command = Command::new(&program);
     command
         .args(&invocation.args)
         .current_dir(&supervision.workdir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    for (k, v) in supervision.env.iter().chain(&invocation.env) {
-        command.env(k, v);
-    }
-    // Removed last, so no source of environment can bring them back.
-    for var in ALWAYS_STRIPPED
-        .iter()
-        .copied()
-        .chain(supervision.strip_env.iter().map(String::as_str))
-    {
-        command.env_remove(var);
-    }
+    // Kept alive until the child has started: it holds the ruleset's fd.
+    let _ruleset = match &supervision.sandbox {
+        None => None,
+        Some((abi, run)) => {
+            let mut policy = crate::sandbox::agent_policy(run, spec.protocol, &program, &env, &tmp);
+            // The prompt folder, and the files written for the CLI itself.
+            policy.read.extend(job.read_dirs.iter().cloned());
+            policy.read.extend(
+                invocation
+                    .files
+                    .iter()
+                    .filter_map(|(p, _)| p.parent().map(Path::to_path_buf)),
+            );
+            let ruleset = match policy.ruleset(*abi) {
+                Ok(r) => r,
+                Err(e) => {
+                    let message = format!("cannot set up the sandbox: {e}");
+                    return finish(&tally, Status::Failed, Some(message), None);
+                }
+            };
+            let fd = ruleset.raw_fd();
+            // SAFETY: the closure makes two system calls and allocates nothing.
+            unsafe {
+                command.pre_exec(move || crate::sandbox::landlock::restrict_self(fd));
+            }
+            Some(ruleset)
+        }
+    };
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -155,12 +194,13 @@ pub async fn run(
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let protocol = spec.protocol;
-    let stdout_task = tokio::spawn(pump_lines(stdout, events_file, move |line| {
+    let redactor = supervision.redactor.clone();
+    let stdout_task = tokio::spawn(pump_lines(stdout, events_file, redactor, move |line| {
         for event in super::parse_line(protocol, line) {
             let _ = tx.send(event);
         }
     }));
-    let stderr_task = tokio::spawn(pump_tail(stderr, stderr_file));
+    let stderr_task = tokio::spawn(pump_tail(stderr, stderr_file, supervision.redactor.clone()));
 
     let deadline = tokio::time::sleep(spec.timeout);
     tokio::pin!(deadline);
@@ -197,6 +237,40 @@ pub async fn run(
     let exit_code = exit.and_then(|s| s.code());
     let (status, message) = classify(spec.protocol, &tally, exit_code, stopped, &stderr_tail);
     finish(&tally, status, message, exit_code)
+}
+
+/// The agent's whole environment: the allowed part of ours, then the
+/// run's and the CLI's own settings, a private TMPDIR, and never a GitHub
+/// credential or a `strip_env` name.
+fn agent_env(
+    spec: &AgentSpec,
+    supervision: &Supervision,
+    invocation_env: &[(String, String)],
+    tmp: &Path,
+) -> Vec<(String, String)> {
+    let mut env = crate::sandbox::env::filter(spec.protocol, std::env::vars(), &spec.pass_env);
+    env.extend(supervision.env.iter().cloned());
+    env.extend(invocation_env.iter().cloned());
+    env.push(("TMPDIR".into(), tmp.display().to_string()));
+    if supervision.sandbox.is_some() {
+        // The user's git configuration stays outside the sandbox (it may
+        // carry credentials); git fails outright on one it cannot read.
+        env.push(("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()));
+    }
+    let stripped =
+        |k: &str| ALWAYS_STRIPPED.contains(&k) || supervision.strip_env.iter().any(|s| s == k);
+    // The last setting of a name wins, as with `Command::env`.
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in env {
+        if stripped(&k) {
+            continue;
+        }
+        match out.iter_mut().find(|(name, _)| *name == k) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
+        }
+    }
+    out
 }
 
 fn label(spec: &AgentSpec, job: &ReviewJob) -> String {
@@ -276,11 +350,14 @@ fn kill_group(pgid: Option<i32>, signal: nix::sys::signal::Signal) {
     }
 }
 
-/// Copies `reader` to `file` as bytes arrive and hands each complete line
-/// (up to [`MAX_LINE`]) to `on_line`.
+/// Copies `reader` to `file` line by line as bytes arrive, secrets
+/// redacted, and hands each complete line (up to [`MAX_LINE`]) to
+/// `on_line`. A longer line is written in pieces as it comes and not
+/// parsed.
 async fn pump_lines(
     reader: impl AsyncRead + Unpin,
     mut file: tokio::fs::File,
+    redactor: Redactor,
     mut on_line: impl FnMut(&str),
 ) -> std::io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
@@ -291,55 +368,70 @@ async fn pump_lines(
         if chunk.is_empty() {
             break;
         }
-        file.write_all(chunk).await?;
         let mut rest = chunk;
         while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
-            if !overflow {
-                line.extend_from_slice(&rest[..pos]);
-                on_line(&String::from_utf8_lossy(&line));
-            } else {
+            line.extend_from_slice(&rest[..=pos]);
+            let clean = redactor.redact(&line);
+            file.write_all(&clean).await?;
+            if overflow {
                 on_line("<line too long to parse>");
+            } else {
+                on_line(&String::from_utf8_lossy(&clean[..clean.len() - 1]));
             }
             line.clear();
             overflow = false;
             rest = &rest[pos + 1..];
         }
-        if !overflow {
-            if line.len() + rest.len() > MAX_LINE {
-                overflow = true;
-                line.clear();
-            } else {
-                line.extend_from_slice(rest);
-            }
+        line.extend_from_slice(rest);
+        if line.len() > MAX_LINE {
+            overflow = true;
+            file.write_all(&redactor.redact(&line)).await?;
+            line.clear();
         }
         let n = chunk.len();
         reader.consume(n);
     }
-    if !line.is_empty() && !overflow {
-        on_line(&String::from_utf8_lossy(&line));
+    if !line.is_empty() {
+        let clean = redactor.redact(&line);
+        file.write_all(&clean).await?;
+        if !overflow {
+            on_line(&String::from_utf8_lossy(&clean));
+        }
     }
     file.flush().await
 }
 
-/// Copies `reader` to `file`, returning the last few KiB for messages.
-async fn pump_tail(reader: impl AsyncRead + Unpin, mut file: tokio::fs::File) -> String {
+/// Copies `reader` to `file` line by line, secrets redacted, returning
+/// the last few KiB for messages.
+async fn pump_tail(
+    reader: impl AsyncRead + Unpin,
+    mut file: tokio::fs::File,
+    redactor: Redactor,
+) -> String {
     const TAIL: usize = 8 * 1024;
     let mut reader = BufReader::new(reader);
     let mut tail: Vec<u8> = Vec::new();
+    let mut line: Vec<u8> = Vec::new();
     loop {
-        let chunk = match reader.fill_buf().await {
-            Ok([]) | Err(_) => break,
-            Ok(chunk) => chunk,
+        line.clear();
+        // Bounded like the event stream: a stderr line without newlines is
+        // written in pieces.
+        let n = match (&mut reader)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
         };
-        if file.write_all(chunk).await.is_err() {
+        let clean = redactor.redact(&line[..n]);
+        if file.write_all(&clean).await.is_err() {
             break;
         }
-        tail.extend_from_slice(chunk);
+        tail.extend_from_slice(&clean);
         if tail.len() > 2 * TAIL {
             tail.drain(..tail.len() - TAIL);
         }
-        let n = chunk.len();
-        reader.consume(n);
     }
     let _ = file.flush().await;
     String::from_utf8_lossy(&tail).into_owned()

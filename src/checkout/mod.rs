@@ -350,6 +350,12 @@ pub fn local_target(
     })
 }
 
+/// The full name of the repository's default branch, as [`local_target`]
+/// picks it.
+pub fn default_branch(repo: &Repository) -> Option<String> {
+    default_base(repo).ok().map(|(_, full)| full)
+}
+
 fn default_base(repo: &Repository) -> Result<(String, String), CheckoutError> {
     for remote in ["upstream", "origin"] {
         if let Ok(r) = repo.find_reference(&format!("refs/remotes/{remote}/HEAD"))

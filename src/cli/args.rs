@@ -159,6 +159,34 @@ pub struct ReviewArgs {
     /// Post the report as a PR comment, or update the one posted before
     #[arg(long)]
     pub post: bool,
+
+    /// When agents may run commands that write (tests, builds) in the
+    /// sandboxed worktree: never, trusted (local branches and
+    /// same-repository PRs; the default), always (fork PRs too)
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub exec: Option<ExecArg>,
+
+    /// Run agents with no OS sandbox where this machine has none, even on
+    /// a fork PR: the PR's author may then reach your files and secrets
+    #[arg(long)]
+    pub allow_unconfined: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExecArg {
+    Never,
+    Trusted,
+    Always,
+}
+
+impl ExecArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecArg::Never => "never",
+            ExecArg::Trusted => "trusted",
+            ExecArg::Always => "always",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -44,7 +44,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             super::review::run(&loaded.config, target, args.round, &args.review, cli.quiet).await
         }
         Command::Branch(args) => {
-            let loaded = load_config(Some(&args.review))?;
+            let loaded = load_config_at(Some(&args.review), args.base.clone())?;
             let cwd = std::env::current_dir().map_err(|e| {
                 Failure::runtime(format!("cannot read the current directory: {e}"), "")
             })?;
@@ -105,6 +105,15 @@ fn repo_root() -> Option<PathBuf> {
 }
 
 pub fn load_config(review: Option<&ReviewArgs>) -> Result<Loaded, Failure> {
+    load_config_at(review, None)
+}
+
+/// `repo_rev`: the revision whose `.deep-review.toml` is trusted (the
+/// default branch when `None`).
+fn load_config_at(
+    review: Option<&ReviewArgs>,
+    repo_rev: Option<String>,
+) -> Result<Loaded, Failure> {
     let base = etcetera::choose_base_strategy().map_err(|e| {
         Failure::runtime(
             format!("cannot find the home directory: {e}"),
@@ -115,6 +124,7 @@ pub fn load_config(review: Option<&ReviewArgs>) -> Result<Loaded, Failure> {
     let options = LoadOptions {
         user_file: user_config_file(),
         repo_root: repo_root(),
+        repo_rev,
         env: std::env::vars()
             .filter(|(k, _)| k.starts_with("DEEP_REVIEW_"))
             .collect(),
@@ -139,5 +149,7 @@ fn flag_overrides(args: &ReviewArgs) -> FlagOverrides {
         }),
         fail_on: args.fail_on.map(|f| f.name().to_string()),
         keep_worktree: args.keep_worktree,
+        exec: args.exec.map(|e| e.name().to_string()),
+        allow_unconfined: args.allow_unconfined,
     }
 }

@@ -17,8 +17,12 @@ pub(super) struct Layer {
 pub struct LoadOptions {
     /// `$XDG_CONFIG_HOME/deep-review/config.toml`, if it should be read.
     pub user_file: Option<PathBuf>,
-    /// The repository root whose `.deep-review.toml` is read.
+    /// The repository whose `.deep-review.toml` is read — from the
+    /// trusted revision, never from the working tree.
     pub repo_root: Option<PathBuf>,
+    /// That revision (`branch --base`); else the default branch
+    /// (`upstream`/`origin` HEAD, then `main`, `master`).
+    pub repo_rev: Option<String>,
     /// `DEEP_REVIEW_*` variables (others are ignored).
     pub env: Vec<(String, String)>,
     pub flags: FlagOverrides,
@@ -39,6 +43,8 @@ pub struct FlagOverrides {
     pub formats: Option<Vec<String>>,
     pub fail_on: Option<String>,
     pub keep_worktree: bool,
+    pub exec: Option<String>,
+    pub allow_unconfined: bool,
 }
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -65,11 +71,10 @@ pub(super) fn collect(options: &LoadOptions) -> Result<Vec<Layer>, ConfigError> 
     {
         layers.push(layer);
     }
-    if let Some(root) = &options.repo_root {
-        let path = super::repo_file(root);
-        if let Some(layer) = file_layer(&path, Source::RepoFile(path.clone()))? {
-            layers.push(layer);
-        }
+    if let Some(root) = &options.repo_root
+        && let Some(layer) = repo_layer(root, options.repo_rev.as_deref())?
+    {
+        layers.push(layer);
     }
     layers.extend(env_layer(&options.env)?);
     layers.extend(flag_layers(&options.flags));
@@ -87,6 +92,69 @@ fn file_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError>
             });
         }
     };
+    parse_layer(path, text, source).map(Some)
+}
+
+/// `.deep-review.toml` as committed on the trusted revision of the
+/// repository at `root`: a branch under review cannot change how it is
+/// reviewed. None when there is no such revision or file.
+fn repo_layer(root: &Path, rev: Option<&str>) -> Result<Option<Layer>, ConfigError> {
+    let Some((rev, text)) = super::trusted_file(root, rev, super::REPO_FILE) else {
+        return Ok(None);
+    };
+    let path = super::repo_file(root);
+    let source = Source::RepoFile {
+        path: path.clone(),
+        rev,
+    };
+    let layer = parse_layer(&path, text, source)?;
+    refuse_untrusted_keys(&path, &layer)?;
+    Ok(Some(layer))
+}
+
+/// Keys that choose programs, arguments, endpoints, environment, paths or
+/// the sandbox are the user's alone.
+fn untrusted_key(dotted: &str, value: &toml::Value) -> bool {
+    let parts: Vec<&str> = dotted.split('.').collect();
+    match parts.as_slice() {
+        ["agents", _, "binary" | "extra_args" | "pass_env"] => true,
+        ["github" | "paths" | "sandbox", ..] => true,
+        ["review", "exec"] => value.as_str() == Some("always"),
+        _ => false,
+    }
+}
+
+fn refuse_untrusted_keys(path: &Path, layer: &Layer) -> Result<(), ConfigError> {
+    let mut leaves = Vec::new();
+    leaf_keys("", &layer.table, &mut leaves);
+    for (key, value) in leaves {
+        if untrusted_key(&key, value) {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                line: layer.text.as_deref().and_then(|t| line_of_key(t, &key)),
+                key: Some(key),
+                message: "a repository's config file may not set this: programs, arguments, endpoints, environment, paths and the sandbox are set only in your own config file, DEEP_REVIEW_* variables or flags".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn leaf_keys<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => leaf_keys(&key, t, out),
+            other => out.push((key, other)),
+        }
+    }
+}
+
+fn parse_layer(path: &Path, text: String, source: Source) -> Result<Layer, ConfigError> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e
             .span()
@@ -98,11 +166,11 @@ fn file_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError>
             message: e.message().trim().to_string(),
         }
     })?;
-    Ok(Some(Layer {
+    Ok(Layer {
         source,
         table,
         text: Some(text),
-    }))
+    })
 }
 
 fn set(table: &mut toml::Table, dotted: &str, value: toml::Value) {
@@ -154,6 +222,7 @@ pub(super) fn env_layer(env: &[(String, String)]) -> Result<Vec<Layer>, ConfigEr
             "DATA_DIR" => set(&mut table, "paths.data_dir", string()),
             "CACHE_DIR" => set(&mut table, "paths.cache_dir", string()),
             "GITHUB_API_URL" => set(&mut table, "github.api_url", string()),
+            "EXEC" => set(&mut table, "review.exec", string()),
             other => {
                 let field = ["MODEL", "EFFORT", "BINARY", "TIMEOUT"]
                     .iter()
@@ -223,6 +292,16 @@ fn flag_layers(flags: &FlagOverrides) -> Vec<Layer> {
     if flags.keep_worktree {
         push("--keep-worktree", "review.keep_worktree", true.into());
     }
+    if let Some(e) = &flags.exec {
+        push("--exec", "review.exec", e.clone().into());
+    }
+    if flags.allow_unconfined {
+        push(
+            "--allow-unconfined",
+            "sandbox.allow_unconfined",
+            true.into(),
+        );
+    }
     layers
 }
 
@@ -235,7 +314,7 @@ pub(super) fn invalid_at(
 ) -> ConfigError {
     let layer = source.and_then(|s| layers.iter().rev().find(|l| &l.source == s));
     let (path, line) = match (source, layer) {
-        (Some(Source::UserFile(p) | Source::RepoFile(p)), Some(layer)) => (
+        (Some(Source::UserFile(p) | Source::RepoFile { path: p, .. }), Some(layer)) => (
             p.display().to_string(),
             layer.text.as_deref().and_then(|t| line_of_key(t, key)),
         ),

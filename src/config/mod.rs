@@ -7,7 +7,9 @@ mod layers;
 mod types;
 
 pub use layers::{FlagOverrides, LoadOptions};
-pub use types::{AgentConfig, Config, FailOn, Format, Protocol, Severity, parse_duration};
+pub use types::{
+    AgentConfig, Config, ExecPolicy, FailOn, Format, Protocol, Sandbox, Severity, parse_duration,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,7 +20,11 @@ use std::path::{Path, PathBuf};
 pub enum Source {
     Default,
     UserFile(PathBuf),
-    RepoFile(PathBuf),
+    /// `.deep-review.toml` as committed on a trusted revision.
+    RepoFile {
+        path: PathBuf,
+        rev: String,
+    },
     Env(String),
     Flag(String),
 }
@@ -28,7 +34,7 @@ impl fmt::Display for Source {
         match self {
             Source::Default => write!(f, "default"),
             Source::UserFile(p) => write!(f, "user file {}", p.display()),
-            Source::RepoFile(p) => write!(f, "repo file {}", p.display()),
+            Source::RepoFile { path, rev } => write!(f, "repo file {} at {rev}", path.display()),
             Source::Env(v) => write!(f, "environment {v}"),
             Source::Flag(flag) => write!(f, "flag {flag}"),
         }
@@ -199,9 +205,25 @@ pub(crate) fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
     None
 }
 
-/// The repository's own config file, if `root` has one.
+pub const REPO_FILE: &str = ".deep-review.toml";
+
+/// Where the repository's own config file would be in a checkout.
 pub fn repo_file(root: &Path) -> PathBuf {
-    root.join(".deep-review.toml")
+    root.join(REPO_FILE)
+}
+
+/// The trusted revision of the repository at `root` — `rev` if given,
+/// else its default branch — and `file` as committed there.
+pub fn trusted_file(root: &Path, rev: Option<&str>, file: &str) -> Option<(String, String)> {
+    let repo = git2::Repository::discover(root).ok()?;
+    let rev = match rev {
+        Some(r) => r.to_string(),
+        None => crate::checkout::default_branch(&repo)?,
+    };
+    let commit = repo.revparse_single(&rev).ok()?.peel_to_commit().ok()?;
+    let entry = commit.tree().ok()?.get_path(Path::new(file)).ok()?;
+    let blob = entry.to_object(&repo).ok()?.peel_to_blob().ok()?;
+    Some((rev, String::from_utf8_lossy(blob.content()).into_owned()))
 }
 
 #[cfg(test)]

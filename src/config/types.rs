@@ -17,7 +17,45 @@ pub struct Config {
     pub consolidation: Consolidation,
     pub github: Github,
     pub paths: Paths,
+    pub sandbox: Sandbox,
     pub agents: BTreeMap<String, AgentConfig>,
+}
+
+/// The OS sandbox around agents (docs/security.md). Only the user's own
+/// file, the environment and flags may set these.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sandbox {
+    /// More folders agents may read (toolchains for exec mode, say).
+    pub read: Vec<std::path::PathBuf>,
+    /// More TCP ports agents may connect to (443 and the ports of the
+    /// configured model endpoints and proxies always may).
+    pub connect_ports: Vec<u16>,
+    /// Run agents with no OS sandbox where the platform has none, even
+    /// for fork PRs.
+    pub allow_unconfined: bool,
+}
+
+/// When agents may run commands that write (`review.exec`, `--exec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecPolicy {
+    /// Read-only, always.
+    Never,
+    /// For a local branch and a same-repository PR; fork PRs stay read-only.
+    Trusted,
+    /// Fork PRs too.
+    Always,
+}
+
+impl ExecPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecPolicy::Never => "never",
+            ExecPolicy::Trusted => "trusted",
+            ExecPolicy::Always => "always",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +67,7 @@ pub struct Review {
     pub fail_on: FailOn,
     pub formats: Vec<Format>,
     pub keep_worktree: bool,
+    pub exec: ExecPolicy,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +114,9 @@ pub struct AgentConfig {
     pub extra_args: Vec<String>,
     #[serde(default)]
     pub display_name: Option<String>,
+    /// Inherited variables passed to this agent besides the allowlist.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }

@@ -2,6 +2,7 @@
 //! verify → consolidate → render. Everything is written to the run
 //! directory as it is gathered.
 
+mod confinement;
 pub mod rundir;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,9 @@ use crate::progress::{Progress, ProgressEvent};
 use crate::report::Report;
 use crate::report::model::{RunInfo, Target as ReportTarget, TargetKind};
 use crate::review::{self, Facts};
+use crate::sandbox::Access;
+use crate::sandbox::redact::Redactor;
+use confinement::{Confinement, run_policy};
 use rundir::{Manifest, ManifestAgent, RunDir, RunState, read_json, write_json};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,8 @@ pub enum PipelineError {
     Ledger(#[from] LedgerError),
     #[error("no GitHub repository: the checkout has no GitHub `upstream` or `origin` remote")]
     NoRepository,
+    #[error("refusing to review a fork PR without a sandbox: {reason}")]
+    Unconfined { reason: String },
 }
 
 impl PipelineError {
@@ -68,6 +74,9 @@ impl PipelineError {
             }
             PipelineError::NoRepository => {
                 "pass --repo OWNER/NAME, or run inside a clone of the repository"
+            }
+            PipelineError::Unconfined { .. } => {
+                "run it on Linux with Landlock (see docs/security.md), or pass --allow-unconfined to let the PR's author reach your files and secrets"
             }
         }
     }
@@ -126,6 +135,7 @@ struct Prepared {
     /// The folder of this PR's (or branch's) runs, which holds the ledger.
     parent: PathBuf,
     ledger: Ledger,
+    confinement: Confinement,
 }
 
 pub async fn run(
@@ -319,10 +329,13 @@ async fn prepare(
                 merge_base: summary.merge_base.to_string(),
                 commits: summary.commits,
                 changed_files: summary.files,
-                review_context: read_context(&cache.repo, head),
+                review_context: read_at(&cache.repo, base_oid, CONTEXT_FILE),
                 unresolved: Vec::new(),
+                fork: false,
+                ignored_head_files: steering_files_changed(&cache.repo, base_oid, head),
             };
             write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
+            let confinement = Confinement::decide(config, &facts)?;
             let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
             Ok(Prepared {
                 facts,
@@ -335,6 +348,7 @@ async fn prepare(
                 started_at,
                 ledger: Ledger::load(&parent)?,
                 parent,
+                confinement,
             })
         }
     }
@@ -499,10 +513,16 @@ async fn prepare_pr(
         } else {
             pr.files.clone()
         },
-        review_context: read_context(&cache.repo, head),
+        review_context: read_at(&cache.repo, base_oid, CONTEXT_FILE),
         unresolved: pr.unresolved.clone(),
+        fork: pr
+            .head_repo
+            .as_deref()
+            .is_none_or(|head| !head.eq_ignore_ascii_case(&repo.to_string())),
+        ignored_head_files: steering_files_changed(&cache.repo, base_oid, head),
     };
     write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
+    let confinement = Confinement::decide(config, &facts)?;
     // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
     // They are worth a warning, not the review: the comments are read
     // again next round.
@@ -534,6 +554,7 @@ async fn prepare_pr(
         started_at,
         ledger,
         parent,
+        confinement,
     })
 }
 
@@ -557,12 +578,29 @@ pub async fn post_comment(
         .await?)
 }
 
-/// `deep-review-context.md` at the head commit, if the repository has one.
-fn read_context(repo: &git2::Repository, head: git2::Oid) -> Option<String> {
-    let tree = repo.find_commit(head).ok()?.tree().ok()?;
-    let entry = tree.get_path(Path::new("deep-review-context.md")).ok()?;
+/// The maintainers' notes for reviewers, read from the base commit only.
+pub const CONTEXT_FILE: &str = "deep-review-context.md";
+
+/// `file` as committed at `commit`, if it is there.
+fn read_at(repo: &git2::Repository, commit: git2::Oid, file: &str) -> Option<String> {
+    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    let entry = tree.get_path(Path::new(file)).ok()?;
     let blob = entry.to_object(repo).ok()?.peel_to_blob().ok()?;
     Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+/// The files that steer a review which the change edits: their head
+/// copies are ignored (the base's are used), and the report says so.
+fn steering_files_changed(
+    repo: &git2::Repository,
+    base: git2::Oid,
+    head: git2::Oid,
+) -> Vec<String> {
+    [crate::config::REPO_FILE, CONTEXT_FILE]
+        .into_iter()
+        .filter(|f| read_at(repo, base, f) != read_at(repo, head, f))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Completed earlier runs + 1.
@@ -588,6 +626,7 @@ pub fn spec(config: &Config, name: &str, agent: &AgentConfig) -> AgentSpec {
             .clone()
             .unwrap_or_else(|| protocol.name().to_string()),
         timeout: agent.timeout.unwrap_or(config.review.timeout),
+        pass_env: agent.pass_env.clone(),
     }
 }
 
@@ -605,6 +644,7 @@ fn job(
     model: Option<String>,
     effort: Option<String>,
     scratch: PathBuf,
+    access: Access,
 ) -> ReviewJob {
     let prompt = if prompt.len() > MAX_INLINE_PROMPT {
         format!(
@@ -627,6 +667,9 @@ fn job(
         effort,
         extra_args: agent.extra_args.clone(),
         scratch,
+        access,
+        // The supervisor sets it when it applies the sandbox.
+        confined: false,
     }
 }
 
@@ -646,6 +689,19 @@ async fn review(
         env: Vec::new(),
         grace: Duration::from_secs(5),
         cancel: cancel.clone(),
+        sandbox: p.confinement.abi().map(|abi| {
+            (
+                abi,
+                run_policy(
+                    config,
+                    p.confinement.access,
+                    &p.worktree.path,
+                    &p.cache.path,
+                    &p.run,
+                ),
+            )
+        }),
+        redactor: Redactor::from_process(),
     };
     let diff_path = p.run.diff().display().to_string();
     let prior = p.ledger.prompt_lines();
@@ -675,6 +731,7 @@ async fn review(
             agent.model.clone(),
             agent.effort.clone(),
             dir.clone(),
+            p.confinement.access,
         );
         let supervision = supervision.clone();
         let progress = progress.clone();
@@ -772,6 +829,7 @@ async fn review(
         started_local: p.started_at.strftime("%Y-%m-%d %H:%M").to_string(),
         wall_clock_ms: 0,
         deep_review_version: env!("CARGO_PKG_VERSION").into(),
+        sandbox: Some(p.confinement.info(&p.facts.ignored_head_files)),
     };
     progress.event(ProgressEvent::Stage("writing the report".into()));
     let mut report = build_report(
@@ -863,12 +921,21 @@ pub async fn reconsolidate(
             CacheLock::acquire(&cache.path, || {}).map_err(io("locking the repository cache"))?;
         cache.add_worktree(&name, &run.root.join("worktree-consolidate"), head)?
     };
+    // The consolidation pass only reads.
+    let confinement = Confinement::decide(config, &facts)?;
     let supervision = Supervision {
         workdir: worktree.path.clone(),
         strip_env: config.github.strip_env.clone(),
         env: Vec::new(),
         grace: Duration::from_secs(5),
         cancel,
+        sandbox: confinement.abi().map(|abi| {
+            (
+                abi,
+                run_policy(config, Access::ReadOnly, &worktree.path, &cache.path, run),
+            )
+        }),
+        redactor: Redactor::from_process(),
     };
     // The ledger as the run found it: earlier rounds, as the agents saw them.
     // Runs from before ledger-before.json: their starting point is unknown.
@@ -1008,6 +1075,7 @@ async fn consolidate_pass(
         model.clone(),
         effort,
         dir.clone(),
+        Access::ReadOnly,
     );
     let outcome = supervise::run(&spec, &job, &dir, supervision, progress).await;
     let _ = write_json(&dir.join("outcome.json"), &outcome);

@@ -51,6 +51,45 @@ pub struct RunInfo {
     pub started_local: String,
     pub wall_clock_ms: u64,
     pub deep_review_version: String,
+    /// How the agents were confined (absent in reports from before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxInfo>,
+}
+
+/// The OS sandbox the agents ran in, and what the change could not steer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxInfo {
+    /// `landlock` or `none`.
+    pub mechanism: String,
+    pub landlock_abi: Option<u32>,
+    /// `read_only` or `exec`.
+    pub access: crate::sandbox::Access,
+    /// Why that access: `fork PR`, `local branch, exec = never`, …
+    pub reason: String,
+    /// Whether TCP connections were limited to the model endpoints' ports.
+    pub network_limited: bool,
+    /// Why there was no sandbox, when there was none.
+    pub unconfined_reason: Option<String>,
+    /// Files the change edits that steer the review (`.deep-review.toml`,
+    /// `deep-review-context.md`); the base's copies were used.
+    #[serde(default)]
+    pub ignored_head_files: Vec<String>,
+}
+
+impl SandboxInfo {
+    /// `landlock, read-only (fork PR)`, as the header shows it.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "{}, {} ({})",
+            self.mechanism,
+            self.access.name(),
+            self.reason
+        );
+        if self.mechanism == "landlock" && !self.network_limited {
+            out.push_str("; network not limited on this kernel");
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,6 +95,15 @@ pub fn rich_report() -> Report {
             started_local: "2026-04-22 17:02".into(),
             wall_clock_ms: 2_196_000,
             deep_review_version: "0.1.0".into(),
+            sandbox: Some(SandboxInfo {
+                mechanism: "landlock".into(),
+                landlock_abi: Some(7),
+                access: deep_review::sandbox::Access::ReadOnly,
+                reason: "fork PR".into(),
+                network_limited: true,
+                unconfined_reason: None,
+                ignored_head_files: vec!["deep-review-context.md".into()],
+            }),
         },
         target: Target {
             kind: TargetKind::Pr,

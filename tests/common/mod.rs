@@ -134,6 +134,8 @@ impl Bed {
             env: self.env(),
             grace: Duration::from_secs(2),
             cancel: CancellationToken::new(),
+            sandbox: sandbox(workdir, deep_review::sandbox::Access::ReadOnly),
+            redactor: Default::default(),
         }
     }
 
@@ -160,6 +162,28 @@ impl Bed {
         )
         .await
     }
+}
+
+/// The sandbox every test agent runs in, as a review's would: Landlock
+/// where the kernel has it (every test machine of this project does).
+pub fn sandbox(
+    worktree: &Path,
+    access: deep_review::sandbox::Access,
+) -> Option<(u32, deep_review::sandbox::RunPolicy)> {
+    let abi = deep_review::sandbox::Mechanism::detect().abi()?;
+    let git_dir = git2::Repository::discover(worktree)
+        .ok()
+        .map(|r| r.commondir().to_path_buf());
+    Some((
+        abi,
+        deep_review::sandbox::RunPolicy {
+            access,
+            worktree: worktree.to_path_buf(),
+            git_dir,
+            read: vec![],
+            ports: vec![],
+        },
+    ))
 }
 
 /// Where test beds live: not under the system temp dir (Codex refuses to
@@ -190,6 +214,7 @@ pub fn spec(protocol: Protocol, timeout: Duration) -> AgentSpec {
         protocol,
         binary: bin_for(protocol).display().to_string(),
         timeout,
+        pass_env: vec![],
     }
 }
 
