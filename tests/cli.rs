@@ -54,6 +54,59 @@ impl Env {
     }
 }
 
+/// A repository at `dir` whose `main` commits `.deep-review.toml` with
+/// `text`.
+fn commit_on_main(dir: &Path, text: &str) {
+    let repo = git2::Repository::init(dir).unwrap();
+    write(&dir.join(".deep-review.toml"), text);
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new(".deep-review.toml")).unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::new("T", "t@example.com", &git2::Time::new(1_700_000_000, 0)).unwrap();
+    repo.set_head("refs/heads/main").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, "config", &tree, &parents)
+        .unwrap();
+}
+
+#[test]
+fn a_repo_file_is_read_from_the_default_branch_and_may_not_choose_programs() {
+    let env = Env::new();
+    let work = env.path("work");
+    commit_on_main(&work, "[review]\nfail_on = \"critical\"\n");
+    // A branch (or an uncommitted edit) cannot change how it is reviewed.
+    write(
+        &work.join(".deep-review.toml"),
+        "[review]\nfail_on = \"none\"\n\n[agents.claude]\nbinary = \"./evil.sh\"\n",
+    );
+    let out = env.cmd().arg("config").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.clean(&out.stderr));
+    let text = env.clean(&out.stdout);
+    assert!(text.contains("review.fail_on = \"critical\""), "{text}");
+    assert!(!text.contains("evil"), "{text}");
+
+    // Committed on the default branch, such keys are refused by name.
+    for (key, toml) in [
+        ("agents.claude.binary", "[agents.claude]\nbinary = \"./evil.sh\"\n"),
+        ("agents.codex.extra_args", "[agents.codex]\nextra_args = [\"--yolo\"]\n"),
+        ("agents.gemini.pass_env", "[agents.gemini]\npass_env = [\"AWS_SECRET_ACCESS_KEY\"]\n"),
+        ("github.api_url", "[github]\napi_url = \"https://evil.example\"\n"),
+        ("paths.data_dir", "[paths]\ndata_dir = \"/tmp/x\"\n"),
+        ("sandbox.read", "[sandbox]\nread = [\"/\"]\n"),
+        ("review.exec", "[review]\nexec = \"always\"\n"),
+    ] {
+        commit_on_main(&work, toml);
+        let out = env.cmd().arg("config").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let err = env.clean(&out.stderr);
+        assert!(
+            err.starts_with(&format!("error: [TMP]/work/.deep-review.toml:2: key `{key}`: a repository's config file may not set this")),
+            "{err}"
+        );
+    }
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
@@ -127,9 +180,9 @@ fn every_layer_overrides_the_one_below_and_config_names_it() {
         &env.path("home/.config/deep-review/config.toml"),
         "[review]\ntimeout = \"10m\"\nfail_on = \"critical\"\n\n[agents.claude]\nmodel = \"user-model\"\n",
     );
-    git2::Repository::init(env.path("work")).unwrap();
-    write(
-        &env.path("work/.deep-review.toml"),
+    // The repo file counts as committed on the default branch.
+    commit_on_main(
+        &env.path("work"),
         "[review]\nfail_on = \"important\"\n\n[agents.claude]\nmodel = \"repo-model\"\neffort = \"max\"\n",
     );
     let out = env
@@ -154,11 +207,11 @@ fn every_layer_overrides_the_one_below_and_config_names_it() {
     );
     assert_eq!(
         line("review.fail_on"),
-        "review.fail_on = \"important\" # repo file [TMP]/work/.deep-review.toml"
+        "review.fail_on = \"important\" # repo file [TMP]/work/.deep-review.toml at refs/heads/main"
     );
     assert_eq!(
         line("agents.claude.effort"),
-        "agents.claude.effort = \"max\" # repo file [TMP]/work/.deep-review.toml"
+        "agents.claude.effort = \"max\" # repo file [TMP]/work/.deep-review.toml at refs/heads/main"
     );
     assert_eq!(
         line("agents.claude.model"),

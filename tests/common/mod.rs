@@ -78,7 +78,7 @@ impl Bed {
             self.path("codex-home/config.toml"),
             format!(
                 "model_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{url}/v1\"\n\
-                 wire_api = \"responses\"\nenv_key = \"MOCK_API_KEY\"\nrequest_max_retries = 1\n\
+                 wire_api = \"responses\"\nenv_key = \"CODEX_MOCK_API_KEY\"\nrequest_max_retries = 1\n\
                  stream_max_retries = 1\nstream_idle_timeout_ms = 4000\n"
             ),
         )
@@ -110,7 +110,7 @@ impl Bed {
             ("CLAUDE_CODE_MAX_RETRIES", "1".into()),
             ("API_TIMEOUT_MS", "4000".into()),
             ("CODEX_HOME", p("codex-home")),
-            ("MOCK_API_KEY", "test-key".into()),
+            ("CODEX_MOCK_API_KEY", "test-key".into()),
             ("GEMINI_CLI_HOME", p("gemini-home")),
             ("GEMINI_API_KEY", "test-key".into()),
             ("GOOGLE_GEMINI_BASE_URL", url),
