@@ -223,26 +223,36 @@ impl Ledger {
 
     /// Applies the decline and reopen lines of PR comments not applied
     /// before, oldest first. Returns a warning for each one left out.
-    pub fn apply_comments(
-        &mut self,
-        commands: &[CommentCommand],
-        pr_author: &str,
-        round: u32,
-    ) -> Vec<String> {
+    pub fn apply_comments(&mut self, commands: &[CommentCommand], round: u32) -> Vec<String> {
         let mut warnings = Vec::new();
         for c in commands {
             if self.applied_comments.contains(&c.comment) {
                 continue;
             }
-            let applied = if !c.is_trusted(pr_author) {
+            let applied = if !c.is_trusted() {
                 Err(format!(
-                    "ignored a ledger command by @{}, who is neither the PR's author nor a collaborator",
+                    "ignored a ledger command by @{} ({}): only the repository's owners, members and collaborators may decide about findings",
+                    c.author,
+                    c.association.to_lowercase()
+                ))
+            } else if let LedgerCommand::Decline { id, reason } = &c.command
+                && id.to_ascii_uppercase().starts_with('C')
+                && reason.is_empty()
+            {
+                Err(format!(
+                    "ignored @{}'s decline of Critical {id}: a Critical finding is declined only with a reason (`/deep-review decline {id}: why`)",
                     c.author
                 ))
             } else {
                 match &c.command {
                     LedgerCommand::Decline { id, reason } => {
-                        self.decline(id, round, reason).map(|_| ())
+                        let reason = if reason.is_empty() {
+                            "declined on GitHub"
+                        } else {
+                            reason.as_str()
+                        };
+                        self.decline(id, round, &format!("{reason} (@{})", c.author))
+                            .map(|_| ())
                     }
                     LedgerCommand::Reopen { id } => self.reopen(id).map(|_| ()),
                 }
@@ -614,12 +624,13 @@ mod tests {
     }
 
     #[test]
-    fn pr_comments_are_applied_once_and_only_from_trusted_people() {
+    fn pr_comments_are_applied_once_and_only_from_people_with_write_access() {
         let mut ledger = Ledger {
-            entries: vec![entry("S1"), entry("S2")],
+            entries: vec![entry("S1"), entry("S2"), entry("C1")],
             ..Ledger::default()
         };
         let comments = [
+            // The (fork) PR's author: the code under review is theirs.
             comment(
                 1,
                 "octocat",
@@ -628,35 +639,45 @@ mod tests {
             ),
             comment(2, "mallory", "NONE", "/deep-review decline S2: nope"),
             comment(3, "maintainer", "MEMBER", "/deep-review decline S9: typo"),
+            comment(4, "maintainer", "MEMBER", "/deep-review decline C1"),
+            comment(
+                5,
+                "maintainer",
+                "COLLABORATOR",
+                "/deep-review decline S2: by design",
+            ),
         ];
-        let warnings = ledger.apply_comments(&comments, "OctoCat", 2);
+        let warnings = ledger.apply_comments(&comments, 2);
         assert_eq!(
             warnings,
             [
-                "ignored a ledger command by @mallory, who is neither the PR's author nor a collaborator",
+                "ignored a ledger command by @octocat (contributor): only the repository's owners, members and collaborators may decide about findings",
+                "ignored a ledger command by @mallory (none): only the repository's owners, members and collaborators may decide about findings",
                 "a PR comment by @maintainer names no finding S9 in the ledger of this pull request",
+                "ignored @maintainer's decline of Critical C1: a Critical finding is declined only with a reason (`/deep-review decline C1: why`)",
             ]
         );
+        assert_eq!(ledger.entries[0].status, Status::Open);
         assert_eq!(
-            ledger.entries[0].status,
+            ledger.entries[1].status,
             Status::Declined {
                 since: 2,
-                reason: "by design".into()
+                reason: "by design (@maintainer)".into()
             }
         );
-        assert_eq!(ledger.entries[1].status, Status::Open);
+        assert_eq!(ledger.entries[2].status, Status::Open, "C1 stays open");
 
         // Reopened on the command line: the old comment does not undo it,
         // and nothing is warned about twice.
-        ledger.reopen("S1").unwrap();
-        assert!(ledger.apply_comments(&comments, "octocat", 3).is_empty());
-        assert_eq!(ledger.entries[0].status, Status::Open);
+        ledger.reopen("S2").unwrap();
+        assert!(ledger.apply_comments(&comments, 3).is_empty());
+        assert_eq!(ledger.entries[1].status, Status::Open);
 
         // A newer comment does apply.
-        let newer = [comment(4, "maintainer", "OWNER", "/deep-review reopen S1")];
-        ledger.decline("S1", 3, "again").unwrap();
-        assert!(ledger.apply_comments(&newer, "octocat", 4).is_empty());
-        assert_eq!(ledger.entries[0].status, Status::Open);
+        let newer = [comment(6, "maintainer", "OWNER", "/deep-review reopen S2")];
+        ledger.decline("S2", 3, "again").unwrap();
+        assert!(ledger.apply_comments(&newer, 4).is_empty());
+        assert_eq!(ledger.entries[1].status, Status::Open);
     }
 
     #[test]

@@ -128,11 +128,7 @@ impl LedgerCommand {
         match verb {
             "decline" => Some(LedgerCommand::Decline {
                 id,
-                reason: if reason.is_empty() {
-                    "declined on GitHub".into()
-                } else {
-                    reason.to_string()
-                },
+                reason: reason.to_string(),
             }),
             "reopen" => Some(LedgerCommand::Reopen { id }),
             _ => None,
@@ -154,14 +150,14 @@ pub struct CommentCommand {
 }
 
 impl CommentCommand {
-    /// Only the PR's author and the repository's people may decide about
-    /// findings; anyone can comment on a public pull request.
-    pub fn is_trusted(&self, pr_author: &str) -> bool {
-        self.author.eq_ignore_ascii_case(pr_author)
-            || matches!(
-                self.association.as_str(),
-                "OWNER" | "MEMBER" | "COLLABORATOR"
-            )
+    /// Only people with write access may decide about findings: anyone
+    /// can comment on a public pull request, and a fork's author is the
+    /// one whose code is under review.
+    pub fn is_trusted(&self) -> bool {
+        matches!(
+            self.association.as_str(),
+            "OWNER" | "MEMBER" | "COLLABORATOR"
+        )
     }
 }
 
@@ -437,11 +433,18 @@ impl Github {
     /// The ledger commands in the pull request's comments, conversation
     /// and review-thread replies alike, oldest first: lines
     /// `/deep-review decline ID: reason` and `/deep-review reopen ID`.
+    ///
+    /// Never from a comment that carries deep-review's report `marker`, nor
+    /// from the account that posts the reports (`poster`): model-written
+    /// text is no decision.
     pub async fn ledger_commands(
         &self,
         repo: &RepoRef,
         number: u64,
+        marker: &str,
+        poster: Option<&str>,
     ) -> Result<Vec<CommentCommand>, GithubError> {
+        let tag = format!("<!-- {marker} -->");
         let mut out = Vec::new();
         for (kind, collection) in [("issue", "issues"), ("review", "pulls")] {
             let route = format!(
@@ -453,6 +456,10 @@ impl Github {
                 let Some(body) = c["body"].as_str() else {
                     continue;
                 };
+                let author = c["user"]["login"].as_str().unwrap_or_default();
+                if body.contains(&tag) || poster.is_some_and(|p| p.eq_ignore_ascii_case(author)) {
+                    continue;
+                }
                 for command in body.lines().filter_map(LedgerCommand::parse) {
                     out.push(CommentCommand {
                         comment: format!("{kind}:{}", c["id"]),
@@ -472,8 +479,17 @@ impl Github {
         Ok(out)
     }
 
-    /// Creates the report comment, or updates the one posted before
-    /// (found by the hidden marker). Returns the comment's URL.
+    /// The account the token belongs to, if there is a token that works.
+    pub async fn viewer(&self) -> Option<String> {
+        if !self.has_token {
+            return None;
+        }
+        self.whoami().await.ok().map(|(login, _)| login)
+    }
+
+    /// Creates the report comment, or updates the one posted before: the
+    /// one with the hidden marker written by this token's account (anyone
+    /// can plant the marker). Returns the comment's URL.
     pub async fn post_report(
         &self,
         repo: &RepoRef,
@@ -487,9 +503,15 @@ impl Github {
         );
         let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
         let tag = format!("<!-- {marker} -->");
-        let existing = comments
-            .iter()
-            .find(|c| c["body"].as_str().is_some_and(|b| b.contains(&tag)));
+        let me = self.viewer().await;
+        let existing = comments.iter().find(|c| {
+            c["body"].as_str().is_some_and(|b| b.contains(&tag))
+                && me.as_deref().is_some_and(|me| {
+                    c["user"]["login"]
+                        .as_str()
+                        .is_some_and(|l| l.eq_ignore_ascii_case(me))
+                })
+        });
         let result: Value = match existing.and_then(|c| c["id"].as_u64()) {
             Some(id) => self
                 .octo
@@ -659,8 +681,9 @@ mod tests {
             LedgerCommand::parse("/deep-review decline C1"),
             Some(LedgerCommand::Decline {
                 id: "C1".into(),
-                reason: "declined on GitHub".into()
-            })
+                reason: String::new()
+            }),
+            "no reason given: a Critical is then not declined"
         );
         assert_eq!(LedgerCommand::parse("please /deep-review decline S1"), None);
         assert_eq!(LedgerCommand::parse("/deep-review approve"), None);

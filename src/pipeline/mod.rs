@@ -526,7 +526,16 @@ async fn prepare_pr(
     // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
     // They are worth a warning, not the review: the comments are read
     // again next round.
-    let commands = match gh.ledger_commands(&repo, number).await {
+    let poster = gh.viewer().await;
+    let commands = match gh
+        .ledger_commands(
+            &repo,
+            number,
+            crate::report::markdown::MARKER,
+            poster.as_deref(),
+        )
+        .await
+    {
         Ok(commands) => commands,
         Err(e) => {
             progress.event(ProgressEvent::Warning(format!(
@@ -536,7 +545,7 @@ async fn prepare_pr(
         }
     };
     let (ledger, warnings) = Ledger::update(&parent, |ledger| {
-        let warnings = ledger.apply_comments(&commands, &pr.author, round);
+        let warnings = ledger.apply_comments(&commands, round);
         Ok::<_, LedgerError>((ledger.clone(), warnings))
     })?;
     for warning in warnings {

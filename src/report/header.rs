@@ -90,6 +90,25 @@ pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
         "Wall-clock time",
         vec![Piece::Text(wall_clock(r.run.wall_clock_ms))],
     ));
+    if let Some(sandbox) = &r.run.sandbox {
+        let mut cell = vec![Piece::Text(sandbox.summary())];
+        if let Some(reason) = &sandbox.unconfined_reason {
+            cell.push(Piece::Break);
+            cell.push(Piece::Strong(format!("Agents ran unconfined: {reason}")));
+        }
+        if !sandbox.ignored_head_files.is_empty() {
+            cell.push(Piece::Break);
+            cell.push(Piece::Text("The change edits ".into()));
+            for (i, f) in sandbox.ignored_head_files.iter().enumerate() {
+                if i > 0 {
+                    cell.push(Piece::Text(", ".into()));
+                }
+                cell.push(Piece::Code(f.clone()));
+            }
+            cell.push(Piece::Text("; the base's copies were used".into()));
+        }
+        rows.push(("Sandbox", cell));
+    }
     rows
 }
 

@@ -43,6 +43,9 @@ pub fn pr_payload(
     })
 }
 
+/// The login of the mock token's account.
+pub const POSTER: &str = "deep-review-bot";
+
 impl MockGithub {
     pub async fn start() -> MockGithub {
         MockGithub {
@@ -109,6 +112,12 @@ impl MockGithub {
     /// The issue-comments endpoints `--post` uses, and the review-thread
     /// comments read for ledger commands.
     pub async fn serve_comments(&self, existing: Value, review_comments: Value) {
+        // The account the token belongs to: the one that posts reports.
+        Mock::given(method("GET"))
+            .and(path("/user"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": POSTER})))
+            .mount(&self.server)
+            .await;
         Mock::given(method("GET"))
             .and(path("/repos/acme/widget/issues/7/comments"))
             .respond_with(ResponseTemplate::new(200).set_body_json(existing))
