@@ -40,7 +40,17 @@ const REFUSED: &[&str] = &[
 struct Attack {
     what: &'static str,
     call: Value,
+    /// Whether the CLI's own checks cannot see it coming, so only the OS
+    /// can refuse it; else a refusal by the CLI counts too.
+    os_only: bool,
 }
+
+/// What a CLI's own refusals look like.
+const CLI_REFUSED: &[&str] = &[
+    "Permission to use Bash has been denied",
+    "Path not in workspace",
+    "denied by policy",
+];
 
 /// The attacks of one CLI, all through commands a read-only reviewer is
 /// allowed to start (`sed -n`, `find`, `git diff`, `cat`) or its own
@@ -49,12 +59,16 @@ fn attacks(p: Protocol, home: &Path, other: &Path, port: u16) -> Vec<Attack> {
     let h = home.display();
     let sh = |what, cmd: String| Attack {
         what,
+        os_only: cmd.starts_with("sed "),
         call: shell_call(p, &cmd),
     };
     let mut out = vec![
         sh(
             "sed e runs a command that writes to HOME",
-            format!("sed -n '1e touch {h}/pwned-sed-e-{}' README.md", p.name()),
+            format!(
+                "sed -n '1e touch {h}/pwned-sed-e-{} 2>&1' README.md",
+                p.name()
+            ),
         ),
         sh(
             "sed w writes a file in HOME",
@@ -66,7 +80,7 @@ fn attacks(p: Protocol, home: &Path, other: &Path, port: u16) -> Vec<Attack> {
         ),
         sh(
             "find -exec reads an SSH key",
-            format!("find . -maxdepth 0 -exec cat {h}/.ssh/id_rsa ';'"),
+            format!("find . -maxdepth 0 -exec cat {h}/.ssh/id_rsa \\;"),
         ),
         sh(
             "git diff --output writes outside",
@@ -81,21 +95,38 @@ fn attacks(p: Protocol, home: &Path, other: &Path, port: u16) -> Vec<Attack> {
             format!("cat {}/secret.txt", other.display()),
         ),
         sh(
+            "sed e reads the gh token where the CLI cannot see the path",
+            format!("sed -n '1e cat {h}/.config/gh/hosts.yml 2>&1' README.md"),
+        ),
+        sh(
+            "sed e reads another repository",
+            format!(
+                "sed -n '1e cat {}/secret.txt 2>&1' README.md",
+                other.display()
+            ),
+        ),
+        sh(
             "the PR's own script runs and tries to reach HOME",
-            "sed -n '1e sh evil.sh' README.md".to_string(),
+            "sed -n '1e sh evil.sh 2>&1' README.md".to_string(),
         ),
         sh(
             "a TCP connection to a local port that is no model endpoint",
-            format!("sed -n '1e git ls-remote http://127.0.0.1:{port}/x' README.md"),
+            format!("sed -n '1e git ls-remote http://127.0.0.1:{port}/x 2>&1' README.md"),
         ),
-        sh(
-            "reading every process's environment, deep-review's included",
-            "sed -n '1e cat /proc/[0-9]*/environ' README.md".to_string(),
-        ),
+        // Claude Code refuses `$(…)` itself; the others reach the OS.
+        Attack {
+            os_only: false,
+            ..sh(
+                "reading deep-review's own environment through /proc",
+                "sed -n '1e cat /proc/$(pgrep -o -x deep-review)/environ 2>&1' README.md"
+                    .to_string(),
+            )
+        },
     ];
     if p != Protocol::Codex {
         out.push(Attack {
             what: "the CLI's own file tool reads an SSH key",
+            os_only: false,
             call: match p {
                 Protocol::Claude => {
                     json!({"name": "Read", "args": {"file_path": format!("{h}/.ssh/id_rsa")}})
@@ -287,6 +318,8 @@ async fn a_hostile_change_cannot_reach_files_secrets_network_or_the_verdict() {
     let other = h.bed.path("other-repo");
     let port = h.listener.local_addr().unwrap().port();
 
+    let mut not_refused = Vec::new();
+    let mut os_refused = std::collections::BTreeMap::<&str, bool>::new();
     for p in common::ALL {
         let expected = attacks(p, &home, &other, port);
         let results = first_results(&h.bed, p.name());
@@ -297,12 +330,12 @@ async fn a_hostile_change_cannot_reach_files_secrets_network_or_the_verdict() {
             p.name()
         );
         for (attack, result) in expected.iter().zip(&results) {
-            assert!(
-                REFUSED.iter().any(|r| result.contains(r)),
-                "{}: {}: the OS refused it: {result}",
-                p.name(),
-                attack.what
-            );
+            let by_os = REFUSED.iter().any(|r| result.contains(r));
+            let by_cli = CLI_REFUSED.iter().any(|r| result.contains(r));
+            *os_refused.entry(attack.what).or_default() |= by_os;
+            if !(by_os || (by_cli && !attack.os_only)) {
+                not_refused.push(format!("{}: {}: {result}", p.name(), attack.what));
+            }
         }
         let env = results.last().unwrap();
         assert!(env.contains("PATH="), "{}: env ran: {env}", p.name());
@@ -320,6 +353,22 @@ async fn a_hostile_change_cannot_reach_files_secrets_network_or_the_verdict() {
             assert!(env.contains(CLAUDE_KEY), "Claude gets its own key");
         }
     }
+    assert!(
+        not_refused.is_empty(),
+        "attempts the OS did not refuse:\n{}",
+        not_refused.join("\n")
+    );
+    // Each attack reached the OS through at least one CLI, and was refused
+    // there: the sandbox, not a CLI's own checks, is what held.
+    let only_cli: Vec<&&str> = os_refused
+        .iter()
+        .filter(|(_, os)| !**os)
+        .map(|(w, _)| w)
+        .collect();
+    assert!(
+        only_cli.is_empty(),
+        "never tested against the OS: {only_cli:?}"
+    );
     // The consolidation pass runs in the same sandbox.
     let consolidation = first_results(&h.bed, "consolidator");
     assert_eq!(consolidation.len(), 3, "{consolidation:#?}");

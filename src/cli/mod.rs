@@ -27,6 +27,8 @@ pub fn main() -> ExitCode {
         Err(e) => return usage_error(e).into(),
     };
     init_logging(cli.verbose, cli.quiet);
+    // Before any token is read: agents must not read this process.
+    crate::sandbox::landlock::protect_self();
     use anyhow::Context as _;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

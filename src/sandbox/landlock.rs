@@ -200,9 +200,26 @@ impl Ruleset {
 
 /// Enforces the ruleset on the calling process and everything it starts.
 /// Called between fork and exec: system calls only, no allocation.
+///
+/// Capabilities go first: Landlock does not stop a process from reading
+/// another's `/proc/PID/environ` (deep-review's own, with its tokens), so
+/// deep-review makes itself non-dumpable ([`protect_self`]) and an agent
+/// started by root keeps no `CAP_SYS_PTRACE` (nor any other capability)
+/// to read it anyway.
 pub fn restrict_self(ruleset_fd: i32) -> std::io::Result<()> {
     // SAFETY: plain system calls with integer arguments.
     unsafe {
+        // Fails without CAP_SETPCAP (not root): then there is nothing to drop.
+        for cap in 0..64 {
+            libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+        }
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -211,6 +228,15 @@ pub fn restrict_self(ruleset_fd: i32) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Keeps processes of the same user (agents) from reading deep-review's
+/// memory and `/proc/PID/environ`, where its GitHub token is.
+pub fn protect_self() {
+    // SAFETY: a plain system call with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }
 
 use std::os::unix::fs::OpenOptionsExt;
