@@ -62,6 +62,7 @@ fn main() {
             protocol: Protocol::Claude,
             binary: script.display().to_string(),
             timeout: Duration::from_secs(3600),
+            pass_env: vec![],
         };
         let supervision = Supervision {
             workdir: dir.path().to_path_buf(),
@@ -69,6 +70,9 @@ fn main() {
             env: vec![],
             grace: Duration::from_secs(2),
             cancel: CancellationToken::new(),
+            // The stream is what is measured: no sandbox, nothing to redact.
+            sandbox: None,
+            redactor: Default::default(),
         };
         let job = ReviewJob {
             scratch: dir.path().join("agent"),

@@ -122,6 +122,18 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             ),
         }
     }
+    match crate::sandbox::Mechanism::detect() {
+        crate::sandbox::Mechanism::Landlock { abi } if abi >= 4 => c.ok(format!(
+            "sandbox: Landlock ABI {abi}: files and TCP ports confined (docs/security.md)"
+        )),
+        crate::sandbox::Mechanism::Landlock { abi } => c.ok(format!(
+            "sandbox: Landlock ABI {abi}: files confined; this kernel cannot limit TCP ports (Linux 6.7+ can)"
+        )),
+        crate::sandbox::Mechanism::None { reason } => c.problem(
+            format!("sandbox: none: {reason}; agents run unconfined and read-only, fork PRs are refused"),
+            "review on Linux 5.13+ with Landlock enabled, or pass --allow-unconfined knowingly (docs/security.md)",
+        ),
+    }
     let summary = if c.problems == 0 {
         "deep-review is ready.".to_string()
     } else {

@@ -653,7 +653,6 @@ fn job(
     model: Option<String>,
     effort: Option<String>,
     scratch: PathBuf,
-    access: Access,
 ) -> ReviewJob {
     let prompt = if prompt.len() > MAX_INLINE_PROMPT {
         format!(
@@ -676,7 +675,8 @@ fn job(
         effort,
         extra_args: agent.extra_args.clone(),
         scratch,
-        access,
+        // Exec mode is for review runs only: the caller says so.
+        access: Access::ReadOnly,
         // The supervisor sets it when it applies the sandbox.
         confined: false,
     }
@@ -740,8 +740,11 @@ async fn review(
             agent.model.clone(),
             agent.effort.clone(),
             dir.clone(),
-            p.confinement.access,
         );
+        let job = ReviewJob {
+            access: p.confinement.access,
+            ..job
+        };
         let supervision = supervision.clone();
         let progress = progress.clone();
         runs.push(async move { supervise::run(&spec, &job, &dir, &supervision, progress).await });
@@ -1084,7 +1087,6 @@ async fn consolidate_pass(
         model.clone(),
         effort,
         dir.clone(),
-        Access::ReadOnly,
     );
     let outcome = supervise::run(&spec, &job, &dir, supervision, progress).await;
     let _ = write_json(&dir.join("outcome.json"), &outcome);
