@@ -93,6 +93,8 @@ struct Prompt<'a> {
     context: &'a str,
     body_fence: String,
     body: String,
+    /// Exec mode: the agents may run commands that write in the worktree.
+    exec: bool,
 }
 
 /// The most of a PR description the prompt carries.
@@ -100,7 +102,7 @@ const MAX_BODY: usize = 20_000;
 
 /// The review prompt for `facts`; `prior` lists earlier rounds' findings
 /// (one line each).
-pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String]) -> String {
+pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String], exec: bool) -> String {
     let mut body: String = facts.body.chars().take(MAX_BODY).collect();
     if facts.body.chars().count() > MAX_BODY {
         body.push_str("\n[… description truncated by deep-review]");
@@ -131,6 +133,7 @@ pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String]) -> String {
         context: facts.review_context.as_deref().unwrap_or(""),
         body_fence: fence_for(&body),
         body,
+        exec,
     }
     .render()
     .expect("the review template renders")

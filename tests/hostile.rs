@@ -436,6 +436,7 @@ async fn a_hostile_change_cannot_reach_files_secrets_network_or_the_verdict() {
     // The change could not steer its own review.
     let prompt = std::fs::read_to_string(run.join("input/review-prompt.md")).unwrap();
     assert!(!prompt.contains("Rule 1 from the maintainers"), "{prompt}");
+    assert!(prompt.contains("You are in **read-only mode**"), "{prompt}");
     assert!(!home.join("pwned-evil-script").exists());
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
@@ -502,5 +503,62 @@ async fn exec_mode_runs_the_projects_tests_in_the_worktree_and_still_cannot_read
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["run"]["sandbox"]["access"], "exec");
+    let prompt = std::fs::read_to_string(run.join("input/review-prompt.md")).unwrap();
+    assert!(prompt.contains("You are in **exec mode**"), "{prompt}");
     assert_eq!(report["run"]["sandbox"]["reason"], "local branch");
+}
+
+/// The `--version` probes (every review, and `doctor`) get the same
+/// allowlisted environment as a review run.
+#[test]
+fn version_probes_see_only_the_allowlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in ["claude", "codex", "gemini"] {
+        let script = bin.join(name);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nenv > \"{}/env-{name}.txt\"\necho 1.0.0\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"))
+        .arg("doctor")
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("TZ", "UTC")
+        .envs(ENV_CANARIES.iter().copied())
+        .env("OPENAI_API_KEY", OPENAI_CANARY)
+        .env("ANTHROPIC_API_KEY", CLAUDE_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sandbox: Landlock ABI"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for name in ["claude", "codex", "gemini"] {
+        let env = std::fs::read_to_string(dir.path().join(format!("env-{name}.txt")))
+            .unwrap_or_else(|_| panic!("{name} was probed"));
+        assert!(env.contains("PATH="), "{env}");
+        for (var, value) in ENV_CANARIES {
+            assert!(!env.contains(value), "{name} saw {var}");
+        }
+        assert_eq!(
+            env.contains(OPENAI_CANARY),
+            name == "codex",
+            "{name}: {env}"
+        );
+        assert_eq!(env.contains(CLAUDE_KEY), name == "claude", "{name}: {env}");
+    }
 }

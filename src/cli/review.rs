@@ -190,6 +190,7 @@ fn failure(e: PipelineError) -> Failure {
                 | CheckoutError::Detached
         ) | PipelineError::NoAgents
             | PipelineError::NoRepository
+            | PipelineError::Unconfined { .. }
     );
     if usage {
         Failure::usage(e.to_string(), hint)

@@ -22,7 +22,14 @@ impl Confinement {
     /// Decides before any agent starts. A fork PR on a machine without a
     /// sandbox is refused unless the user accepted that explicitly.
     pub fn decide(config: &Config, facts: &Facts) -> Result<Confinement, PipelineError> {
-        let mechanism = Mechanism::detect();
+        Self::decide_with(Mechanism::detect(), config, facts)
+    }
+
+    fn decide_with(
+        mechanism: Mechanism,
+        config: &Config,
+        facts: &Facts,
+    ) -> Result<Confinement, PipelineError> {
         let target = if facts.fork {
             "fork PR"
         } else if facts.pr.is_some() {
@@ -93,5 +100,99 @@ pub fn run_policy(
         git_dir: Some(git_dir.to_path_buf()),
         read,
         ports: config.sandbox.connect_ports.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load};
+    use crate::report::model::TargetKind;
+
+    fn facts(pr: bool, fork: bool) -> Facts {
+        Facts {
+            kind: if pr {
+                TargetKind::Pr
+            } else {
+                TargetKind::Branch
+            },
+            repo: "acme/widget".into(),
+            repo_url: None,
+            pr: pr.then_some(7),
+            pr_url: None,
+            title: String::new(),
+            body: String::new(),
+            author: None,
+            author_url: None,
+            base_ref: "main".into(),
+            head_ref: "x".into(),
+            base_sha: String::new(),
+            head_sha: String::new(),
+            merge_base: String::new(),
+            commits: vec![],
+            changed_files: vec![],
+            review_context: None,
+            unresolved: vec![],
+            fork,
+            ignored_head_files: vec![],
+        }
+    }
+
+    fn config(exec: ExecPolicy, allow_unconfined: bool) -> Config {
+        let mut config = load(&LoadOptions {
+            data_dir: "/d".into(),
+            cache_dir: "/c".into(),
+            ..LoadOptions::default()
+        })
+        .unwrap()
+        .config;
+        config.review.exec = exec;
+        config.sandbox.allow_unconfined = allow_unconfined;
+        config
+    }
+
+    #[test]
+    fn exec_only_for_trusted_targets_and_never_without_a_sandbox() {
+        let landlock = || Mechanism::Landlock { abi: 7 };
+        let none = || Mechanism::None {
+            reason: "no Landlock".into(),
+        };
+        let decide = |m: Mechanism, exec, allow, pr, fork| {
+            Confinement::decide_with(m, &config(exec, allow), &facts(pr, fork))
+                .map(|c| (c.access, c.reason))
+        };
+        use ExecPolicy::*;
+        let cases = [
+            (Trusted, false, false, (Access::Exec, "local branch")),
+            (Trusted, true, false, (Access::Exec, "same-repository PR")),
+            (Trusted, true, true, (Access::ReadOnly, "fork PR")),
+            (
+                Never,
+                false,
+                false,
+                (Access::ReadOnly, "local branch, exec = never"),
+            ),
+            (Always, true, true, (Access::Exec, "fork PR, exec = always")),
+        ];
+        for (exec, pr, fork, (access, reason)) in cases {
+            assert_eq!(
+                decide(landlock(), exec, false, pr, fork).unwrap(),
+                (access, reason.to_string())
+            );
+        }
+        // No sandbox: read-only whatever was asked; a fork PR only when
+        // the user accepted it explicitly.
+        assert_eq!(
+            decide(none(), Always, false, false, false).unwrap(),
+            (Access::ReadOnly, "local branch, no sandbox".into())
+        );
+        assert!(matches!(
+            decide(none(), Trusted, false, true, true),
+            Err(PipelineError::Unconfined { .. })
+        ));
+        assert_eq!(
+            decide(none(), Always, true, true, true).unwrap(),
+            (Access::ReadOnly, "fork PR, no sandbox".into())
+        );
     }
 }

@@ -715,7 +715,12 @@ async fn review(
     let diff_path = p.run.diff().display().to_string();
     let prior = p.ledger.prompt_lines();
     p.ledger.save_file(&p.run.ledger_before())?;
-    let prompt = review::prompt(&p.facts, &diff_path, &prior);
+    let prompt = review::prompt(
+        &p.facts,
+        &diff_path,
+        &prior,
+        p.confinement.access == Access::Exec,
+    );
 
     // Fan out: every agent at once.
     progress.event(ProgressEvent::Stage(format!(
