@@ -365,3 +365,32 @@ async fn unreadable_pr_comments_cost_a_warning_not_the_review() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["findings"].as_array().unwrap().len(), 3);
 }
+
+/// A fork PR is reviewed read-only, whatever `review.exec = "trusted"`
+/// allows for the repository's own branches.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_pr_is_reviewed_read_only() {
+    let pr = Pr::new().await;
+    pr.gh.server.reset().await;
+    pr.gh
+        .serve_pr(
+            &format!("file://{}", pr.remote.display()),
+            &pr.head,
+            &pr.base,
+            true,
+        )
+        .await;
+    pr.gh.serve_comments(json!([]), json!([])).await;
+    let report = json_run(
+        pr.cmd()
+            .args(["pr", "7", "--repo", "acme/widget", "--format", "json"]),
+        0,
+    );
+    let sandbox = &report["run"]["sandbox"];
+    assert_eq!(sandbox["mechanism"], "landlock", "{sandbox}");
+    assert_eq!(sandbox["access"], "read_only");
+    assert_eq!(sandbox["reason"], "fork PR");
+    let run = pr.runs().pop().unwrap();
+    let prompt = std::fs::read_to_string(run.join("input/review-prompt.md")).unwrap();
+    assert!(prompt.contains("You are in **read-only mode**"));
+}
