@@ -90,6 +90,24 @@ pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
         "Wall-clock time",
         vec![Piece::Text(wall_clock(r.run.wall_clock_ms))],
     ));
+    // A declined Critical no longer counts for `--fail-on`: say so where
+    // nobody can miss it.
+    let critical: Vec<&super::model::Declined> = r
+        .declined
+        .iter()
+        .filter(|d| d.id.starts_with('C'))
+        .collect();
+    if !critical.is_empty() {
+        let mut cell = Vec::new();
+        for (i, d) in critical.iter().enumerate() {
+            if i > 0 {
+                cell.push(Piece::Break);
+            }
+            cell.push(Piece::Strong(format!("{} — {}", d.id, d.title)));
+            cell.push(Piece::Text(format!(" (round {}): {}", d.round, d.reason)));
+        }
+        rows.push(("Declined Critical", cell));
+    }
     if let Some(sandbox) = &r.run.sandbox {
         let mut cell = vec![Piece::Text(sandbox.summary())];
         if let Some(reason) = &sandbox.unconfined_reason {
