@@ -378,6 +378,11 @@ async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
     );
     assert_eq!(agent_named(&r, "gemini")["status"], "quota_exhausted");
     assert_eq!(r["run"]["round"], 1);
+    let reason = r["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("reviewed by 2 of 3 agents (Gemini (quota exhausted) missing). "),
+        "{reason}"
+    );
 
     // The same review gated on Important findings: 4 wins over 3.
     let out = e
@@ -500,4 +505,93 @@ async fn the_worktree_is_removed_when_the_run_fails() {
             "no worktree is registered in the cache"
         );
     }
+}
+
+/// A round in which no agent produced a usable review is never "Merge":
+/// its verdict is `not_reviewed` (exit 3), the SARIF says the run failed,
+/// the Markdown leads with it, and the ledger does not move.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
+    let e = E2e::new(demo_scenario()).await;
+    let first = json_run(
+        e.cmd().args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ]),
+        0,
+    );
+    assert!(first["counts"]["important"].as_u64().unwrap() > 0);
+    let ledger_path = e
+        .bed
+        .path("data/deep-review/local/sample/branch-feature-stats/ledger.json");
+    let ledger = std::fs::read(&ledger_path).unwrap();
+
+    let mut down = demo_scenario();
+    for script in down["agents"].as_array_mut().unwrap() {
+        script["turns"] = json!([{"fault": {"kind": "quota"}}]);
+    }
+    e.bed
+        .double
+        .set_scenario(serde_json::from_value(down).unwrap());
+    let out = e
+        .cmd()
+        .args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--fail-on",
+            "critical",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = e.runs().pop().unwrap();
+    let r = e.report(&run);
+    assert_eq!(r["verdict"]["decision"], "not_reviewed");
+    assert_eq!(
+        r["verdict"]["reason"],
+        "no agent produced a usable review: Claude (quota exhausted), Codex (quota exhausted), Gemini (quota exhausted)."
+    );
+    assert_eq!(
+        r["counts"],
+        json!({"critical": 0, "important": 0, "suggestion": 0})
+    );
+    assert_eq!(
+        std::fs::read(&ledger_path).unwrap(),
+        ledger,
+        "the ledger did not move"
+    );
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(!md.contains("Addressed since"), "{md}");
+    assert!(
+        md.contains("# Deep Review: ")
+            && md
+                .split("| | |")
+                .next()
+                .unwrap()
+                .contains("> **Not reviewed.**"),
+        "{md}"
+    );
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.sarif")).unwrap()).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert_eq!(
+        invocation["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "three agents and the consolidation: {invocation}"
+    );
 }

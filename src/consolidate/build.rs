@@ -306,12 +306,14 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         counts.add(f.severity);
     }
     let verdict = match &decisions {
-        Some(d) => VerdictInfo {
+        // A model cannot declare the review not done, nor undo that.
+        Some(d) if d.verdict != Verdict::NotReviewed => VerdictInfo {
             decision: d.verdict,
             reason: d.verdict_reason.trim().to_string(),
         },
-        None => rule_verdict(&counts),
+        _ => rule_verdict(&counts),
     };
+    let verdict = honest(verdict, &inputs.agents);
 
     // Per-agent figures.
     let changed: Vec<&ChangedFile> = inputs
@@ -544,8 +546,13 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         })
         .collect();
 
-    let failed_agents = agents.iter().any(|a| a.status != "ok");
+    let failed_agents =
+        agents.iter().any(|a| a.status != "ok") || verdict.decision == Verdict::NotReviewed;
     let summary = match &decisions {
+        _ if verdict.decision == Verdict::NotReviewed => format!(
+            "No review happened: {} Nothing in this report says the change is safe to merge.",
+            verdict.reason
+        ),
         Some(d) => d.summary.trim().to_string(),
         None => fallback_summary(&info, &counts),
     };
@@ -726,6 +733,50 @@ pub fn severity_letter(s: Severity) -> &'static str {
         Severity::Critical => "C",
         Severity::Important => "I",
         Severity::Suggestion => "S",
+    }
+}
+
+/// Never "Merge" for a review that did not happen: with no usable answer
+/// the decision is `not_reviewed`; with some missing, the reason says
+/// which agents reviewed and which did not.
+fn honest(verdict: VerdictInfo, agents: &[AgentResult]) -> VerdictInfo {
+    let missing: Vec<String> = agents
+        .iter()
+        .filter(|a| !a.succeeded())
+        .map(|a| {
+            let why = if a.outcome.status == crate::agents::Status::Ok {
+                "no usable answer".to_string()
+            } else {
+                a.outcome.status.name().replace('_', " ")
+            };
+            format!("{} ({why})", a.outcome.display_name)
+        })
+        .collect();
+    let reviewed = agents.len() - missing.len();
+    if reviewed == 0 {
+        VerdictInfo {
+            decision: Verdict::NotReviewed,
+            reason: format!(
+                "no agent produced a usable review: {}.",
+                if missing.is_empty() {
+                    "none ran".to_string()
+                } else {
+                    missing.join(", ")
+                }
+            ),
+        }
+    } else if !missing.is_empty() {
+        VerdictInfo {
+            decision: verdict.decision,
+            reason: format!(
+                "reviewed by {reviewed} of {} agents ({} missing). {}",
+                agents.len(),
+                missing.join(", "),
+                verdict.reason
+            ),
+        }
+    } else {
+        verdict
     }
 }
 

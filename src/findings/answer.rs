@@ -39,6 +39,9 @@ pub enum Verdict {
     MergeWithOptionalFixes,
     MergeWithFixes,
     NeedsChanges,
+    /// No agent produced a usable review: set by deep-review, never taken
+    /// from a model.
+    NotReviewed,
 }
 
 impl Verdict {
@@ -48,6 +51,7 @@ impl Verdict {
             Verdict::MergeWithOptionalFixes => "Merge with optional fixes",
             Verdict::MergeWithFixes => "Merge with fixes",
             Verdict::NeedsChanges => "Needs changes",
+            Verdict::NotReviewed => "Not reviewed",
         }
     }
 }

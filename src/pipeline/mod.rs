@@ -859,10 +859,14 @@ async fn review(
     );
     // Applied to the ledger as it is now: another run of the same PR may
     // have finished meanwhile.
-    Ledger::update(&p.parent, |ledger| {
-        ledger::apply_round(ledger, &mut report, &priors);
-        Ok::<_, LedgerError>(())
-    })?;
+    // A round nobody reviewed is no evidence: it moves nothing in the
+    // ledger (no finding becomes "addressed" because nobody raised it).
+    if report.verdict.decision != findings::Verdict::NotReviewed {
+        Ledger::update(&p.parent, |ledger| {
+            ledger::apply_round(ledger, &mut report, &priors);
+            Ok::<_, LedgerError>(())
+        })?;
+    }
     // Measured from start to the written report.
     report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
     let written = write_reports(&p.run, &report, &request.formats)?;
@@ -988,7 +992,9 @@ pub async fn reconsolidate(
         consolidation,
     );
     let mut after = before;
-    ledger::apply_round(&mut after, &mut report, &priors);
+    if report.verdict.decision != findings::Verdict::NotReviewed {
+        ledger::apply_round(&mut after, &mut report, &priors);
+    }
     // The PR's ledger takes the new outcome only while no later round has
     // built on this one.
     let warning = match run.root.parent() {

@@ -43,6 +43,7 @@ pub struct AppendixView {
 #[template(path = "report.md", escape = "none")]
 struct View {
     github: bool,
+    not_reviewed: bool,
     marker: &'static str,
     title: String,
     header: Vec<(String, String)>,
@@ -284,6 +285,7 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
 
     View {
         github: budget.github,
+        not_reviewed: r.verdict.decision == crate::findings::Verdict::NotReviewed,
         marker: MARKER,
         title: format!("Deep Review: {}", inline(&r.run.id)),
         header,

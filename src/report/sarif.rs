@@ -85,6 +85,16 @@ pub fn render(report: &Report) -> String {
             "results": results
         }]
     });
+    // A gate reading the SARIF must see a review that failed: no results
+    // may mean nobody looked.
+    let notifications: Vec<Value> = super::header::failures(report)
+        .into_iter()
+        .map(|text| json!({"level": "error", "message": {"text": text}}))
+        .collect();
+    sarif["runs"][0]["invocations"] = json!([{
+        "executionSuccessful": !report.incomplete,
+        "toolExecutionNotifications": notifications
+    }]);
     // Where the code lives, when it is on GitHub: code scanning uses it to
     // link results to the repository at the reviewed commit.
     if let Some(url) = &report.target.repo_url {
