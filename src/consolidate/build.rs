@@ -313,7 +313,7 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         },
         _ => rule_verdict(&counts),
     };
-    let verdict = honest(verdict, &inputs.agents);
+    let verdict = honest(verdict, inputs.agents);
 
     // Per-agent figures.
     let changed: Vec<&ChangedFile> = inputs
