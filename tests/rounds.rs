@@ -367,12 +367,16 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     let md = String::from_utf8_lossy(&shown.stdout);
     assert!(md.contains("### Declined in prior rounds\n\n- **S1** median() ignores the two middle values of an even-length list (`stats.py`, round 2): declined — upper median by design."), "{md}");
 
-    // A decline the PR's author wrote in a review thread is read at the
-    // next round; a stranger's attempt to reopen the declined S1 is not.
+    // A decline a collaborator wrote in a review thread is read at the
+    // next round; a stranger's attempt to reopen the declined S1 is not,
+    // nor the (fork) PR author's own decline of a finding about their code.
     r.publish_with(
         json!([{"id": 1, "user": {"login": "mallory"}, "author_association": "NONE",
                 "created_at": "2026-11-21T09:00:00Z", "body": "/deep-review reopen S1"}]),
-        json!([{"id": 2, "user": {"login": "octocat"}, "author_association": "CONTRIBUTOR",
+        json!([{"id": 3, "user": {"login": "octocat"}, "author_association": "CONTRIBUTOR",
+                "created_at": "2026-11-21T09:30:00Z", "path": "stats.py", "line": 2,
+                "body": "/deep-review decline I1: fine as is"},
+               {"id": 2, "user": {"login": "maintainer"}, "author_association": "COLLABORATOR",
                 "created_at": "2026-11-21T10:00:00Z", "path": "stats.py", "line": 2,
                 "body": "Thanks!\n/deep-review decline I1: empty input is the caller's problem"}]),
     )
@@ -389,7 +393,7 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     assert_eq!(
         declined,
         [
-            "empty input is the caller's problem",
+            "empty input is the caller's problem (@maintainer)",
             "upper median by design"
         ]
     );
@@ -403,7 +407,7 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     );
     assert_eq!(
         r.ledger()["applied_comments"],
-        json!(["issue:1", "review:2"])
+        json!(["issue:1", "review:3", "review:2"])
     );
 
     // Consolidation run again on round 4 (the latest): the report still
