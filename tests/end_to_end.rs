@@ -405,14 +405,22 @@ async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
     assert_eq!(e.report(&runs[1])["run"]["round"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
+/// Starts a branch review whose three agents hang waiting for the model
+/// (with `extra`'s config lines and flags), and returns once the real CLIs
+/// have reached the double.
+async fn hanging_review(
+    extra: impl FnOnce(&Bed) -> (String, Vec<String>),
+) -> (E2e, std::process::Child) {
     let hang = json!({"fault": {"kind": "hang_before_headers"}});
     let mut scenario = demo_scenario();
     for i in 1..=3 {
         scenario["agents"][i]["turns"][0] = hang.clone();
     }
     let e = E2e::new(scenario).await;
+    let (config_extra, extra_args) = extra(&e.bed);
+    let config = e.bed.path("config/deep-review/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}\n{config_extra}")).unwrap();
     let mut cmd = e.std_cmd();
     // Claude would give up on its own after API_TIMEOUT_MS; not here.
     cmd.env("API_TIMEOUT_MS", "600000").args([
@@ -423,7 +431,8 @@ async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
         "--format",
         "json",
     ]);
-    cmd.stdout(std::process::Stdio::piped())
+    cmd.args(extra_args)
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     assert!(
@@ -436,16 +445,24 @@ async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
             .await,
         "the agents started"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    (e, child)
+}
+
+fn send(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP stops every agent, keeps what was
+/// gathered, writes the report marked incomplete, removes the worktree,
+/// finalises the manifest and exits 3, leaving no process behind.
+async fn one_signal_stops_cleanly(signal: nix::sys::signal::Signal, said: &str) {
+    let (e, child) = hanging_review(|_| (String::new(), vec![])).await;
+    send(&child, signal);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("interrupted: stopping the agents"),
+        stderr.contains(&format!("{said}: stopping the agents")),
         "{stderr}"
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -464,6 +481,62 @@ async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "cancelled");
+    let left = common::processes_under(e.bed.root.path());
+    assert!(left.is_empty(), "processes outlived the run: {left:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
+    one_signal_stops_cleanly(nix::sys::signal::Signal::SIGINT, "interrupted").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_every_agent_and_keeps_what_was_gathered() {
+    one_signal_stops_cleanly(nix::sys::signal::Signal::SIGTERM, "terminated (SIGTERM)").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_stops_every_agent_and_keeps_what_was_gathered() {
+    one_signal_stops_cleanly(nix::sys::signal::Signal::SIGHUP, "hung up (SIGHUP)").await;
+}
+
+/// A second signal during the grace period kills every agent group at
+/// once, even an agent that ignores SIGTERM, and exits 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_kills_every_agent_group_and_exits_130() {
+    let (e, child) = hanging_review(|bed| {
+        let stubborn = bed.path("stubborn/agent");
+        std::fs::create_dir_all(stubborn.parent().unwrap()).unwrap();
+        std::fs::write(
+            &stubborn,
+            "#!/bin/sh\n[ \"$1\" = --version ] && { echo 1.0.0; exit 0; }\ntrap '' TERM\nsleep 600 &\nwait\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stubborn, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (
+            format!(
+                "[agents.stubborn]\nprotocol = \"claude\"\nbinary = \"{}\"\n",
+                stubborn.display()
+            ),
+            vec![
+                "--agents".to_string(),
+                "claude,codex,gemini,stubborn".into(),
+            ],
+        )
+    })
+    .await;
+    send(&child, nix::sys::signal::Signal::SIGINT);
+    send(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = common::processes_under(e.bed.root.path());
+    assert!(left.is_empty(), "processes outlived the run: {left:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

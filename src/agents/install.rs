@@ -60,17 +60,32 @@ pub struct Installed {
 /// Runs `BINARY --version` (bounded in time) and compares the result with
 /// the tested version.
 pub async fn probe(protocol: Protocol, path: &Path) -> Installed {
-    // Like a review run, a probe sees only the allowlisted environment.
-    let run = tokio::process::Command::new(path)
+    // Like a review run, a probe sees only the allowlisted environment,
+    // and runs in a process group of its own: whatever it starts goes with it.
+    let child = tokio::process::Command::new(path)
         .arg("--version")
         .env_clear()
         .envs(crate::sandbox::env::filter(protocol, std::env::vars(), &[]))
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
-        .output();
-    let version = match tokio::time::timeout(Duration::from_secs(20), run).await {
-        Ok(Ok(out)) => first_version(&String::from_utf8_lossy(&out.stdout)),
-        _ => None,
+        .spawn();
+    let version = match child {
+        Ok(child) => {
+            let pgid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));
+            let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await;
+            if let Some(pgid) = pgid {
+                // ESRCH (nothing left) is the normal case.
+                let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+            }
+            match out {
+                Ok(Ok(out)) => first_version(&String::from_utf8_lossy(&out.stdout)),
+                _ => None,
+            }
+        }
+        Err(_) => None,
     };
     let tested = version.as_deref() == Some(tested_version(protocol));
     Installed {

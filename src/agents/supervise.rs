@@ -30,6 +30,43 @@ pub const ALWAYS_STRIPPED: &[&str] = crate::sandbox::env::NEVER;
 /// A line longer than this is written to disk but not parsed.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// The process groups of the agents running now, so that a second
+/// interrupt can kill them all at once ([`kill_all_now`]).
+static LIVE: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// SIGKILLs every running agent's process group and waits for each
+/// group's leader to be gone: for leaving at once, with nothing behind.
+pub fn kill_all_now() {
+    let groups: Vec<i32> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    for pgid in &groups {
+        kill_group(Some(*pgid), nix::sys::signal::Signal::SIGKILL);
+    }
+    for pgid in groups {
+        // The leader is our child and its pid is the group's id.
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pgid), None);
+    }
+}
+
+/// Keeps a group in [`LIVE`] while its agent runs.
+struct Registered(Option<i32>);
+
+impl Registered {
+    fn new(pgid: Option<i32>) -> Registered {
+        if let (Some(pgid), Ok(mut live)) = (pgid, LIVE.lock()) {
+            live.push(pgid);
+        }
+        Registered(pgid)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let (Some(pgid), Ok(mut live)) = (self.0, LIVE.lock()) {
+            live.retain(|p| *p != pgid);
+        }
+    }
+}
+
 /// One agent to run: which CLI, with what settings.
 #[derive(Debug, Clone)]
 pub struct AgentSpec {
@@ -148,7 +185,7 @@ pub async fn run(
         .process_group(0)
         .kill_on_drop(true);
     // Kept alive until the child has started: it holds the ruleset's fd.
-    let _ruleset = match &supervision.sandbox {
+    let ruleset = match &supervision.sandbox {
         None => None,
         Some((abi, run)) => {
             let mut policy = crate::sandbox::agent_policy(run, spec.protocol, &program, &env, &tmp);
@@ -167,14 +204,27 @@ pub async fn run(
                     return finish(&tally, Status::Failed, Some(message), None);
                 }
             };
-            let fd = ruleset.raw_fd();
-            // SAFETY: the closure makes two system calls and allocates nothing.
-            unsafe {
-                command.pre_exec(move || crate::sandbox::landlock::restrict_self(fd));
-            }
             Some(ruleset)
         }
     };
+    let ruleset_fd = ruleset.as_ref().map(|r| r.raw_fd());
+    let parent = std::process::id() as i32;
+    // SAFETY: the closure makes system calls only and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            // The agent dies with deep-review, even a SIGKILLed one.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            match ruleset_fd {
+                Some(fd) => crate::sandbox::landlock::restrict_self(fd),
+                None => Ok(()),
+            }
+        });
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -187,8 +237,10 @@ pub async fn run(
             return finish(&tally, status, Some(message), None);
         }
     };
+    drop(ruleset);
     report(AgentProgress::Started);
     let pgid = child.id().map(|id| id as i32);
+    let _registered = Registered::new(pgid);
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
 

@@ -11,6 +11,7 @@ mod output;
 mod progress;
 mod review;
 mod runs;
+mod signals;
 
 use std::process::ExitCode;
 

@@ -31,7 +31,7 @@ pub async fn run(
         keep_worktree: config.review.keep_worktree,
     };
     let cancel = CancellationToken::new();
-    watch_ctrl_c(cancel.clone());
+    super::signals::watch(cancel.clone());
     let progress = super::progress::sink(quiet);
     let finished = pipeline::run(config, &request, progress, cancel)
         .await
@@ -160,23 +160,6 @@ fn summary(
     }
     out.push('\n');
     out
-}
-
-/// First Ctrl-C: stop the agents and finish with what was gathered.
-/// Second: leave at once.
-fn watch_ctrl_c(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            super::output::error_lines(
-                "interrupted: stopping the agents and writing what was gathered (Ctrl-C again to quit now)",
-                "",
-            );
-            cancel.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
 }
 
 fn failure(e: PipelineError) -> Failure {

@@ -178,12 +178,14 @@ pub async fn consolidate(
         config.consolidation.effort = args.effort.clone();
     }
     let progress = super::progress::sink(quiet);
+    let cancel = CancellationToken::new();
+    super::signals::watch(cancel.clone());
     let finished = pipeline::reconsolidate(
         config,
         &run,
         &config.review.formats.clone(),
         progress,
-        CancellationToken::new(),
+        cancel,
     )
     .await
     .map_err(|e| Failure::runtime(e.to_string(), e.hint()))?;

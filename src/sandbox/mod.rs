@@ -162,9 +162,9 @@ pub fn agent_policy(
     };
     let home = var("HOME").map(PathBuf::from);
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
-    read.extend(installation(program));
+    read.extend(installation(program, home.as_deref()));
     if let Some(node) = var("PATH").and_then(|p| find_on(p, "node")) {
-        read.extend(installation(&node));
+        read.extend(installation(&node, home.as_deref()));
     }
     read.extend(run.git_dir.iter().cloned());
     read.extend(run.read.iter().cloned());
@@ -262,25 +262,38 @@ fn state_dirs<'a>(
 }
 
 /// The folder a CLI is installed in: the outermost `node_modules` above
-/// the resolved binary (its vendored binaries live beside it), else the
-/// binary's own folder's parent (`PREFIX/bin/x` → `PREFIX`).
-pub fn installation(program: &Path) -> Vec<PathBuf> {
+/// the resolved binary (its vendored binaries live beside it), else
+/// `PREFIX` for `PREFIX/bin/x`, else the binary's own folder — never
+/// `/`, HOME or a temporary folder as a whole.
+pub fn installation(program: &Path, home: Option<&Path>) -> Vec<PathBuf> {
     let resolved = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
     let modules = resolved
         .ancestors()
         .filter(|a| a.file_name().is_some_and(|n| n == "node_modules"))
         .last()
         .map(Path::to_path_buf);
+    let too_wide = |p: &Path| {
+        p == Path::new("/")
+            || home.is_some_and(|h| p == h)
+            || p == Path::new("/tmp")
+            || p == std::env::temp_dir()
+    };
     let mut out: Vec<PathBuf> = modules.into_iter().collect();
     if out.is_empty()
-        && let Some(prefix) = resolved.parent().and_then(Path::parent)
-        && prefix != Path::new("/")
+        && let Some(dir) = resolved.parent()
     {
-        out.push(prefix.to_path_buf());
+        match dir.parent() {
+            Some(prefix) if dir.file_name().is_some_and(|n| n == "bin") && !too_wide(prefix) => {
+                out.push(prefix.to_path_buf())
+            }
+            _ if !too_wide(dir) => out.push(dir.to_path_buf()),
+            _ => {}
+        }
     }
     // The link itself may live elsewhere (node_modules/.bin).
     if let Some(dir) = program.parent()
         && !out.iter().any(|o| dir.starts_with(o))
+        && !too_wide(dir)
     {
         out.push(dir.to_path_buf());
     }
@@ -396,6 +409,21 @@ mod tests {
         assert_eq!(url_port("http://[::1]:8080/x"), Some(8080));
         assert_eq!(url_port("http://host/path:99"), Some(80));
         assert_eq!(url_port("not a url"), None);
+    }
+
+    #[test]
+    fn an_installation_is_never_home_root_or_tmp_as_a_whole() {
+        let home = Some(Path::new("/home/u"));
+        let of = |p: &str| installation(Path::new(p), home);
+        assert_eq!(of("/opt/claude/bin/claude"), [PathBuf::from("/opt/claude")]);
+        assert_eq!(of("/home/u/bin/claude"), [PathBuf::from("/home/u/bin")]);
+        assert_eq!(of("/home/u/claude"), Vec::<PathBuf>::new());
+        assert_eq!(of("/tmp/claude"), Vec::<PathBuf>::new());
+        assert_eq!(of("/bin/claude"), [PathBuf::from("/bin")]);
+        assert_eq!(
+            of("/w/agent-clis/node_modules/@openai/codex/bin/codex.js"),
+            [PathBuf::from("/w/agent-clis/node_modules")]
+        );
     }
 
     #[test]

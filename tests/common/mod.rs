@@ -465,3 +465,40 @@ pub fn agent_named<'r>(report: &'r Value, name: &str) -> &'r Value {
         .find(|a| a["name"] == name)
         .unwrap_or_else(|| panic!("no agent {name}"))
 }
+
+/// Live processes whose command line or working directory is under
+/// `root` (zombies excluded): what a run left behind.
+pub fn processes_under(root: &Path) -> Vec<String> {
+    let needle = root.display().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let dir = entry.path();
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let state = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        // The state follows the parenthesised command name.
+        let zombie = state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X'));
+        if zombie || state.is_empty() {
+            continue;
+        }
+        let cmdline = std::fs::read(dir.join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        let cwd = std::fs::read_link(dir.join("cwd")).unwrap_or_default();
+        if cmdline.contains(&needle) || cwd.starts_with(root) {
+            out.push(format!(
+                "{}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
+        }
+    }
+    out
+}
