@@ -481,7 +481,7 @@ async fn one_signal_stops_cleanly(signal: nix::sys::signal::Signal, said: &str) 
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "cancelled");
-    let left = common::processes_under(e.bed.root.path());
+    let left = common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
     assert!(left.is_empty(), "processes outlived the run: {left:#?}");
 }
 
@@ -535,7 +535,7 @@ async fn a_second_signal_kills_every_agent_group_and_exits_130() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let left = common::processes_under(e.bed.root.path());
+    let left = common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
     assert!(left.is_empty(), "processes outlived the run: {left:#?}");
 }
 
@@ -667,4 +667,15 @@ async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
         4,
         "three agents and the consolidation: {invocation}"
     );
+}
+
+/// deep-review killed outright (SIGKILL: no handler runs) takes its agents
+/// with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_die_with_a_sigkilled_deep_review() {
+    let (e, mut child) = hanging_review(|_| (String::new(), vec![])).await;
+    send(&child, nix::sys::signal::Signal::SIGKILL);
+    child.wait().unwrap();
+    let left = common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived deep-review: {left:#?}");
 }

@@ -30,6 +30,21 @@ pub const ALWAYS_STRIPPED: &[&str] = crate::sandbox::env::NEVER;
 /// A line longer than this is written to disk but not parsed.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// The keeper (`sh -c KEEPER deep-review-agent CLI ARGS…`): starts the CLI
+/// in its own process group, passes its exit status on, survives the
+/// group's SIGTERM (the CLI gets it and decides), and on SIGUSR1 — sent by
+/// the kernel when deep-review dies — SIGKILLs the whole group. Traps are
+/// set after the CLI starts, so it inherits no changed disposition.
+const KEEPER: &str = r#""$@" &
+pid=$!
+trap 'kill -9 0' USR1
+trap ':' TERM INT HUP
+while :; do
+  wait "$pid"
+  status=$?
+  kill -0 "$pid" 2>/dev/null || exit "$status"
+done"#;
+
 /// The process groups of the agents running now, so that a second
 /// interrupt can kill them all at once ([`kill_all_now`]).
 static LIVE: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
@@ -173,8 +188,14 @@ pub async fn run(
         return finish(&tally, Status::Failed, Some(message), None);
     }
     let env = agent_env(spec, supervision, &invocation.env, &tmp);
-    let mut command = Command::new(&program);
+    // The group's leader is a keeper shell that runs the CLI and, should
+    // deep-review die without cleaning up (SIGKILL), kills the whole group:
+    // a CLI's own children (Codex's binary, Gemini's relaunched Node) would
+    // otherwise outlive it.
+    let mut command = Command::new("/bin/sh");
     command
+        .args(["-c", KEEPER, "deep-review-agent"])
+        .arg(&program)
         .args(&invocation.args)
         .current_dir(&supervision.workdir)
         .env_clear()
@@ -212,8 +233,8 @@ pub async fn run(
     // SAFETY: the closure makes system calls only and allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            // The agent dies with deep-review, even a SIGKILLed one.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+            // The keeper hears of deep-review's death, even a SIGKILLed one.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent {

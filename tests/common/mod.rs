@@ -467,7 +467,8 @@ pub fn agent_named<'r>(report: &'r Value, name: &str) -> &'r Value {
 }
 
 /// Live processes whose command line or working directory is under
-/// `root` (zombies excluded): what a run left behind.
+/// `root` (zombies and processes already exiting excluded): what a run
+/// left behind.
 pub fn processes_under(root: &Path) -> Vec<String> {
     let needle = root.display().to_string();
     let mut out = Vec::new();
@@ -492,6 +493,11 @@ pub fn processes_under(root: &Path) -> Vec<String> {
         let cmdline = std::fs::read(dir.join("cmdline"))
             .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
             .unwrap_or_default();
+        // No command line: its memory is already released, it is exiting
+        // (a SIGKILLed process is torn down asynchronously).
+        if cmdline.is_empty() {
+            continue;
+        }
         let cwd = std::fs::read_link(dir.join("cwd")).unwrap_or_default();
         if cmdline.contains(&needle) || cwd.starts_with(root) {
             out.push(format!(
@@ -501,4 +507,34 @@ pub fn processes_under(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// The processes under `root` (see [`processes_under`]) still alive after
+/// `within`: each is awaited through a pidfd, so a process being torn down
+/// is given its moment and a survivor is not waited for longer.
+pub fn outliving(root: &Path, within: Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + within;
+    let mut left = Vec::new();
+    for process in processes_under(root) {
+        let pid: i32 = process.split(':').next().unwrap().parse().unwrap();
+        // SAFETY: plain system calls; the descriptor is closed below.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        if fd < 0 {
+            continue; // already gone
+        }
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut poll = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, remaining.as_millis() as i32) };
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(fd) };
+        if ready == 0 {
+            left.push(process);
+        }
+    }
+    left
 }
