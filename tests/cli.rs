@@ -332,3 +332,44 @@ fn a_closed_stdout_is_not_an_error() {
     drop(child.stdout.take());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// Mistakes that need no agent to find are found before any agent runs:
+/// exit 2, one line and a hint, and nothing started (no run directory).
+#[test]
+fn mistakes_are_found_before_any_agent_is_paid_for() {
+    let env = Env::new();
+    commit_on_main(&env.path("work"), "[review]\nfail_on = \"none\"\n");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["branch", "--post"],
+            "error: --post needs a pull request\nhint: use it with `deep-review pr N`; for a branch, keep the report with -o\n",
+        ),
+        (
+            &["branch", "-o", "/nonexistent/dir/review.md"],
+            "error: cannot write the report to /nonexistent/dir/review.md\nhint: -o needs a file path in an existing, writable directory\n",
+        ),
+        (
+            &["branch", "--agents", "claude,claude"],
+            "error: flag --agents: key `review.agents`: \"claude\" is listed twice: each agent runs once (for a second Claude, define [agents.NAME] with protocol = \"claude\")\nhint: see docs/configuration.md for every key and its allowed values; `deep-review config` shows the effective configuration\n",
+        ),
+        (
+            &["pr", "7", "--repo", "acme/widget", "--post"],
+            "error: --post needs a GitHub token for github.com\nhint: set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = env
+            .cmd()
+            .args(args)
+            // No gh CLI to ask for a token.
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(env.clean(&out.stderr), expected, "{args:?}");
+        assert!(
+            !env.path("home/.local/share/deep-review").exists(),
+            "{args:?}: nothing was started"
+        );
+    }
+}

@@ -24,6 +24,7 @@ pub async fn run(
     quiet: bool,
 ) -> Result<Exit, Failure> {
     let chosen = chosen_format(args)?;
+    preflight(config, &target, args).await?;
     let request = Request {
         target,
         round,
@@ -91,6 +92,42 @@ pub async fn run(
         .iter()
         .any(|f| config.review.fail_on.blocks(f.severity));
     Ok(Exit::for_review(report.incomplete, blocking))
+}
+
+/// Every check that needs no agent, before any agent costs anything: a
+/// mistake found after a paid review wastes it.
+async fn preflight(config: &Config, target: &Target, args: &ReviewArgs) -> Result<(), Failure> {
+    if let Some(path) = &args.output {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let writable = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+            // SAFETY: a valid C string.
+            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0);
+        if !dir.is_dir() || !writable || path.is_dir() {
+            return Err(Failure::usage(
+                format!("cannot write the report to {}", path.display()),
+                "-o needs a file path in an existing, writable directory",
+            ));
+        }
+    }
+    if args.post {
+        if matches!(target, Target::Branch { .. }) {
+            return Err(Failure::usage(
+                "--post needs a pull request",
+                "use it with `deep-review pr N`; for a branch, keep the report with -o",
+            ));
+        }
+        let host = pipeline::github_host(&config.github.api_url);
+        if crate::github::find_token(&host).await.is_none() {
+            return Err(Failure::usage(
+                format!("--post needs a GitHub token for {host}"),
+                "set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The format of `-o` and of stdout: the one `--format` given, else the

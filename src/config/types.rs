@@ -335,6 +335,16 @@ pub(super) fn resolve(
             ));
         }
     }
+    for (i, name) in config.review.agents.iter().enumerate() {
+        if config.review.agents[..i].contains(name) {
+            return Err(bad(
+                "review.agents".into(),
+                format!(
+                    "{name:?} is listed twice: each agent runs once (for a second Claude, define [agents.NAME] with protocol = \"claude\")"
+                ),
+            ));
+        }
+    }
     if config.review.agents.is_empty() {
         return Err(bad(
             "review.agents".into(),
