@@ -678,4 +678,42 @@ async fn agents_die_with_a_sigkilled_deep_review() {
     child.wait().unwrap();
     let left = common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
     assert!(left.is_empty(), "processes outlived deep-review: {left:#?}");
+
+    // The run it left reads as interrupted, not as running forever.
+    let run = e.runs().pop().unwrap();
+    let id = run.file_name().unwrap().to_str().unwrap().to_string();
+    let history = e.cmd().arg("history").output().unwrap();
+    let listed = String::from_utf8_lossy(&history.stdout);
+    let line = listed.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(line.contains(" interrupted "), "{listed}");
+    let shown = e.cmd().args(["show", &id]).output().unwrap();
+    assert_eq!(shown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&shown.stderr).starts_with(&format!(
+            "error: run {id} was interrupted before its report was written\n"
+        )),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    // The next run removes the worktree it left behind.
+    assert!(run.join("worktree").exists());
+    e.bed
+        .double
+        .set_scenario(serde_json::from_value(demo_scenario()).unwrap());
+    let out = e
+        .cmd()
+        .args(["branch", "feature/stats", "--base", "main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("removed a stale worktree left by an earlier run")
+    );
+    assert!(!run.join("worktree").exists());
 }

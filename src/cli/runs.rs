@@ -10,7 +10,7 @@ use super::failure::Failure;
 use super::output;
 use crate::config::{Config, Format};
 use crate::exit::Exit;
-use crate::pipeline::rundir::{Manifest, RunDir, read_json};
+use crate::pipeline::rundir::{Manifest, RunDir, RunState, read_json};
 use crate::pipeline::{self, load_report};
 
 /// Every run directory under the data directory (manifest and path),
@@ -88,7 +88,7 @@ pub fn history(config: &Config, args: &HistoryArgs) -> Result<Exit, Failure> {
         "RUN", "ROUND", "STATE", "VERDICT", "C/I/S", "AGENTS"
     );
     for (_, m) in runs {
-        let state = serde_json::to_value(m.state)
+        let state = serde_json::to_value(m.effective_state())
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
@@ -126,10 +126,28 @@ fn formats(args: &[FormatArg]) -> Vec<Format> {
 pub fn show(config: &Config, args: &ShowArgs) -> Result<Exit, Failure> {
     let run = find_run(config, &args.run)?;
     let report = load_report(&run).map_err(|e| {
-        Failure::runtime(
-            format!("cannot read the saved report: {e}"),
-            "the run may have been interrupted before its report was written",
-        )
+        let manifest: Option<crate::pipeline::rundir::Manifest> =
+            crate::pipeline::rundir::read_json(&run.manifest()).ok();
+        match manifest.map(|m| m.effective_state()) {
+            Some(RunState::Interrupted) => Failure::runtime(
+                format!(
+                    "run {} was interrupted before its report was written",
+                    args.run
+                ),
+                format!(
+                    "what its agents wrote is kept in {}; review again to get a report",
+                    run.root.display()
+                ),
+            ),
+            Some(RunState::Running) => Failure::runtime(
+                format!("run {} is still running", args.run),
+                "its report is written when it ends; `deep-review history` shows its state",
+            ),
+            _ => Failure::runtime(
+                format!("cannot read the saved report: {e}"),
+                "the run may have been interrupted before its report was written",
+            ),
+        }
     })?;
     let formats = match (args.format.as_slice(), &args.output) {
         ([], Some(path)) => vec![Format::from_extension(path).unwrap_or(Format::Md)],

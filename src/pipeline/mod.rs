@@ -170,6 +170,7 @@ pub async fn run(
         verdict: None,
         counts: None,
         error: None,
+        pid: Some(std::process::id()),
     };
     // Each `--version` starts a Node.js process: ask all at once.
     let probes = agents.iter().map(|(name, agent)| async move {

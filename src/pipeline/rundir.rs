@@ -115,6 +115,9 @@ pub enum RunState {
     Incomplete,
     Failed,
     Cancelled,
+    /// Never written: a `running` manifest whose deep-review process is
+    /// gone (killed, machine lost) reads as this.
+    Interrupted,
 }
 
 /// `manifest.json`: what ran, with which versions, and how it ended.
@@ -138,6 +141,32 @@ pub struct Manifest {
     pub verdict: Option<crate::findings::Verdict>,
     pub counts: Option<crate::report::model::Counts>,
     pub error: Option<String>,
+    /// The deep-review process that runs it, to tell a run in progress
+    /// from one that was interrupted.
+    #[serde(default)]
+    pub pid: Option<u32>,
+}
+
+impl Manifest {
+    /// The state as readers should see it: `running` only while the
+    /// process that writes it is alive.
+    pub fn effective_state(&self) -> RunState {
+        match (self.state, self.pid) {
+            (RunState::Running, Some(pid)) if !deep_review_alive(pid) => RunState::Interrupted,
+            (state, _) => state,
+        }
+    }
+}
+
+/// Whether `pid` is a live deep-review process (not another program that
+/// has the number since).
+fn deep_review_alive(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            let argv0 = c.split(|b| *b == 0).next().unwrap_or_default();
+            String::from_utf8_lossy(argv0).ends_with("deep-review")
+        })
+        .unwrap_or(false)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
