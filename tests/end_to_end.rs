@@ -717,3 +717,36 @@ async fn agents_die_with_a_sigkilled_deep_review() {
     );
     assert!(!run.join("worktree").exists());
 }
+
+/// Four runs of one branch at once on a fresh cache: all succeed, each
+/// with its own directory and its own round.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_runs_on_a_fresh_cache_all_succeed_with_distinct_rounds() {
+    let e = E2e::new(demo_scenario()).await;
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            let mut cmd = e.std_cmd();
+            cmd.args(["branch", "feature/stats", "--base", "main", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let runs = e.runs();
+    assert_eq!(runs.len(), 4);
+    let mut rounds: Vec<u64> = runs
+        .iter()
+        .map(|r| e.report(r)["run"]["round"].as_u64().unwrap())
+        .collect();
+    rounds.sort_unstable();
+    assert_eq!(rounds, [1, 2, 3, 4]);
+}

@@ -280,6 +280,12 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
+    // Rounds continue from the highest one: after `--round 8` comes 9.
+    let latest = pr.runs().pop().unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(latest.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["round"], 9);
     // `show` and `consolidate` work on the saved run.
     let id = report["run"]["id"].as_str().unwrap();
     let shown = pr

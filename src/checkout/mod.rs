@@ -70,13 +70,20 @@ pub struct Cache {
 
 impl Cache {
     /// Opens (creating if needed) the cache for `url` under `cache_dir`.
+    /// Where the cache for `key` lives (its lock is beside it).
+    pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
+        cache_dir.join("repos").join(format!("{key}.git"))
+    }
+
+    /// Opens (or creates) the cache for `key`; the caller holds its
+    /// [`CacheLock`], so concurrent first runs do not initialise it twice.
     pub fn open(
         cache_dir: &Path,
         key: &str,
         url: &str,
         token: Option<String>,
     ) -> Result<Cache, CheckoutError> {
-        let path = cache_dir.join("repos").join(format!("{key}.git"));
+        let path = Self::path_for(cache_dir, key);
         std::fs::create_dir_all(&path)?;
         let repo = match Repository::open_bare(&path) {
             Ok(repo) => repo,

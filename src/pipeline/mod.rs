@@ -277,9 +277,10 @@ async fn prepare(
                 .join("local")
                 .join(crate::checkout::sanitize(&repo_name))
                 .join(format!("branch-{branch_key}"));
-            let round = request.round.unwrap_or_else(|| next_round(&parent));
-            let (run, run_id) = RunDir::create(&parent, &format!("{stamp}-{branch_key}"))
-                .map_err(io("creating the run directory"))?;
+            let (run, run_id, round) =
+                RunDir::claim(&parent, &format!("{stamp}-{branch_key}"), request.round)
+                    .map_err(io("creating the run directory"))?;
+            let unprepared = rundir::Unprepared::new(&run);
             let key = crate::checkout::local_key(&local.root);
             let url = local.root.display().to_string();
             let fetched = fetch_change(
@@ -338,6 +339,7 @@ async fn prepare(
             write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
             let confinement = Confinement::decide(config, &facts)?;
             let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
+            unprepared.done();
             Ok(Prepared {
                 facts,
                 cache,
@@ -375,13 +377,13 @@ fn fetch_change(
     run: &RunDir,
     progress: &Arc<dyn Progress>,
 ) -> Result<Fetched, PipelineError> {
-    let cache = Cache::open(&config.paths.cache_dir, key, url, token)?;
-    let lock = CacheLock::acquire(&cache.path, || {
+    let lock = CacheLock::acquire(&Cache::path_for(&config.paths.cache_dir, key), || {
         progress.event(ProgressEvent::Stage(
             "waiting for another deep-review run to release the repository cache".into(),
         ))
     })
     .map_err(io("locking the repository cache"))?;
+    let cache = Cache::open(&config.paths.cache_dir, key, url, token)?;
     for pruned in cache.prune_stale()? {
         progress.event(ProgressEvent::Warning(format!(
             "removed a stale worktree left by an earlier run ({pruned})"
@@ -453,9 +455,9 @@ async fn prepare_pr(
         .join(crate::checkout::sanitize(&repo.owner))
         .join(crate::checkout::sanitize(&repo.name))
         .join(format!("pr-{number}"));
-    let round = round.unwrap_or_else(|| next_round(&parent));
-    let (run, run_id) = RunDir::create(&parent, &format!("{stamp}-pr-{number}"))
+    let (run, run_id, round) = RunDir::claim(&parent, &format!("{stamp}-pr-{number}"), round)
         .map_err(io("creating the run directory"))?;
+    let unprepared = rundir::Unprepared::new(&run);
     let key = format!(
         "github/{}/{}/{}",
         crate::checkout::sanitize(&repo.host),
@@ -553,6 +555,7 @@ async fn prepare_pr(
         progress.event(ProgressEvent::Warning(warning));
     }
     let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
+    unprepared.done();
     Ok(Prepared {
         facts,
         cache,
@@ -611,15 +614,6 @@ fn steering_files_changed(
         .filter(|f| read_at(repo, base, f) != read_at(repo, head, f))
         .map(str::to_string)
         .collect()
-}
-
-/// Completed earlier runs + 1.
-fn next_round(parent: &Path) -> u32 {
-    let done = rundir::siblings(parent)
-        .iter()
-        .filter(|(_, m)| matches!(m.state, RunState::Complete | RunState::Incomplete))
-        .count();
-    done as u32 + 1
 }
 
 pub fn spec(config: &Config, name: &str, agent: &AgentConfig) -> AgentSpec {

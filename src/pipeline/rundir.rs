@@ -39,6 +39,36 @@ impl RunDir {
         unreachable!("some run id is free")
     }
 
+    /// Creates the run's directory and claims its round — `explicit`, else
+    /// one more than the highest round of the runs beside it that produced
+    /// a report or are running now — under a lock, with a first manifest
+    /// that says so: concurrent runs of one PR get distinct rounds.
+    pub fn claim(
+        parent: &Path,
+        run_id: &str,
+        explicit: Option<u32>,
+    ) -> std::io::Result<(RunDir, String, u32)> {
+        std::fs::create_dir_all(parent)?;
+        let _lock = crate::checkout::CacheLock::acquire(&parent.join("runs"), || {})?;
+        let round = explicit.unwrap_or_else(|| {
+            siblings(parent)
+                .iter()
+                .filter(|(_, m)| {
+                    matches!(
+                        m.effective_state(),
+                        RunState::Complete | RunState::Incomplete | RunState::Running
+                    )
+                })
+                .map(|(_, m)| m.round)
+                .max()
+                .unwrap_or(0)
+                + 1
+        });
+        let (run, id) = RunDir::create(parent, run_id)?;
+        write_json(&run.manifest(), &Manifest::claimed(&id, round))?;
+        Ok((run, id, round))
+    }
+
     pub fn open(root: PathBuf) -> RunDir {
         RunDir { root }
     }
@@ -147,7 +177,64 @@ pub struct Manifest {
     pub pid: Option<u32>,
 }
 
+/// Marks a claimed run `failed` if its preparation stops before the run
+/// takes its manifest over ([`Unprepared::done`]).
+pub struct Unprepared {
+    manifest: PathBuf,
+    armed: bool,
+}
+
+impl Unprepared {
+    pub fn new(run: &RunDir) -> Unprepared {
+        Unprepared {
+            manifest: run.manifest(),
+            armed: true,
+        }
+    }
+
+    pub fn done(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Unprepared {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(mut m) = read_json::<Manifest>(&self.manifest) {
+            m.state = RunState::Failed;
+            m.finished_at = Some(jiff::Timestamp::now().to_string());
+            m.error = Some("stopped before the review started".into());
+            let _ = write_json(&self.manifest, &m);
+        }
+    }
+}
+
 impl Manifest {
+    /// The first manifest of a run: its id, round and process, until the
+    /// run writes the whole of it.
+    pub fn claimed(run_id: &str, round: u32) -> Manifest {
+        Manifest {
+            run_id: run_id.to_string(),
+            state: RunState::Running,
+            round,
+            deep_review_version: env!("CARGO_PKG_VERSION").into(),
+            started_at: jiff::Timestamp::now().to_string(),
+            finished_at: None,
+            kind: String::new(),
+            repo: String::new(),
+            pr: None,
+            branch: String::new(),
+            agents: Vec::new(),
+            cache: None,
+            verdict: None,
+            counts: None,
+            error: None,
+            pid: Some(std::process::id()),
+        }
+    }
+
     /// The state as readers should see it: `running` only while the
     /// process that writes it is alive.
     pub fn effective_state(&self) -> RunState {
