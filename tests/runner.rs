@@ -382,3 +382,38 @@ async fn read_only_defaults_hold_and_denials_are_reported() {
     // cannot run inside it.
     assert_eq!(results.matches("Permission denied").count(), 2, "{results}");
 }
+
+/// An answer line over the cap is never a silent `ok`: the agent failed,
+/// the message says why, and the bytes are on disk.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_too_large_to_read_fails_the_agent_and_is_kept() {
+    let bed = Bed::start(json!({"agents": []})).await;
+    let repo = bed.sample_repo();
+    let huge = script(
+        &bed,
+        "huge",
+        "printf '{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"result\":\"'\n\
+         head -c 17000000 /dev/zero | tr '\\0' a\n\
+         printf '\"}\\n'",
+    );
+    let spec = AgentSpec {
+        name: "huge".into(),
+        display_name: "Huge".into(),
+        protocol: Protocol::Claude,
+        binary: huge,
+        timeout: Duration::from_secs(60),
+        pass_env: vec![],
+    };
+    let outcomes = run_all(&bed, &repo, vec![spec], &[]).await;
+    let o = &outcomes[0];
+    assert_eq!(o.status, Status::Failed, "{:?}", o.message);
+    let message = o.message.as_deref().unwrap();
+    assert!(
+        message.starts_with("1 event line(s) larger than 16 MiB could not be read (kept in "),
+        "{message}"
+    );
+    let kept = std::fs::metadata(bed.path("runs/huge/events.jsonl"))
+        .unwrap()
+        .len();
+    assert!(kept > 17_000_000, "{kept}");
+}
