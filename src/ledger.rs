@@ -383,6 +383,9 @@ pub struct RoundChanges {
     pub addressed: Vec<(String, String)>,
     pub still_open: Vec<(String, String)>,
     pub no_longer_applies: Vec<(String, String)>,
+    /// Not raised again, but the code they point at is unchanged and no
+    /// reviewer said they were addressed: they stay open.
+    pub unchanged: Vec<(String, String)>,
 }
 
 /// The statuses agents or the consolidator gave earlier findings, by id.
@@ -393,10 +396,15 @@ pub type PriorStatuses = Vec<(String, crate::findings::answer::PriorState)>;
 /// prior rounds* (unless their code changed), earlier open findings not
 /// raised again become addressed (or what the reviewers said), and new
 /// findings are added.
+///
+/// `code_at_head(path)` is the file's text at the reviewed commit (None
+/// when it is gone): a finding nobody raised again counts as addressed
+/// only if a reviewer said so or the code it pointed at changed.
 pub fn apply_round(
     ledger: &mut Ledger,
     report: &mut Report,
     priors: &PriorStatuses,
+    code_at_head: &dyn Fn(&str) -> Option<String>,
 ) -> RoundChanges {
     let round = report.run.round;
     ledger.round = ledger.round.max(round);
@@ -480,11 +488,27 @@ pub fn apply_round(
             Some(PriorState::StillOpen) => changes
                 .still_open
                 .push((entry.id.clone(), entry.title.clone())),
-            _ => {
+            Some(PriorState::Addressed) => {
                 entry.status = Status::Addressed { since: round };
                 changes
                     .addressed
                     .push((entry.id.clone(), entry.title.clone()));
+            }
+            None => {
+                let anchor_code = &entry.fingerprint.anchor;
+                let unchanged = !anchor_code.is_empty()
+                    && code_at_head(&entry.fingerprint.path)
+                        .is_some_and(|text| anchor(&text).contains(anchor_code.as_str()));
+                if unchanged {
+                    changes
+                        .unchanged
+                        .push((entry.id.clone(), entry.title.clone()));
+                } else {
+                    entry.status = Status::Addressed { since: round };
+                    changes
+                        .addressed
+                        .push((entry.id.clone(), entry.title.clone()));
+                }
             }
         }
     }
@@ -548,7 +572,8 @@ pub fn apply_round(
     if round > 1
         && !(changes.addressed.is_empty()
             && changes.still_open.is_empty()
-            && changes.no_longer_applies.is_empty())
+            && changes.no_longer_applies.is_empty()
+            && changes.unchanged.is_empty())
     {
         report.summary = format!("{}\n\n{}", round_line(round, &changes), report.summary);
     }
@@ -580,6 +605,12 @@ pub fn round_line(round: u32, changes: &RoundChanges) -> String {
     let reraised: Vec<(String, String)> = changes.still_open.clone();
     if !reraised.is_empty() {
         parts.push(format!("Raised again: {}.", list(&reraised)));
+    }
+    if !changes.unchanged.is_empty() {
+        parts.push(format!(
+            "Not raised again, but their code is unchanged, so still open: {}.",
+            list(&changes.unchanged)
+        ));
     }
     parts.join(" ")
 }

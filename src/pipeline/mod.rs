@@ -857,8 +857,9 @@ async fn review(
     // A round nobody reviewed is no evidence: it moves nothing in the
     // ledger (no finding becomes "addressed" because nobody raised it).
     if report.verdict.decision != findings::Verdict::NotReviewed {
+        let at_head = |path: &str| read_at(&p.cache.repo, p.head, path);
         Ledger::update(&p.parent, |ledger| {
-            ledger::apply_round(ledger, &mut report, &priors);
+            ledger::apply_round(ledger, &mut report, &priors, &at_head);
             Ok::<_, LedgerError>(())
         })?;
     }
@@ -988,7 +989,8 @@ pub async fn reconsolidate(
     );
     let mut after = before;
     if report.verdict.decision != findings::Verdict::NotReviewed {
-        ledger::apply_round(&mut after, &mut report, &priors);
+        let at_head = |path: &str| read_at(&cache.repo, head, path);
+        ledger::apply_round(&mut after, &mut report, &priors, &at_head);
     }
     // The PR's ledger takes the new outcome only while no later round has
     // built on this one.
