@@ -750,3 +750,56 @@ async fn concurrent_runs_on_a_fresh_cache_all_succeed_with_distinct_rounds() {
     rounds.sort_unstable();
     assert_eq!(rounds, [1, 2, 3, 4]);
 }
+
+/// `consolidate RUN` follows the same signal policy: its consolidation
+/// agent is stopped and nothing of it is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_stops_consolidate_and_its_agent() {
+    let e = E2e::new(demo_scenario()).await;
+    let first = json_run(
+        e.cmd().args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ]),
+        0,
+    );
+    let id = first["run"]["id"].as_str().unwrap().to_string();
+    let mut hanging = demo_scenario();
+    hanging["agents"][0]["turns"][0] = json!({"fault": {"kind": "hang_before_headers"}});
+    e.bed
+        .double
+        .set_scenario(serde_json::from_value(hanging).unwrap());
+    let before = e.bed.double.requests_for("consolidator").len();
+    let mut cmd = e.std_cmd();
+    cmd.env("API_TIMEOUT_MS", "600000")
+        .args(["consolidate", &id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The double counts requests per script: wait for one more.
+    assert!(
+        e.bed
+            .double
+            .wait_for_count(
+                "consolidator",
+                before + 1,
+                std::time::Duration::from_secs(120)
+            )
+            .await,
+        "the consolidation agent started"
+    );
+    send(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("terminated (SIGTERM): stopping the agents"),
+        "{stderr}"
+    );
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{stderr}");
+    let left = common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived the run: {left:#?}");
+}

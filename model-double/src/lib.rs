@@ -110,12 +110,21 @@ impl ModelDouble {
     /// without sleeping.
     pub async fn wait_for(&self, agents: &[&str], timeout: Duration) -> bool {
         let names: Vec<String> = agents.iter().map(|a| a.to_string()).collect();
-        tokio::time::timeout(timeout, wait_for(&self.shared, &names))
+        let all_here =
+            |log: &[RecordedRequest]| names.iter().all(|n| log.iter().any(|r| &r.agent == n));
+        tokio::time::timeout(timeout, wait_until(&self.shared, all_here))
             .await
             .is_ok()
-            && names
-                .iter()
-                .all(|n| self.requests().iter().any(|r| &r.agent == n))
+    }
+
+    /// Waits (up to `timeout`) until the script `agent` has answered
+    /// `count` requests in all.
+    pub async fn wait_for_count(&self, agent: &str, count: usize, timeout: Duration) -> bool {
+        let enough =
+            |log: &[RecordedRequest]| log.iter().filter(|r| r.agent == agent).count() >= count;
+        tokio::time::timeout(timeout, wait_until(&self.shared, enough))
+            .await
+            .is_ok()
     }
 
     /// Plays `scenario` from now on (a later round of a review, say).
@@ -252,7 +261,14 @@ async fn handle(
     );
 
     if !turn.wait_for.is_empty() {
-        wait_for(&shared, &turn.wait_for).await;
+        // A barrier between agents, bounded so the server never hangs; a
+        // test that relies on it asserts the order from the log.
+        let all_here = |log: &[RecordedRequest]| {
+            turn.wait_for
+                .iter()
+                .all(|a| log.iter().any(|r| &r.agent == a))
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(60), wait_until(&shared, all_here)).await;
     }
     if turn.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(turn.delay_ms)).await;
@@ -284,21 +300,17 @@ async fn handle(
     }
 }
 
-async fn wait_for(shared: &Shared, agents: &[String]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+/// Returns once `done` holds for the request log, woken by each request
+/// that arrives (the caller bounds the wait).
+async fn wait_until(shared: &Shared, done: impl Fn(&[RecordedRequest]) -> bool) {
     loop {
         let notified = shared.arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let all_here = {
-            let state = shared.state.lock().unwrap();
-            agents
-                .iter()
-                .all(|a| state.log.iter().any(|r| &r.agent == a))
-        };
-        if all_here || tokio::time::timeout_at(deadline, notified).await.is_err() {
+        if done(&shared.state.lock().unwrap().log) {
             return;
         }
+        notified.await;
     }
 }
 
