@@ -371,3 +371,24 @@ impl Config {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Makefile/CI gate: every threshold against every severity.
+    #[test]
+    fn fail_on_blocks_exactly_the_severities_at_or_above_it() {
+        use Severity::*;
+        let table = [
+            (FailOn::None, [false, false, false]),
+            (FailOn::Critical, [true, false, false]),
+            (FailOn::Important, [true, true, false]),
+            (FailOn::Suggestion, [true, true, true]),
+        ];
+        for (fail_on, expected) in table {
+            let got = [Critical, Important, Suggestion].map(|s| fail_on.blocks(s));
+            assert_eq!(got, expected, "{fail_on:?}");
+        }
+    }
+}
