@@ -175,6 +175,21 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
         .unwrap();
     let comment = body["body"].as_str().unwrap();
     assert!(comment.starts_with("<!-- deep-review:report -->"));
+    // The whole report in its comment form, not a stub: what `show`
+    // renders from the saved run.
+    let shown = pr
+        .cmd()
+        .args([
+            "show",
+            report["run"]["id"].as_str().unwrap(),
+            "--format",
+            "github",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(comment, String::from_utf8_lossy(&shown.stdout));
+    assert!(comment.contains("## Important Issues") && comment.contains("| Verdict |"));
+    assert!(comment.starts_with("<!-- deep-review:report -->"));
     assert_eq!(
         comment,
         std::fs::read_to_string(run.join("report.github.md"))
@@ -224,6 +239,33 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
             .any(|(m, p)| m == "POST" && p.ends_with("/comments")),
         "no second comment: {received:?}"
     );
+    // It is updated with round 2's whole report.
+    let patched: Value = pr
+        .gh
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .find(|r| r.method.as_str() == "PATCH")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .unwrap();
+    let round2 = pr.runs().pop().unwrap();
+    let shown = pr
+        .cmd()
+        .args([
+            "show",
+            round2.file_name().unwrap().to_str().unwrap(),
+            "--format",
+            "github",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        patched["body"].as_str().unwrap(),
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("| Round | 2 |"));
     // Piped with --format github: the comment form alone on stdout.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
