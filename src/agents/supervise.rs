@@ -31,14 +31,16 @@ pub const ALWAYS_STRIPPED: &[&str] = crate::sandbox::env::NEVER;
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// The keeper (`sh -c KEEPER deep-review-agent CLI ARGS…`): starts the CLI
-/// in its own process group, passes its exit status on, survives the
-/// group's SIGTERM (the CLI gets it and decides), and on SIGUSR1 — sent by
-/// the kernel when deep-review dies — SIGKILLs the whole group. Traps are
-/// set after the CLI starts, so it inherits no changed disposition.
-const KEEPER: &str = r#""$@" &
-pid=$!
-trap 'kill -9 0' USR1
+/// in its process group, passes its exit status on, survives the group's
+/// SIGTERM (the CLI gets it and decides), and on SIGUSR1 — sent by the
+/// kernel when deep-review dies — SIGKILLs the whole group. Its traps are
+/// handlers, which exec resets, so the CLI starts with default dispositions
+/// (but SIGINT and SIGQUIT, which sh ignores for a background command; the
+/// group is stopped with SIGTERM and SIGKILL).
+const KEEPER: &str = r#"trap 'kill -9 0' USR1
 trap ':' TERM INT HUP
+"$@" &
+pid=$!
 while :; do
   wait "$pid"
   status=$?
@@ -203,7 +205,6 @@ pub async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
     // Kept alive until the child has started: it holds the ruleset's fd.
     let ruleset = match &supervision.sandbox {
@@ -233,6 +234,12 @@ pub async fn run(
     // SAFETY: the closure makes system calls only and allocates nothing.
     unsafe {
         command.pre_exec(move || {
+            // A session of its own: its own process group (what timeouts
+            // and cancellation signal), and no controlling terminal to
+            // type into.
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             // The keeper hears of deep-review's death, even a SIGKILLed one.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());

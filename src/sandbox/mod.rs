@@ -104,14 +104,14 @@ const SYSTEM_READ: &[&str] = &[
     "/run/systemd/resolve",
 ];
 
-/// Devices every process expects to write.
+/// Devices every process expects to write. No terminal: an agent that
+/// could write to one could type into the user's shell (TIOCSTI) or fake
+/// what the screen says; agents run in a session of their own, without a
+/// controlling terminal.
 const DEVICE_WRITE: &[&str] = &[
     "/dev/null",
     "/dev/zero",
     "/dev/full",
-    "/dev/tty",
-    "/dev/ptmx",
-    "/dev/pts",
     "/dev/random",
     "/dev/urandom",
 ];
@@ -378,12 +378,7 @@ impl Policy {
         let mut ruleset = landlock::Ruleset::new(handled, net, scoped)?;
         let read = fs::EXECUTE | fs::READ_FILE | fs::READ_DIR;
         for path in &self.read {
-            let extra = if path.starts_with("/dev") {
-                fs::IOCTL_DEV
-            } else {
-                0
-            };
-            ruleset.allow_path(path, read | extra)?;
+            ruleset.allow_path(path, read)?;
         }
         for path in &self.write {
             ruleset.allow_path(path, handled)?;
