@@ -73,6 +73,7 @@ fn main() {
             // The stream is what is measured: no sandbox, nothing to redact.
             sandbox: None,
             redactor: Default::default(),
+            private_root: dir.path().join("private"),
         };
         let job = ReviewJob {
             scratch: dir.path().join("agent"),

@@ -64,6 +64,17 @@ pub fn kill_all_now() {
     }
 }
 
+/// Removes an agent's private area when the run of it ends, however it
+/// ends (the group is dead by then). `remove_dir_all` does not follow
+/// symlinks the agent may have left there.
+struct RemovedAfter(PathBuf);
+
+impl Drop for RemovedAfter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Keeps a group in [`LIVE`] while its agent runs.
 struct Registered(Option<i32>);
 
@@ -111,6 +122,10 @@ pub struct Supervision {
     pub sandbox: Option<(u32, RunPolicy)>,
     /// Secret values replaced in everything stored from an agent.
     pub redactor: Redactor,
+    /// Where each agent gets its private, throwaway area (`NAME/tmp`, its
+    /// CLI's state copy): outside the run directory, which may be uploaded,
+    /// and removed when the agent is done.
+    pub private_root: PathBuf,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
     pub cancel: CancellationToken,
@@ -184,12 +199,31 @@ pub async fn run(
         }
     };
 
-    let tmp = dir.join("tmp");
+    let private = supervision.private_root.join(&spec.name);
+    let _private = RemovedAfter(private.clone());
+    let tmp = private.join("tmp");
     if let Err(e) = std::fs::create_dir_all(&tmp) {
         let message = format!("cannot create {}: {e}", tmp.display());
         return finish(&tally, Status::Failed, Some(message), None);
     }
-    let env = agent_env(spec, supervision, &invocation.env, &tmp);
+    let mut env = agent_env(spec, supervision, &invocation.env, &tmp);
+    if supervision.sandbox.is_some() {
+        match crate::sandbox::state::prepare(spec.protocol, &env, &private) {
+            Ok(overrides) => {
+                for (k, v) in overrides {
+                    env.retain(|(name, _)| *name != k);
+                    env.push((k, v));
+                }
+            }
+            Err(e) => {
+                let message = format!(
+                    "cannot prepare the CLI's private state in {}: {e}",
+                    private.display()
+                );
+                return finish(&tally, Status::Failed, Some(message), None);
+            }
+        }
+    }
     // The group's leader is a keeper shell that runs the CLI and, should
     // deep-review die without cleaning up (SIGKILL), kills the whole group:
     // a CLI's own children (Codex's binary, Gemini's relaunched Node) would

@@ -201,6 +201,8 @@ pub async fn run(
         started,
     )
     .await;
+    // Each agent removed its own private area; the run's folder is empty.
+    let _ = std::fs::remove_dir(private_root(config, &prepared.run_id));
     if !request.keep_worktree
         && let Err(e) = remove_worktree(&prepared)
     {
@@ -591,6 +593,12 @@ pub async fn post_comment(
         .await?)
 }
 
+/// Where a run's agents get their private, throwaway areas: under the
+/// cache, not in the run directory (which may be uploaded).
+fn private_root(config: &Config, run_id: &str) -> PathBuf {
+    config.paths.cache_dir.join("sandboxes").join(run_id)
+}
+
 /// The maintainers' notes for reviewers, read from the base commit only.
 pub const CONTEXT_FILE: &str = "deep-review-context.md";
 
@@ -706,6 +714,7 @@ async fn review(
             )
         }),
         redactor: Redactor::from_process(),
+        private_root: private_root(config, &p.run_id),
     };
     let diff_path = p.run.diff().display().to_string();
     let prior = p.ledger.prompt_lines();
@@ -953,6 +962,7 @@ pub async fn reconsolidate(
             )
         }),
         redactor: Redactor::from_process(),
+        private_root: private_root(config, &name),
     };
     // The ledger as the run found it: earlier rounds, as the agents saw them.
     // Runs from before ledger-before.json: their starting point is unknown.

@@ -8,6 +8,7 @@
 pub mod env;
 pub mod landlock;
 pub mod redact;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 

@@ -136,6 +136,7 @@ impl Bed {
             cancel: CancellationToken::new(),
             sandbox: sandbox(workdir, deep_review::sandbox::Access::ReadOnly),
             redactor: Default::default(),
+            private_root: self.path("private"),
         }
     }
 
