@@ -105,6 +105,8 @@ pub struct Tally {
     total: Option<Tokens>,
     pub text: String,
     pub finish: Option<Finish>,
+    /// Final events after the first, ignored.
+    pub late_finishes: u64,
     pub retries: u64,
     pub last_retry: Option<String>,
     pub warnings: Vec<String>,
@@ -173,7 +175,16 @@ impl Tally {
                     self.warnings.push(w);
                 }
             }
-            Event::Finished(finish) => self.finish = Some(finish),
+            // The first final event is the answer: a line written after it
+            // (by a process the agent left behind, through its stdout) can
+            // not replace it.
+            Event::Finished(finish) => {
+                if self.finish.is_none() {
+                    self.finish = Some(finish);
+                } else {
+                    self.late_finishes += 1;
+                }
+            }
             Event::Unknown { .. } => self.unknown_events += 1,
             Event::Garbage(line) => {
                 self.garbage_lines += 1;

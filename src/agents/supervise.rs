@@ -344,7 +344,22 @@ pub async fn run(
     // Whatever the leader did, nothing it started may outlive it.
     kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
     let events_path = dir.join("events.jsonl");
-    let lost = match stdout_task.await {
+    // The group is dead; a process that left it (setsid) could still hold
+    // the pipes open, to hang the run or to feed it. Its output gets the
+    // grace period, then it is cut off.
+    let mut stdout_task = stdout_task;
+    let stderr_task = stderr_task;
+    let drained = tokio::time::timeout(supervision.grace, &mut stdout_task).await;
+    if drained.is_err() {
+        stdout_task.abort();
+        stderr_task.abort();
+    }
+    let held_open = drained.is_err();
+    let stdout_result = match drained {
+        Ok(result) => result,
+        Err(_) => Ok(Pumped::default()),
+    };
+    let lost = match stdout_result {
         Ok(Pumped {
             write_error: Some(e),
             ..
@@ -357,7 +372,18 @@ pub async fn run(
         )),
         Err(e) => Some(format!("reading the agent's output failed: {e}")),
     };
-    let (stderr_tail, stderr_error) = stderr_task.await.unwrap_or_default();
+    let (stderr_tail, stderr_error) =
+        match tokio::time::timeout(supervision.grace, stderr_task).await {
+            Ok(Ok(pumped)) => pumped,
+            _ => Default::default(),
+        };
+    let lost = match (lost, held_open) {
+        (None, true) => Some(
+            "a process the agent started outlived it and held its output open; output after the agent ended was ignored"
+                .to_string(),
+        ),
+        (lost, _) => lost,
+    };
     while let Ok(event) = rx.try_recv() {
         tally.apply(event);
     }
