@@ -223,13 +223,23 @@ impl Ledger {
 
     /// Applies the decline and reopen lines of PR comments not applied
     /// before, oldest first. Returns a warning for each one left out.
-    pub fn apply_comments(&mut self, commands: &[CommentCommand], round: u32) -> Vec<String> {
+    pub fn apply_comments(
+        &mut self,
+        commands: &[CommentCommand],
+        pr_author: &str,
+        round: u32,
+    ) -> Vec<String> {
         let mut warnings = Vec::new();
         for c in commands {
             if self.applied_comments.contains(&c.comment) {
                 continue;
             }
-            let applied = if !c.is_trusted() {
+            let applied = if c.author.eq_ignore_ascii_case(pr_author) {
+                Err(format!(
+                    "ignored a ledger command by @{}, the PR's author: the author of the code under review does not decide about its findings",
+                    c.author
+                ))
+            } else if !c.is_trusted(pr_author) {
                 Err(format!(
                     "ignored a ledger command by @{} ({}): only the repository's owners, members and collaborators may decide about findings",
                     c.author,
@@ -678,11 +688,11 @@ mod tests {
                 "/deep-review decline S2: by design",
             ),
         ];
-        let warnings = ledger.apply_comments(&comments, 2);
+        let warnings = ledger.apply_comments(&comments, "octocat", 2);
         assert_eq!(
             warnings,
             [
-                "ignored a ledger command by @octocat (contributor): only the repository's owners, members and collaborators may decide about findings",
+                "ignored a ledger command by @octocat, the PR's author: the author of the code under review does not decide about its findings",
                 "ignored a ledger command by @mallory (none): only the repository's owners, members and collaborators may decide about findings",
                 "a PR comment by @maintainer names no finding S9 in the ledger of this pull request",
                 "ignored @maintainer's decline of Critical C1: a Critical finding is declined only with a reason (`/deep-review decline C1: why`)",
@@ -701,13 +711,23 @@ mod tests {
         // Reopened on the command line: the old comment does not undo it,
         // and nothing is warned about twice.
         ledger.reopen("S2").unwrap();
-        assert!(ledger.apply_comments(&comments, 3).is_empty());
+        assert!(ledger.apply_comments(&comments, "octocat", 3).is_empty());
         assert_eq!(ledger.entries[1].status, Status::Open);
 
         // A newer comment does apply.
         let newer = [comment(6, "maintainer", "OWNER", "/deep-review reopen S2")];
         ledger.decline("S2", 3, "again").unwrap();
-        assert!(ledger.apply_comments(&newer, 4).is_empty());
+        assert!(ledger.apply_comments(&newer, "octocat", 4).is_empty());
+        assert_eq!(ledger.entries[1].status, Status::Open);
+
+        // The PR's author is not heard even as a member of the repository.
+        let own = [comment(
+            7,
+            "OctoCat",
+            "MEMBER",
+            "/deep-review decline S2: mine",
+        )];
+        assert_eq!(ledger.apply_comments(&own, "octocat", 5).len(), 1);
         assert_eq!(ledger.entries[1].status, Status::Open);
     }
 

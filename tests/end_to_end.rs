@@ -803,3 +803,32 @@ async fn a_signal_stops_consolidate_and_its_agent() {
     let left = common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
     assert!(left.is_empty(), "processes outlived the run: {left:#?}");
 }
+
+/// The consolidator cannot call a change "Merge" while it keeps an
+/// Important finding: the verdict is never more lenient than what is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lenient_consolidator_cannot_wave_kept_findings_through() {
+    let mut scenario = demo_scenario();
+    scenario["agents"][0]["turns"][1]["structured"]["verdict"] = json!("merge");
+    let e = E2e::new(scenario).await;
+    let r = json_run(
+        e.cmd().args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ]),
+        0,
+    );
+    assert!(r["counts"]["important"].as_u64().unwrap() > 0);
+    assert_eq!(r["verdict"]["decision"], "merge_with_fixes");
+    let reason = r["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.ends_with(
+            "(the consolidator said \"Merge\", which the findings it kept do not allow)"
+        ),
+        "{reason}"
+    );
+}

@@ -429,11 +429,23 @@ async fn a_fork_pr_is_reviewed_read_only() {
         )
         .await;
     pr.gh.serve_comments(json!([]), json!([])).await;
+    // CI checked a fork's `main` out where deep-review runs: its config
+    // file is the change's, and is not read (only a remote's default
+    // branch is trusted for a pull request).
+    std::fs::write(
+        pr.cwd.join(".deep-review.toml"),
+        "[review]\nagents = [\"claude\"]\n",
+    )
+    .unwrap();
+    git(&["init", "-q", "-b", "main"], &pr.cwd);
+    git(&["add", "-A"], &pr.cwd);
+    git(&["commit", "-qm", "fork main"], &pr.cwd);
     let report = json_run(
         pr.cmd()
             .args(["pr", "7", "--repo", "acme/widget", "--format", "json"]),
         0,
     );
+    assert_eq!(report["agents"].as_array().unwrap().len(), 3);
     let sandbox = &report["run"]["sandbox"];
     assert_eq!(sandbox["mechanism"], "landlock", "{sandbox}");
     assert_eq!(sandbox["access"], "read_only");

@@ -38,7 +38,11 @@ pub fn locate(binary: &str) -> Option<PathBuf> {
         return is_executable(candidate).then(|| candidate.to_path_buf());
     }
     let path = std::env::var_os("PATH")?;
+    // A relative entry (`.`, empty, `node_modules/.bin`) would find a
+    // program in the current directory — in CI often the change under
+    // review — and run it outside any sandbox.
     std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(binary))
         .find(|p| is_executable(p))
 }
@@ -59,13 +63,18 @@ pub struct Installed {
 
 /// Runs `BINARY --version` (bounded in time) and compares the result with
 /// the tested version.
-pub async fn probe(protocol: Protocol, path: &Path) -> Installed {
+/// `strip`: `github.strip_env`, which never passes either.
+pub async fn probe(protocol: Protocol, path: &Path, strip: &[String]) -> Installed {
     // Like a review run, a probe sees only the allowlisted environment,
     // and runs in a process group of its own: whatever it starts goes with it.
     let child = tokio::process::Command::new(path)
         .arg("--version")
         .env_clear()
-        .envs(crate::sandbox::env::filter(protocol, std::env::vars(), &[]))
+        .envs(
+            crate::sandbox::env::filter(protocol, std::env::vars(), &[])
+                .into_iter()
+                .filter(|(k, _)| !strip.contains(k)),
+        )
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -32,7 +32,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         }
         Command::Doctor => super::doctor::run(&load_config(None)?.config, cli.quiet).await,
         Command::Pr(args) => {
-            let loaded = load_config(Some(&args.review))?;
+            let loaded = load_config_for(Some(&args.review), None, true)?;
             let cwd = std::env::current_dir().map_err(|e| {
                 Failure::runtime(format!("cannot read the current directory: {e}"), "")
             })?;
@@ -114,6 +114,15 @@ fn load_config_at(
     review: Option<&ReviewArgs>,
     repo_rev: Option<String>,
 ) -> Result<Loaded, Failure> {
+    load_config_for(review, repo_rev, false)
+}
+
+/// `remote_only`: for a pull request, trust only a remote's default branch.
+fn load_config_for(
+    review: Option<&ReviewArgs>,
+    repo_rev: Option<String>,
+    remote_only: bool,
+) -> Result<Loaded, Failure> {
     let base = etcetera::choose_base_strategy().map_err(|e| {
         Failure::runtime(
             format!("cannot find the home directory: {e}"),
@@ -125,6 +134,7 @@ fn load_config_at(
         user_file: user_config_file(),
         repo_root: repo_root(),
         repo_rev,
+        repo_remote_only: remote_only,
         env: std::env::vars()
             .filter(|(k, _)| k.starts_with("DEEP_REVIEW_"))
             .collect(),

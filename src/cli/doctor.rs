@@ -55,7 +55,7 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             );
             continue;
         };
-        let found = agents::probe(protocol, &path).await;
+        let found = agents::probe(protocol, &path, &config.github.strip_env).await;
         let version = found.version.as_deref().unwrap_or("unknown version");
         let tested = if found.tested {
             "tested".to_string()
@@ -123,8 +123,11 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
         }
     }
     match crate::sandbox::Mechanism::detect() {
-        crate::sandbox::Mechanism::Landlock { abi } if abi >= 4 => c.ok(format!(
-            "sandbox: Landlock ABI {abi}: files and TCP ports confined (docs/security.md)"
+        crate::sandbox::Mechanism::Landlock { abi } if abi >= 6 => c.ok(format!(
+            "sandbox: Landlock ABI {abi}: files, TCP ports and signals confined (docs/security.md)"
+        )),
+        crate::sandbox::Mechanism::Landlock { abi } if abi >= 4 => c.note(format!(
+            "sandbox: Landlock ABI {abi}: files and TCP ports confined; agents can signal other processes of yours (Linux 6.12+ stops that)"
         )),
         crate::sandbox::Mechanism::Landlock { abi } => c.ok(format!(
             "sandbox: Landlock ABI {abi}: files confined; this kernel cannot limit TCP ports (Linux 6.7+ can)"
@@ -133,6 +136,19 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             format!("sandbox: none: {reason}; agents run unconfined and read-only, fork PRs are refused"),
             "review on Linux 5.13+ with Landlock enabled, or pass --allow-unconfined knowingly (docs/security.md)",
         ),
+    }
+    // Landlock (ABI ≤ 7) does not govern connecting to a named socket:
+    // one that grants more than files (Docker's is root) is a way out.
+    for socket in [
+        "/var/run/docker.sock",
+        "/run/docker.sock",
+        "/run/podman/podman.sock",
+    ] {
+        if std::path::Path::new(socket).exists() {
+            c.note(format!(
+                "{socket} exists: an agent could reach it (the sandbox does not govern named sockets); review fork PRs where it is not mounted (docs/security.md)"
+            ));
+        }
     }
     let summary = if c.problems == 0 {
         "deep-review is ready.".to_string()

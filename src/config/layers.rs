@@ -23,6 +23,9 @@ pub struct LoadOptions {
     /// That revision (`branch --base`); else the default branch
     /// (`upstream`/`origin` HEAD, then `main`, `master`).
     pub repo_rev: Option<String>,
+    /// Reviewing a pull request: the trusted revision is a remote's default
+    /// branch, never a local branch.
+    pub repo_remote_only: bool,
     /// `DEEP_REVIEW_*` variables (others are ignored).
     pub env: Vec<(String, String)>,
     pub flags: FlagOverrides,
@@ -72,7 +75,8 @@ pub(super) fn collect(options: &LoadOptions) -> Result<Vec<Layer>, ConfigError> 
         layers.push(layer);
     }
     if let Some(root) = &options.repo_root
-        && let Some(layer) = repo_layer(root, options.repo_rev.as_deref())?
+        && let Some(layer) =
+            repo_layer(root, options.repo_rev.as_deref(), options.repo_remote_only)?
     {
         layers.push(layer);
     }
@@ -98,8 +102,12 @@ fn file_layer(path: &Path, source: Source) -> Result<Option<Layer>, ConfigError>
 /// `.deep-review.toml` as committed on the trusted revision of the
 /// repository at `root`: a branch under review cannot change how it is
 /// reviewed. None when there is no such revision or file.
-fn repo_layer(root: &Path, rev: Option<&str>) -> Result<Option<Layer>, ConfigError> {
-    let Some((rev, text)) = super::trusted_file(root, rev, super::REPO_FILE) else {
+fn repo_layer(
+    root: &Path,
+    rev: Option<&str>,
+    remote_only: bool,
+) -> Result<Option<Layer>, ConfigError> {
+    let Some((rev, text)) = super::trusted_file(root, rev, remote_only, super::REPO_FILE) else {
         return Ok(None);
     };
     let path = super::repo_file(root);

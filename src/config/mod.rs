@@ -214,11 +214,21 @@ pub fn repo_file(root: &Path) -> PathBuf {
 
 /// The trusted revision of the repository at `root` — `rev` if given,
 /// else its default branch — and `file` as committed there.
-pub fn trusted_file(root: &Path, rev: Option<&str>, file: &str) -> Option<(String, String)> {
+///
+/// With `remote_only` (reviewing a pull request), the default branch is
+/// only a remote's (`upstream/HEAD`, `origin/HEAD`): a local `main` may be
+/// the change itself, as when CI checks a fork's `main` out.
+pub fn trusted_file(
+    root: &Path,
+    rev: Option<&str>,
+    remote_only: bool,
+    file: &str,
+) -> Option<(String, String)> {
     let repo = git2::Repository::discover(root).ok()?;
     let rev = match rev {
         Some(r) => r.to_string(),
-        None => crate::checkout::default_branch(&repo)?,
+        None => crate::checkout::default_branch(&repo)
+            .filter(|r| !remote_only || r.starts_with("refs/remotes/"))?,
     };
     let commit = repo.revparse_single(&rev).ok()?.peel_to_commit().ok()?;
     let entry = commit.tree().ok()?.get_path(Path::new(file)).ok()?;

@@ -306,11 +306,27 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation) -> Report {
         counts.add(f.severity);
     }
     let verdict = match &decisions {
-        // A model cannot declare the review not done, nor undo that.
-        Some(d) if d.verdict != Verdict::NotReviewed => VerdictInfo {
-            decision: d.verdict,
-            reason: d.verdict_reason.trim().to_string(),
-        },
+        // A model cannot declare the review not done, nor undo that; nor
+        // can it be more lenient than the findings it kept: one injected
+        // consolidator must not turn kept Criticals into "Merge".
+        Some(d) if d.verdict != Verdict::NotReviewed => {
+            let floor = rule_verdict(&counts);
+            if strictness(floor.decision) > strictness(d.verdict) {
+                VerdictInfo {
+                    decision: floor.decision,
+                    reason: format!(
+                        "{} (the consolidator said \"{}\", which the findings it kept do not allow)",
+                        floor.reason.trim_end_matches('.'),
+                        d.verdict.label()
+                    ),
+                }
+            } else {
+                VerdictInfo {
+                    decision: d.verdict,
+                    reason: d.verdict_reason.trim().to_string(),
+                }
+            }
+        }
         _ => rule_verdict(&counts),
     };
     let verdict = honest(verdict, inputs.agents);
@@ -777,6 +793,17 @@ fn honest(verdict: VerdictInfo, agents: &[AgentResult]) -> VerdictInfo {
         }
     } else {
         verdict
+    }
+}
+
+/// How much a verdict holds a change back.
+fn strictness(v: Verdict) -> u8 {
+    match v {
+        Verdict::Merge => 0,
+        Verdict::MergeWithOptionalFixes => 1,
+        Verdict::MergeWithFixes => 2,
+        Verdict::NeedsChanges => 3,
+        Verdict::NotReviewed => 4,
     }
 }
 

@@ -153,11 +153,11 @@ impl CommentCommand {
     /// Only people with write access may decide about findings: anyone
     /// can comment on a public pull request, and a fork's author is the
     /// one whose code is under review.
-    pub fn is_trusted(&self) -> bool {
+    pub fn is_trusted(&self, pr_author: &str) -> bool {
         matches!(
             self.association.as_str(),
             "OWNER" | "MEMBER" | "COLLABORATOR"
-        )
+        ) && !self.author.eq_ignore_ascii_case(pr_author)
     }
 }
 

@@ -176,7 +176,11 @@ pub async fn run(
     let probes = agents.iter().map(|(name, agent)| async move {
         let spec = spec(config, name, agent);
         let version = match crate::agents::locate(&spec.binary) {
-            Some(path) => crate::agents::probe(spec.protocol, &path).await.version,
+            Some(path) => {
+                crate::agents::probe(spec.protocol, &path, &config.github.strip_env)
+                    .await
+                    .version
+            }
             None => None,
         };
         ManifestAgent {
@@ -550,7 +554,7 @@ async fn prepare_pr(
         }
     };
     let (ledger, warnings) = Ledger::update(&parent, |ledger| {
-        let warnings = ledger.apply_comments(&commands, round);
+        let warnings = ledger.apply_comments(&commands, &pr.author, round);
         Ok::<_, LedgerError>((ledger.clone(), warnings))
     })?;
     for warning in warnings {

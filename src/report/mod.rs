@@ -17,8 +17,8 @@ use crate::config::Format;
 /// report lives, for the GitHub form's shortening notes.
 pub fn render(report: &Report, format: Format, full_report: Option<&str>) -> String {
     match format {
-        Format::Md => markdown::render(report),
-        Format::Github => markdown::render_github(report, full_report),
+        Format::Md => text::defuse_commands(&markdown::render(report)),
+        Format::Github => text::defuse_commands(&markdown::render_github(report, full_report)),
         Format::Html => html::render(report),
         Format::Json => serde_json::to_string_pretty(report).expect("the report serialises") + "\n",
         Format::Sarif => sarif::render(report),

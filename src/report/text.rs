@@ -225,3 +225,38 @@ mod tests {
         );
     }
 }
+
+/// A report posted as a comment must not carry ledger commands: a line of
+/// model-written text that reads `/deep-review decline …` gets a zero-width
+/// space in front, invisible, and no longer a command.
+pub fn defuse_commands(markdown: &str) -> String {
+    if !markdown.contains("/deep-review") {
+        return markdown.to_string();
+    }
+    markdown
+        .split_inclusive('\n')
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            if line.trim_start().starts_with("/deep-review") {
+                format!("{}\u{200B}{}", &line[..indent], &line[indent..])
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod defuse_tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_in_a_report_are_no_commands() {
+        let md = "Body\n/deep-review decline C1: planted\n  /deep-review reopen I2\nsee /deep-review docs\n";
+        let out = defuse_commands(md);
+        for line in out.lines() {
+            assert_eq!(crate::github::LedgerCommand::parse(line), None, "{line:?}");
+        }
+        assert_eq!(out.replace('\u{200B}', ""), md);
+    }
+}

@@ -39,7 +39,7 @@ pub fn vendor_prefixes(protocol: Protocol) -> &'static [&'static str] {
     match protocol {
         Protocol::Claude => &["ANTHROPIC_", "CLAUDE_"],
         Protocol::Codex => &["OPENAI_", "CODEX_"],
-        Protocol::Gemini => &["GEMINI_", "GOOGLE_"],
+        Protocol::Gemini => &["GEMINI_"],
     }
 }
 
@@ -53,7 +53,16 @@ fn vendor_names(protocol: Protocol) -> &'static [&'static str] {
             "DISABLE_ERROR_REPORTING",
             "DISABLE_AUTOUPDATER",
         ],
-        Protocol::Codex | Protocol::Gemini => &[],
+        // Not GOOGLE_* as a whole: it holds unrelated cloud credentials
+        // (GOOGLE_CREDENTIALS, GOOGLE_OAUTH_ACCESS_TOKEN).
+        Protocol::Gemini => &[
+            "GOOGLE_API_KEY",
+            "GOOGLE_GEMINI_BASE_URL",
+            "GOOGLE_CLOUD_PROJECT",
+            "GOOGLE_CLOUD_LOCATION",
+            "GOOGLE_GENAI_USE_VERTEXAI",
+        ],
+        Protocol::Codex => &[],
     }
 }
 

@@ -18,16 +18,21 @@ impl Redactor {
     /// From every variable whose name looks secret (see
     /// [`super::env::looks_secret`]).
     pub fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Redactor {
-        let mut secrets: Vec<(Vec<u8>, Vec<u8>)> = vars
-            .into_iter()
-            .filter(|(k, v)| super::env::looks_secret(k) && v.len() >= MIN_SECRET)
-            .map(|(k, v)| {
-                (
-                    v.as_bytes().to_vec(),
-                    format!("[redacted {k}]").into_bytes(),
-                )
-            })
-            .collect();
+        let mut secrets: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (k, v) in vars {
+            let v = v.trim();
+            if !super::env::looks_secret(k) || v.len() < MIN_SECRET {
+                continue;
+            }
+            let replacement = format!("[redacted {k}]").into_bytes();
+            // As written, and as it appears inside a JSON string (a key
+            // with newlines or quotes, a PEM block).
+            let escaped = serde_json::to_string(v).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            for form in [v, escaped] {
+                secrets.push((form.as_bytes().to_vec(), replacement.clone()));
+            }
+        }
         secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         secrets.dedup_by(|a, b| a.0 == b.0);
         Redactor { secrets }
@@ -75,6 +80,11 @@ mod tests {
             ("PATH", "/usr/bin:/bin"),
             ("SHORT_TOKEN", "abc"),
         ]);
+        let pem = Redactor::from_vars([("SSH_KEY", "-----BEGIN\nabc\"def\n-----END\n")]);
+        assert_eq!(
+            String::from_utf8_lossy(&pem.redact(br#"{"text":"-----BEGIN\nabc\"def\n-----END"}"#)),
+            r#"{"text":"[redacted SSH_KEY]"}"#
+        );
         let line = b"a ghp_abcdefgh12345 b sk-longer-ghp_abcdefgh12345 /usr/bin:/bin abc";
         assert_eq!(
             String::from_utf8_lossy(&r.redact(line)),
