@@ -373,3 +373,46 @@ fn mistakes_are_found_before_any_agent_is_paid_for() {
         );
     }
 }
+
+/// Usage mistakes that need no agent, each exit 2 with one line and a hint;
+/// runtime trouble exit 1.
+#[test]
+fn the_exit_codes_of_mistakes() {
+    let env = Env::new();
+    // Outside any repository.
+    let out = env.cmd().args(["branch"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", env.clean(&out.stderr));
+    // An unknown branch.
+    commit_on_main(&env.path("work"), "[review]\nfail_on = \"none\"\n");
+    let out = env
+        .cmd()
+        .args(["branch", "no-such-branch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", env.clean(&out.stderr));
+    assert!(env.clean(&out.stderr).contains("no-such-branch"));
+    // Runs and findings that do not exist.
+    for args in [
+        &["show", "20200101-000000-pr-1"][..],
+        &["consolidate", "20200101-000000-pr-1"],
+        &[
+            "decline",
+            "pr",
+            "7",
+            "S9",
+            "--reason",
+            "x",
+            "--repo",
+            "acme/widget",
+        ],
+        &["reopen", "pr", "7", "S9", "--repo", "acme/widget"],
+    ] {
+        let out = env.cmd().args(args).output().unwrap();
+        let err = env.clean(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("\nhint: "),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -832,3 +832,34 @@ async fn a_lenient_consolidator_cannot_wave_kept_findings_through() {
         "{reason}"
     );
 }
+
+/// The CI gate through the binary, on one review with Important findings
+/// and suggestions but no Critical: each threshold decides the exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_on_gates_exactly_at_its_threshold() {
+    let e = E2e::new(demo_scenario()).await;
+    for (fail_on, code) in [
+        ("none", 0),
+        ("critical", 0),
+        ("important", 4),
+        ("suggestion", 4),
+    ] {
+        let out = e
+            .cmd()
+            .args([
+                "branch",
+                "feature/stats",
+                "--base",
+                "main",
+                "-q",
+                "--fail-on",
+                fail_on,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
+    }
+    let r = e.report(e.runs().last().unwrap());
+    assert_eq!(r["counts"]["critical"], 0);
+    assert!(r["counts"]["important"].as_u64().unwrap() > 0);
+}
