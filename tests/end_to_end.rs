@@ -863,3 +863,81 @@ async fn fail_on_gates_exactly_at_its_threshold() {
     assert_eq!(r["counts"]["critical"], 0);
     assert!(r["counts"]["important"].as_u64().unwrap() > 0);
 }
+
+/// The guardrails on the consolidator's decisions, through the real
+/// consolidation pass: an unverified finding kept without a reason is
+/// dropped, a severity changed without a reason is reverted, a finding
+/// both kept and dropped stays kept, an unknown finding is ignored — and
+/// each is said.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_consolidators_decisions_are_checked() {
+    let mut scenario = demo_scenario();
+    let decisions = &mut scenario["agents"][0]["turns"][1]["structured"];
+    // codex:F2 (Important) demoted to Suggestion without a reason.
+    decisions["groups"][1]["severity_reason"] = Value::Null;
+    // gemini:F2, whose quote is not in the file, kept without a note.
+    decisions["groups"].as_array_mut().unwrap().push(json!({
+        "members": ["gemini:F2"], "severity": "suggestion", "category": "gap",
+        "title": "Empty input", "body": "b", "fix": "", "severity_reason": null, "evidence_note": null
+    }));
+    decisions["dropped"] = json!([
+        {"finding": "claude:F1", "kind": "false_positive", "reason": "kept above as well"},
+        {"finding": "claude:F99", "kind": "false_positive", "reason": "no such finding"}
+    ]);
+    let e = E2e::new(scenario).await;
+    let r = json_run(
+        e.cmd().args([
+            "branch",
+            "feature/stats",
+            "--base",
+            "main",
+            "--format",
+            "json",
+        ]),
+        0,
+    );
+    let dropped = r["dropped"].as_array().unwrap();
+    let gemini = dropped
+        .iter()
+        .find(|d| d["source"] == "gemini:F2")
+        .expect("gemini:F2 dropped");
+    assert_eq!(gemini["kind"], "unverified");
+    assert!(
+        gemini["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("the consolidator gave no reason to keep it"),
+        "{gemini}"
+    );
+    let empty = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["title"] == "mean() of an empty list fails with ZeroDivisionError")
+        .expect("codex:F2 kept");
+    assert_eq!(empty["severity"], "important", "reverted: {empty}");
+    assert_eq!(
+        empty["flags"],
+        json!([
+            "the consolidator changed the severity to Suggestion without a reason; kept as Important"
+        ])
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["title"] == "mean() divides by len(values) - 1"),
+        "claude:F1 stays kept"
+    );
+    assert!(!dropped.iter().any(|d| d["source"] == "claude:F1"));
+    let note = r["consolidation"]["note"].as_str().unwrap();
+    assert!(
+        note.contains("the consolidator both kept and dropped claude:F1; kept"),
+        "{note}"
+    );
+    assert!(
+        note.contains("the consolidator dropped an unknown finding claude:F99; ignored"),
+        "{note}"
+    );
+}
