@@ -105,8 +105,10 @@ pub struct Tally {
     total: Option<Tokens>,
     pub text: String,
     pub finish: Option<Finish>,
-    /// Final events after the first, ignored.
-    pub late_finishes: u64,
+    /// Events after the final one, ignored: nothing written after it (by a
+    /// process the agent left behind, through its stdout) can change the
+    /// answer; any at all fails the agent.
+    pub after_final: u64,
     pub retries: u64,
     pub last_retry: Option<String>,
     pub warnings: Vec<String>,
@@ -118,6 +120,10 @@ pub struct Tally {
 
 impl Tally {
     pub fn apply(&mut self, event: Event) {
+        if self.finish.is_some() && !matches!(event, Event::Unknown { .. }) {
+            self.after_final += 1;
+            return;
+        }
         match event {
             Event::Init { model } => {
                 if model.is_some() {
@@ -175,16 +181,7 @@ impl Tally {
                     self.warnings.push(w);
                 }
             }
-            // The first final event is the answer: a line written after it
-            // (by a process the agent left behind, through its stdout) can
-            // not replace it.
-            Event::Finished(finish) => {
-                if self.finish.is_none() {
-                    self.finish = Some(finish);
-                } else {
-                    self.late_finishes += 1;
-                }
-            }
+            Event::Finished(finish) => self.finish = Some(finish),
             Event::Unknown { .. } => self.unknown_events += 1,
             Event::Garbage(line) => {
                 self.garbage_lines += 1;

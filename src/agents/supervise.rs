@@ -49,18 +49,20 @@ done"#;
 
 /// The process groups of the agents running now, so that a second
 /// interrupt can kill them all at once ([`kill_all_now`]).
-static LIVE: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+static LIVE: std::sync::Mutex<Vec<(i32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
 
 /// SIGKILLs every running agent's process group and waits for each
 /// group's leader to be gone: for leaving at once, with nothing behind.
 pub fn kill_all_now() {
-    let groups: Vec<i32> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-    for pgid in &groups {
+    let groups: Vec<(i32, PathBuf)> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    for (pgid, _) in &groups {
         kill_group(Some(*pgid), nix::sys::signal::Signal::SIGKILL);
     }
-    for pgid in groups {
+    for (pgid, private) in groups {
         // The leader is our child and its pid is the group's id.
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pgid), None);
+        // Its private area holds copies of logins: not to be left behind.
+        let _ = std::fs::remove_dir_all(private);
     }
 }
 
@@ -79,9 +81,9 @@ impl Drop for RemovedAfter {
 struct Registered(Option<i32>);
 
 impl Registered {
-    fn new(pgid: Option<i32>) -> Registered {
+    fn new(pgid: Option<i32>, private: &Path) -> Registered {
         if let (Some(pgid), Ok(mut live)) = (pgid, LIVE.lock()) {
-            live.push(pgid);
+            live.push((pgid, private.to_path_buf()));
         }
         Registered(pgid)
     }
@@ -90,7 +92,7 @@ impl Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         if let (Some(pgid), Ok(mut live)) = (self.0, LIVE.lock()) {
-            live.retain(|p| *p != pgid);
+            live.retain(|(p, _)| *p != pgid);
         }
     }
 }
@@ -202,11 +204,20 @@ pub async fn run(
     let private = supervision.private_root.join(&spec.name);
     let _private = RemovedAfter(private.clone());
     let tmp = private.join("tmp");
-    if let Err(e) = std::fs::create_dir_all(&tmp) {
+    let created = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&tmp)
+    };
+    if let Err(e) = created {
         let message = format!("cannot create {}: {e}", tmp.display());
         return finish(&tally, Status::Failed, Some(message), None);
     }
     let mut env = agent_env(spec, supervision, &invocation.env, &tmp);
+    // Where the CLI's own state lives, before it is pointed at the copy.
+    let user_env = env.clone();
     if supervision.sandbox.is_some() {
         match crate::sandbox::state::prepare(spec.protocol, &env, &private) {
             Ok(overrides) => {
@@ -302,7 +313,7 @@ pub async fn run(
     drop(ruleset);
     report(AgentProgress::Started);
     let pgid = child.id().map(|id| id as i32);
-    let _registered = Registered::new(pgid);
+    let _registered = Registered::new(pgid, &private);
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
 
@@ -372,11 +383,16 @@ pub async fn run(
         )),
         Err(e) => Some(format!("reading the agent's output failed: {e}")),
     };
-    let (stderr_tail, stderr_error) =
-        match tokio::time::timeout(supervision.grace, stderr_task).await {
-            Ok(Ok(pumped)) => pumped,
-            _ => Default::default(),
-        };
+    let mut stderr_task = stderr_task;
+    let stderr_drained = tokio::time::timeout(supervision.grace, &mut stderr_task).await;
+    if stderr_drained.is_err() {
+        stderr_task.abort();
+    }
+    let held_open = held_open || stderr_drained.is_err();
+    let (stderr_tail, stderr_error) = match stderr_drained {
+        Ok(Ok(pumped)) => pumped,
+        _ => Default::default(),
+    };
     let lost = match (lost, held_open) {
         (None, true) => Some(
             "a process the agent started outlived it and held its output open; output after the agent ended was ignored"
@@ -387,6 +403,18 @@ pub async fn run(
     while let Ok(event) = rx.try_recv() {
         tally.apply(event);
     }
+    // The group is dead: a refreshed login may go back to the user's.
+    if supervision.sandbox.is_some() {
+        let _ = crate::sandbox::state::write_back(spec.protocol, &user_env, &private);
+    }
+    let lost = lost.or_else(|| {
+        (tally.after_final > 0).then(|| {
+            format!(
+                "{} event(s) came after the agent's final one and were ignored (something wrote to its output)",
+                tally.after_final
+            )
+        })
+    });
     let exit_code = exit.and_then(|s| s.code());
     let (status, message) = classify(spec.protocol, &tally, exit_code, stopped, &stderr_tail);
     // Output that was lost is the cause, whatever the CLI's stderr says.

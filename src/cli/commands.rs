@@ -61,7 +61,8 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::History(args) => super::runs::history(&load_config(None)?.config, &args),
         Command::Show(args) => super::runs::show(&load_config(None)?.config, &args),
         Command::Consolidate(args) => {
-            let mut config = load_config(None)?.config;
+            // It may run an agent on a PR's run: trust as `pr` does.
+            let mut config = load_config_for(None, None, true)?.config;
             super::runs::consolidate(&mut config, &args, cli.quiet).await
         }
     }

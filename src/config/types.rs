@@ -304,6 +304,24 @@ pub(super) fn resolve(
     let bad =
         |key: String, message: String| invalid_at(layers, provenance.get(&key), &key, message);
     for (name, agent) in &config.agents {
+        // A name becomes a folder name (in the run directory, the agent's
+        // private area): nothing that could climb out of it.
+        let safe = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && !name.contains("..");
+        if !safe {
+            return Err(bad(
+                format!("agents.{name}"),
+                format!(
+                    "{name:?} is not an agent name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+                ),
+            ));
+        }
         let Some(protocol) = agent.protocol else {
             return Err(bad(
                 format!("agents.{name}.protocol"),
@@ -389,6 +407,38 @@ mod tests {
         for (fail_on, expected) in table {
             let got = [Critical, Important, Suggestion].map(|s| fail_on.blocks(s));
             assert_eq!(got, expected, "{fail_on:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use crate::config::{LoadOptions, load};
+
+    /// An agent's name becomes a folder name: a repository file must not
+    /// be able to name one that climbs out (a private area is removed
+    /// after the run).
+    #[test]
+    fn agent_names_cannot_climb_out_of_their_folder() {
+        for name in ["../../..", "/home/u", "a/b", ".hidden", "x..y"] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("config.toml");
+            std::fs::write(
+                &file,
+                format!("[agents.\"{name}\"]\nprotocol = \"claude\"\n\n[review]\nagents = [\"{name}\"]\n"),
+            )
+            .unwrap();
+            let err = load(&LoadOptions {
+                user_file: Some(file),
+                data_dir: "/d".into(),
+                cache_dir: "/c".into(),
+                ..LoadOptions::default()
+            })
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("is not an agent name"),
+                "{name}: {err}"
+            );
         }
     }
 }

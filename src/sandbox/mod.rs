@@ -101,8 +101,15 @@ const SYSTEM_READ: &[&str] = &[
     "/etc",
     "/proc",
     "/sys",
-    "/dev",
     "/run/systemd/resolve",
+    // Not /dev as a whole: the user's terminals (/dev/pts) can be read.
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/fd",
+    "/dev/shm",
 ];
 
 /// Devices every process expects to write. No terminal: an agent that

@@ -60,7 +60,14 @@ pub fn prepare(
             "GEMINI_CLI_HOME",
         ),
     };
-    std::fs::create_dir_all(&target)?;
+    // Only the user may look into it: it holds copies of logins.
+    for dir in [private, target.as_path()] {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
     if let Some(source) = &source {
         for file in files_to_copy(protocol) {
             copy_if_there(&source.join(file), &target.join(file))?;
@@ -70,10 +77,14 @@ pub fn prepare(
         // Claude keeps its account and onboarding in `.claude.json`: beside
         // the folder when CLAUDE_CONFIG_DIR is not set, inside it when it is.
         let config = match var("CLAUDE_CONFIG_DIR") {
-            Some(dir) => dir.join(".claude.json"),
-            None => home.unwrap_or_default().join(".claude.json"),
+            Some(dir) => Some(dir.join(".claude.json")),
+            // Without HOME a relative path would name a file in the
+            // current directory, which may be the change under review.
+            None => home.map(|h| h.join(".claude.json")),
         };
-        copy_claude_json(&config, &target.join(".claude.json"))?;
+        if let Some(config) = config {
+            copy_claude_json(&config, &target.join(".claude.json"))?;
+        }
     }
     let value = match protocol {
         // GEMINI_CLI_HOME names the folder that holds `.gemini`.
@@ -83,12 +94,13 @@ pub fn prepare(
     Ok(vec![(name.to_string(), value.display().to_string())])
 }
 
+/// Copies a regular file (through a symlink, as dotfile managers make
+/// them), readable by the user alone.
 fn copy_if_there(from: &Path, to: &Path) -> std::io::Result<()> {
-    // A symlink is not followed: the copy is of the user's own file.
-    match std::fs::symlink_metadata(from) {
+    match std::fs::metadata(from) {
         Ok(m) if m.is_file() => {
             std::fs::copy(from, to)?;
-            Ok(())
+            private_file(to)
         }
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -112,7 +124,55 @@ fn copy_claude_json(from: &Path, to: &Path) -> std::io::Result<()> {
     if let Some(map) = value.as_object_mut() {
         map.remove("projects");
     }
-    std::fs::write(to, value.to_string())
+    std::fs::write(to, value.to_string())?;
+    private_file(to)
+}
+
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// After the run: a Codex login refreshed in the copy goes back to the
+/// user's, because Codex refresh tokens are single-use — the user's copy
+/// would otherwise hold a spent one. Only a file that parses and names
+/// the same account: an agent cannot swap another login in.
+pub fn write_back(
+    protocol: Protocol,
+    env: &[(String, String)],
+    private: &Path,
+) -> std::io::Result<bool> {
+    if protocol != Protocol::Codex {
+        return Ok(false);
+    }
+    let var = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| PathBuf::from(v))
+    };
+    let Some(source) = var("CODEX_HOME").or_else(|| var("HOME").map(|h| h.join(".codex"))) else {
+        return Ok(false);
+    };
+    let original = source.join("auth.json");
+    let copy = private.join("codex-home").join("auth.json");
+    let (Ok(before), Ok(after)) = (std::fs::read(&original), std::fs::read(&copy)) else {
+        return Ok(false);
+    };
+    let account = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v["tokens"]["account_id"].as_str().map(str::to_string))
+            .filter(|a| !a.is_empty())
+    };
+    if before == after || account(&before).is_none() || account(&before) != account(&after) {
+        return Ok(false);
+    }
+    let tmp = original.with_extension("json.deep-review");
+    std::fs::write(&tmp, &after)?;
+    private_file(&tmp)?;
+    std::fs::rename(&tmp, &original)?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -158,6 +218,20 @@ mod tests {
         );
 
         let codex = prepare(Protocol::Codex, &env, private.path()).unwrap();
+        // A login refreshed in the copy goes back; another account's does not.
+        let auth = |account: &str, token: &str| {
+            format!("{{\"tokens\":{{\"account_id\":\"{account}\",\"refresh_token\":\"{token}\"}}}}")
+        };
+        std::fs::write(h.join(".codex/auth.json"), auth("acct-1", "r1")).unwrap();
+        let copied = private.path().join("codex-home/auth.json");
+        std::fs::write(&copied, auth("acct-2", "evil")).unwrap();
+        assert!(!write_back(Protocol::Codex, &env, private.path()).unwrap());
+        std::fs::write(&copied, auth("acct-1", "r2")).unwrap();
+        assert!(write_back(Protocol::Codex, &env, private.path()).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(h.join(".codex/auth.json")).unwrap(),
+            auth("acct-1", "r2")
+        );
         let dir = private.path().join("codex-home");
         assert_eq!(
             codex,
