@@ -695,8 +695,11 @@ async fn agents_die_with_a_sigkilled_deep_review() {
         "{}",
         String::from_utf8_lossy(&shown.stderr)
     );
-    // The next run removes the worktree it left behind.
+    // The next run removes the worktree it left behind, and its private
+    // area (copies of the CLIs' logins).
     assert!(run.join("worktree").exists());
+    let private = e.bed.path(&format!("cache/deep-review/sandboxes/{id}"));
+    assert!(private.join("owner").exists());
     e.bed
         .double
         .set_scenario(serde_json::from_value(demo_scenario()).unwrap());
@@ -716,6 +719,7 @@ async fn agents_die_with_a_sigkilled_deep_review() {
             .contains("removed a stale worktree left by an earlier run")
     );
     assert!(!run.join("worktree").exists());
+    assert!(!private.exists());
 }
 
 /// Four runs of one branch at once on a fresh cache: all succeed, each

@@ -206,7 +206,7 @@ pub async fn run(
     )
     .await;
     // Each agent removed its own private area; the run's folder is empty.
-    let _ = std::fs::remove_dir(private_root(config, &prepared.run_id));
+    let _ = std::fs::remove_dir_all(private_root(config, &prepared.run_id));
     if !request.keep_worktree
         && let Err(e) = remove_worktree(&prepared)
     {
@@ -603,6 +603,33 @@ fn private_root(config: &Config, run_id: &str) -> PathBuf {
     config.paths.cache_dir.join("sandboxes").join(run_id)
 }
 
+/// Creates this run's private root (0700, with the pid that owns it) and
+/// removes the ones runs left that are gone (killed outright, say): they
+/// may hold copies of logins.
+fn claim_private_root(config: &Config, run_id: &str) -> PathBuf {
+    use std::os::unix::fs::DirBuilderExt;
+    let root = private_root(config, run_id);
+    if let Some(all) = root.parent()
+        && let Ok(entries) = std::fs::read_dir(all)
+    {
+        for entry in entries.flatten() {
+            // A root without its owner yet may be one being created now.
+            let owner = std::fs::read_to_string(entry.path().join("owner"))
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok());
+            if owner.is_some_and(|pid| !rundir::deep_review_alive(pid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&root);
+    let _ = std::fs::write(root.join("owner"), std::process::id().to_string());
+    root
+}
+
 /// The maintainers' notes for reviewers, read from the base commit only.
 pub const CONTEXT_FILE: &str = "deep-review-context.md";
 
@@ -718,7 +745,7 @@ async fn review(
             )
         }),
         redactor: Redactor::from_process(),
-        private_root: private_root(config, &p.run_id),
+        private_root: claim_private_root(config, &p.run_id),
     };
     let diff_path = p.run.diff().display().to_string();
     let prior = p.ledger.prompt_lines();
@@ -966,7 +993,7 @@ pub async fn reconsolidate(
             )
         }),
         redactor: Redactor::from_process(),
-        private_root: private_root(config, &name),
+        private_root: claim_private_root(config, &name),
     };
     // The ledger as the run found it: earlier rounds, as the agents saw them.
     // Runs from before ledger-before.json: their starting point is unknown.
@@ -992,6 +1019,7 @@ pub async fn reconsolidate(
         let _lock =
             CacheLock::acquire(&cache.path, || {}).map_err(io("locking the repository cache"))?;
         cache.remove_worktree(&worktree)?;
+        let _ = std::fs::remove_dir_all(private_root(config, &name));
     }
     let mut report = build_report(
         &facts,

@@ -247,7 +247,7 @@ impl Manifest {
 
 /// Whether `pid` is a live deep-review process (not another program that
 /// has the number since).
-fn deep_review_alive(pid: u32) -> bool {
+pub(crate) fn deep_review_alive(pid: u32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|c| {
             let argv0 = c.split(|b| *b == 0).next().unwrap_or_default();
