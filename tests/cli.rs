@@ -322,15 +322,28 @@ fn completions_are_generated() {
 #[test]
 fn a_closed_stdout_is_not_an_error() {
     let env = Env::new();
-    // `deep-review completions zsh | head -c1`: the reader goes away early.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"))
+    // `deep-review completions zsh | head -c0`: the reader is gone before
+    // the first write, so that write certainly meets a broken pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("deep-review"))
         .args(["completions", "zsh"])
         .env("HOME", env.path("home"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
         .unwrap();
-    drop(child.stdout.take());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Mistakes that need no agent to find are found before any agent runs:
