@@ -37,6 +37,14 @@ impl E2e {
         Command::from_std(self.std_cmd())
     }
 
+    /// `deep-review branch feature/stats --base main`, the review of the
+    /// sample's change.
+    fn branch(&self) -> Command {
+        let mut cmd = self.cmd();
+        cmd.args(["branch", "feature/stats", "--base", "main"]);
+        cmd
+    }
+
     fn std_cmd(&self) -> std::process::Command {
         self.bed.deep_review(&self.repo)
     }
@@ -74,11 +82,7 @@ fn strs(v: &Value) -> Vec<String> {
 async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     let e = E2e::new(demo_scenario()).await;
     let before = common::snapshot(&e.repo);
-    let out = e
-        .cmd()
-        .args(["branch", "feature/stats", "--base", "main"])
-        .output()
-        .unwrap();
+    let out = e.branch().output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let runs = e.runs();
@@ -300,17 +304,7 @@ async fn a_failed_consolidation_falls_back_and_exits_3() {
     let mut scenario = demo_scenario();
     scenario["agents"][0]["turns"][0] = json!({"fault": {"kind": "quota"}});
     let e = E2e::new(scenario).await;
-    let r = json_run(
-        e.cmd().args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ]),
-        3,
-    );
+    let r = json_run(e.branch().args(["--format", "json"]), 3);
     assert_eq!(r["consolidation"]["performed"], false);
     assert_eq!(r["incomplete"], true);
     assert!(
@@ -365,17 +359,7 @@ async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
     let mut scenario = demo_scenario();
     scenario["agents"][3]["turns"][0] = json!({"fault": {"kind": "quota"}});
     let e = E2e::new(scenario).await;
-    let r = json_run(
-        e.cmd().args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ]),
-        3,
-    );
+    let r = json_run(e.branch().args(["--format", "json"]), 3);
     assert_eq!(agent_named(&r, "gemini")["status"], "quota_exhausted");
     assert_eq!(r["run"]["round"], 1);
     let reason = r["verdict"]["reason"].as_str().unwrap();
@@ -386,16 +370,8 @@ async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
 
     // The same review gated on Important findings: 4 wins over 3.
     let out = e
-        .cmd()
-        .args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--fail-on",
-            "important",
-            "-q",
-        ])
+        .branch()
+        .args(["--fail-on", "important", "-q"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
@@ -550,11 +526,7 @@ async fn the_worktree_is_removed_when_the_run_fails() {
     text.push_str(&format!("\n[agents.{name}]\nprotocol = \"claude\"\n"));
     text = text.replace("[review]\n", &format!("[review]\nagents = [\"{name}\"]\n"));
     std::fs::write(&config, text).unwrap();
-    let out = e
-        .cmd()
-        .args(["branch", "feature/stats", "--base", "main"])
-        .output()
-        .unwrap();
+    let out = e.branch().output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -586,17 +558,7 @@ async fn the_worktree_is_removed_when_the_run_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
     let e = E2e::new(demo_scenario()).await;
-    let first = json_run(
-        e.cmd().args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ]),
-        0,
-    );
+    let first = json_run(e.branch().args(["--format", "json"]), 0);
     assert!(first["counts"]["important"].as_u64().unwrap() > 0);
     let ledger_path = e
         .bed
@@ -610,18 +572,7 @@ async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
     e.bed
         .double
         .set_scenario(serde_json::from_value(down).unwrap());
-    let out = e
-        .cmd()
-        .args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--fail-on",
-            "critical",
-        ])
-        .output()
-        .unwrap();
+    let out = e.branch().args(["--fail-on", "critical"]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -703,11 +654,7 @@ async fn agents_die_with_a_sigkilled_deep_review() {
     e.bed
         .double
         .set_scenario(serde_json::from_value(demo_scenario()).unwrap());
-    let out = e
-        .cmd()
-        .args(["branch", "feature/stats", "--base", "main"])
-        .output()
-        .unwrap();
+    let out = e.branch().output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -760,17 +707,7 @@ async fn concurrent_runs_on_a_fresh_cache_all_succeed_with_distinct_rounds() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signal_stops_consolidate_and_its_agent() {
     let e = E2e::new(demo_scenario()).await;
-    let first = json_run(
-        e.cmd().args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ]),
-        0,
-    );
+    let first = json_run(e.branch().args(["--format", "json"]), 0);
     let id = first["run"]["id"].as_str().unwrap().to_string();
     let mut hanging = demo_scenario();
     hanging["agents"][0]["turns"][0] = json!({"fault": {"kind": "hang_before_headers"}});
@@ -815,17 +752,7 @@ async fn a_lenient_consolidator_cannot_wave_kept_findings_through() {
     let mut scenario = demo_scenario();
     scenario["agents"][0]["turns"][1]["structured"]["verdict"] = json!("merge");
     let e = E2e::new(scenario).await;
-    let r = json_run(
-        e.cmd().args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ]),
-        0,
-    );
+    let r = json_run(e.branch().args(["--format", "json"]), 0);
     assert!(r["counts"]["important"].as_u64().unwrap() > 0);
     assert_eq!(r["verdict"]["decision"], "merge_with_fixes");
     let reason = r["verdict"]["reason"].as_str().unwrap();
@@ -849,16 +776,8 @@ async fn fail_on_gates_exactly_at_its_threshold() {
         ("suggestion", 4),
     ] {
         let out = e
-            .cmd()
-            .args([
-                "branch",
-                "feature/stats",
-                "--base",
-                "main",
-                "-q",
-                "--fail-on",
-                fail_on,
-            ])
+            .branch()
+            .args(["-q", "--fail-on", fail_on])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
@@ -889,17 +808,7 @@ async fn the_consolidators_decisions_are_checked() {
         {"finding": "claude:F99", "kind": "false_positive", "reason": "no such finding"}
     ]);
     let e = E2e::new(scenario).await;
-    let r = json_run(
-        e.cmd().args([
-            "branch",
-            "feature/stats",
-            "--base",
-            "main",
-            "--format",
-            "json",
-        ]),
-        0,
-    );
+    let r = json_run(e.branch().args(["--format", "json"]), 0);
     let dropped = r["dropped"].as_array().unwrap();
     let gemini = dropped
         .iter()

@@ -56,13 +56,18 @@ impl Pr {
     }
 
     async fn mount(&self, comments: Value) {
+        self.mount_pr(comments, false).await;
+    }
+
+    /// The mock GitHub anew: PR #7 (from a fork if `fork`) and `comments`.
+    async fn mount_pr(&self, comments: Value, fork: bool) {
         self.gh.server.reset().await;
         self.gh
             .serve_pr(
                 &format!("file://{}", self.remote.display()),
                 &self.head,
                 &self.base,
-                false,
+                fork,
             )
             .await;
         self.gh.serve_comments(comments, json!([])).await;
@@ -419,16 +424,7 @@ async fn unreadable_pr_comments_cost_a_warning_not_the_review() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_pr_is_reviewed_read_only() {
     let pr = Pr::new().await;
-    pr.gh.server.reset().await;
-    pr.gh
-        .serve_pr(
-            &format!("file://{}", pr.remote.display()),
-            &pr.head,
-            &pr.base,
-            true,
-        )
-        .await;
-    pr.gh.serve_comments(json!([]), json!([])).await;
+    pr.mount_pr(json!([]), true).await;
     // CI checked a fork's `main` out where deep-review runs: its config
     // file is the change's, and is not read (only a remote's default
     // branch is trusted for a pull request).

@@ -7,7 +7,7 @@ use super::events::{Event, Finish, Tokens, parse_typed};
 use super::invocation::{Invocation, ReviewJob};
 use crate::sandbox::Access;
 
-pub fn invocation(job: &ReviewJob) -> Invocation {
+pub fn invocation(job: &ReviewJob, confined: bool) -> Invocation {
     let mut args = vec![
         "exec".to_string(),
         "--json".into(),
@@ -15,7 +15,7 @@ pub fn invocation(job: &ReviewJob) -> Invocation {
         // user namespaces that Landlock forbids: inside deep-review's
         // sandbox, that one is the wall (docs/security.md).
         "--sandbox".into(),
-        match (job.confined, job.access) {
+        match (confined, job.access) {
             (true, _) => "danger-full-access".into(),
             (false, Access::ReadOnly) => "read-only".into(),
             (false, Access::Exec) => "workspace-write".into(),

@@ -23,9 +23,6 @@ pub struct ReviewJob {
     pub read_dirs: Vec<PathBuf>,
     /// Whether the agent may run commands that write (exec mode).
     pub access: crate::sandbox::Access,
-    /// Whether it runs inside deep-review's Landlock sandbox (a CLI's own
-    /// sandbox must then be one that nests in it).
-    pub confined: bool,
 }
 
 /// Arguments, environment and helper files for one run.

@@ -21,11 +21,13 @@ pub use supervise::{AgentSpec, Supervision};
 
 use crate::config::Protocol;
 
-/// The argv, environment and files for running `job` with this protocol.
-pub fn invocation(protocol: Protocol, job: &ReviewJob) -> Invocation {
+/// The argv, environment and files for running `job` with this protocol;
+/// `confined`: inside deep-review's sandbox (a CLI's own sandbox must then
+/// be one that nests in it).
+pub fn invocation(protocol: Protocol, job: &ReviewJob, confined: bool) -> Invocation {
     match protocol {
         Protocol::Claude => claude::invocation(job),
-        Protocol::Codex => codex::invocation(job),
+        Protocol::Codex => codex::invocation(job, confined),
         Protocol::Gemini => gemini::invocation(job),
     }
 }

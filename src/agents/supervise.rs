@@ -169,17 +169,7 @@ pub async fn run(
         );
         return finish(&tally, Status::NotInstalled, Some(message), None);
     };
-    let confined_job;
-    let job = if supervision.sandbox.is_some() && !job.confined {
-        confined_job = ReviewJob {
-            confined: true,
-            ..job.clone()
-        };
-        &confined_job
-    } else {
-        job
-    };
-    let invocation = super::invocation(spec.protocol, job);
+    let invocation = super::invocation(spec.protocol, job, supervision.sandbox.is_some());
     let prepared = async {
         tokio::fs::create_dir_all(dir).await?;
         for (path, contents) in &invocation.files {

@@ -134,7 +134,7 @@ fn untrusted_key(dotted: &str, value: &toml::Value) -> bool {
 
 fn refuse_untrusted_keys(path: &Path, layer: &Layer) -> Result<(), ConfigError> {
     let mut leaves = Vec::new();
-    leaf_keys("", &layer.table, &mut leaves);
+    super::leaf_keys("", &layer.table, &mut leaves);
     for (key, value) in leaves {
         if untrusted_key(&key, value) {
             return Err(ConfigError::Invalid {
@@ -146,20 +146,6 @@ fn refuse_untrusted_keys(path: &Path, layer: &Layer) -> Result<(), ConfigError> 
         }
     }
     Ok(())
-}
-
-fn leaf_keys<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
-    for (k, v) in table {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::Table(t) => leaf_keys(&key, t, out),
-            other => out.push((key, other)),
-        }
-    }
 }
 
 fn parse_layer(path: &Path, text: String, source: Source) -> Result<Layer, ConfigError> {

@@ -109,6 +109,17 @@ impl Loaded {
 }
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
+    let mut leaves = Vec::new();
+    leaf_keys(prefix, table, &mut leaves);
+    out.extend(leaves.into_iter().map(|(k, v)| (k, v.to_string())));
+}
+
+/// Every leaf of `table` with its dotted key.
+pub(crate) fn leaf_keys<'a>(
+    prefix: &str,
+    table: &'a toml::Table,
+    out: &mut Vec<(String, &'a toml::Value)>,
+) {
     for (k, v) in table {
         let key = if prefix.is_empty() {
             k.clone()
@@ -116,8 +127,8 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
             format!("{prefix}.{k}")
         };
         match v {
-            toml::Value::Table(t) => flatten(&key, t, out),
-            other => out.push((key, other.to_string())),
+            toml::Value::Table(t) => leaf_keys(&key, t, out),
+            other => out.push((key, other)),
         }
     }
 }

@@ -711,8 +711,6 @@ fn job(
         scratch,
         // Exec mode is for review runs only: the caller says so.
         access: Access::ReadOnly,
-        // The supervisor sets it when it applies the sandbox.
-        confined: false,
     }
 }
 

@@ -100,6 +100,15 @@ pub fn filter(
         .collect()
 }
 
+/// The value `name` has in `env` (the last setting wins, as with
+/// `Command::env`).
+pub fn get<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Whether a variable's name says its value is a secret.
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();

@@ -155,19 +155,8 @@ impl Ruleset {
             allowed_access: allowed,
             parent_fd: file.as_raw_fd(),
         };
-        // SAFETY: a valid attribute for this rule type; the fd outlives the call.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_landlock_add_rule,
-                self.fd.as_raw_fd(),
-                RULE_PATH_BENEATH,
-                &attr as *const PathBeneathAttr,
-                0u32,
-            )
-        };
-        if r < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        // The fd outlives the call.
+        self.add_rule(RULE_PATH_BENEATH, &attr)?;
         Ok(true)
     }
 
@@ -176,13 +165,18 @@ impl Ruleset {
             allowed_access: access,
             port: u64::from(port),
         };
-        // SAFETY: a valid attribute for this rule type.
+        self.add_rule(RULE_NET_PORT, &attr)
+    }
+
+    /// `attr` must be the attribute struct of `rule_type`.
+    fn add_rule<T>(&self, rule_type: libc::c_int, attr: &T) -> std::io::Result<()> {
+        // SAFETY: a valid attribute for this rule type, alive for the call.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_landlock_add_rule,
                 self.fd.as_raw_fd(),
-                RULE_NET_PORT,
-                &attr as *const NetPortAttr,
+                rule_type,
+                attr as *const T,
                 0u32,
             )
         };

@@ -162,12 +162,7 @@ pub fn agent_policy(
     env: &[(String, String)],
     tmp: &Path,
 ) -> Policy {
-    let var = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let var = |name: &str| env::get(env, name);
     let home = var("HOME").map(PathBuf::from);
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     read.extend(installation(program, home.as_deref()));

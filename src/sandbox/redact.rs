@@ -44,10 +44,6 @@ impl Redactor {
         Self::from_vars(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.secrets.is_empty()
-    }
-
     pub fn redact<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
         let mut out: Cow<'a, [u8]> = Cow::Borrowed(bytes);
         for (secret, replacement) in &self.secrets {

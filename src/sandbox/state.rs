@@ -34,12 +34,7 @@ pub fn prepare(
     env: &[(String, String)],
     private: &Path,
 ) -> std::io::Result<Vec<(String, String)>> {
-    let var = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| PathBuf::from(v))
-    };
+    let var = |name: &str| super::env::get(env, name).map(PathBuf::from);
     let home = var("HOME");
     let (source, target, name) = match protocol {
         Protocol::Claude => (
@@ -145,12 +140,7 @@ pub fn write_back(
     if protocol != Protocol::Codex {
         return Ok(false);
     }
-    let var = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| PathBuf::from(v))
-    };
+    let var = |name: &str| super::env::get(env, name).map(PathBuf::from);
     let Some(source) = var("CODEX_HOME").or_else(|| var("HOME").map(|h| h.join(".codex"))) else {
         return Ok(false);
     };
