@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use deep_review::agents::supervise::{self, AgentSpec, Supervision};
 use deep_review::agents::{ReviewJob, Status};
-use deep_review::config::Protocol;
+use deep_review::domain::Protocol;
 use deep_review::progress::Silent;
 use tokio_util::sync::CancellationToken;
 

@@ -5,7 +5,8 @@ mod fixture;
 
 use std::time::Instant;
 
-use deep_review::config::{Format, Severity};
+use deep_review::config::Format;
+use deep_review::domain::Severity;
 use deep_review::report::render;
 
 fn main() {

@@ -9,12 +9,17 @@ pub mod checkout;
 pub mod cli;
 pub mod config;
 pub mod consolidate;
+pub mod domain;
 pub mod exit;
+pub mod files;
 pub mod findings;
 pub mod github;
-pub mod ledger;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod review;
+pub mod rounds;
 pub mod sandbox;
+
+#[cfg(test)]
+mod layering;

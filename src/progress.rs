@@ -13,7 +13,7 @@ pub enum AgentProgress {
         tokens: u64,
     },
     Finished {
-        status: String,
+        status: crate::domain::AgentStatus,
         detail: Option<String>,
         elapsed: Duration,
     },

@@ -4,7 +4,7 @@
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use crate::report::model::{ChangedFile, Commit, TargetKind};
+use crate::domain::{ChangedFile, Commit, Feedback, TargetKind};
 
 /// Everything the later stages know about the change, the same for a
 /// GitHub pull request and a local branch.
@@ -31,7 +31,7 @@ pub struct Facts {
     pub review_context: Option<String>,
     /// Human review threads neither resolved nor outdated.
     #[serde(default)]
-    pub unresolved: Vec<crate::report::model::Feedback>,
+    pub unresolved: Vec<Feedback>,
     /// A PR from another repository (or one whose head repository is gone).
     #[serde(default)]
     pub fork: bool,
@@ -127,7 +127,14 @@ pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String], exec: bool) -> S
         changed: facts
             .changed_files
             .iter()
-            .map(|f| (f.path.clone(), f.status.clone(), f.additions, f.deletions))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    f.status.name().to_string(),
+                    f.additions,
+                    f.deletions,
+                )
+            })
             .collect(),
         prior,
         context: facts.review_context.as_deref().unwrap_or(""),

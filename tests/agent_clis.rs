@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use deep_review::agents::{ReviewJob, Status};
-use deep_review::config::Protocol;
+use deep_review::domain::Protocol;
 use serde_json::json;
 
 fn job(model: &str, effort: &str) -> ReviewJob {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 
 use common::{git, snapshot};
-use deep_review::checkout::{Cache, CacheLock, local_target};
+use deep_review::checkout::{Cache, local_target};
+use deep_review::files::FileLock;
 
 struct Remote {
     dir: tempfile::TempDir,
@@ -200,24 +201,33 @@ fn worktrees_of_dead_runs_are_pruned_and_live_ones_kept() {
 
 #[test]
 fn a_second_run_waits_for_the_cache_lock() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let cache_dir = tempfile::tempdir().unwrap();
     let path = cache_dir.path().join("repos/k.git");
-    let first = CacheLock::acquire(&path, || panic!("the first run does not wait")).unwrap();
+    let first = FileLock::acquire(&path, || panic!("the first run does not wait")).unwrap();
+    let released = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     let second_path = path.clone();
+    let seen = released.clone();
     let second = std::thread::spawn(move || {
         let waiting = tx.clone();
         let lock =
-            CacheLock::acquire(&second_path, move || waiting.send("waiting").unwrap()).unwrap();
-        tx.send("acquired").unwrap();
+            FileLock::acquire(&second_path, move || waiting.send("waiting").unwrap()).unwrap();
+        // Handshake: the first holder sets `released` before it lets go,
+        // so a lock that did not block is seen here as `false`.
+        tx.send(if seen.load(Ordering::SeqCst) {
+            "acquired after the release"
+        } else {
+            "acquired while held"
+        })
+        .unwrap();
         drop(lock);
     });
-    // The second run says it waits, and does not get the lock until the
-    // first releases it.
     assert_eq!(rx.recv().unwrap(), "waiting");
-    assert!(rx.try_recv().is_err());
+    released.store(true, Ordering::SeqCst);
     drop(first);
-    assert_eq!(rx.recv().unwrap(), "acquired");
+    assert_eq!(rx.recv().unwrap(), "acquired after the release");
     second.join().unwrap();
 }
 

@@ -3,6 +3,7 @@
 mod common;
 
 use common::github::{MockGithub, pr_payload};
+use deep_review::cli::failure::github_hint;
 use deep_review::github::{
     Github, GithubError, RepoRef, TokenSource, fetch_pull_request, token_from,
 };
@@ -43,7 +44,7 @@ async fn metadata_commits_across_pages_files_and_open_threads() {
     assert_eq!(
         (
             pr.files[0].path.as_str(),
-            pr.files[0].status.as_str(),
+            pr.files[0].status.name(),
             pr.files[0].additions
         ),
         ("stats.py", "added", 15)
@@ -140,7 +141,7 @@ async fn a_missing_pr_and_a_missing_repository_are_told_apart() {
         err.to_string(),
         "repository acme/secret not found (or it is private and no token was found)"
     );
-    assert!(err.hint().contains("GH_TOKEN"));
+    assert!(github_hint(&err).contains("GH_TOKEN"));
 }
 
 #[tokio::test]
@@ -219,7 +220,7 @@ async fn a_secondary_rate_limit_says_to_wait() {
         "{err:?}"
     );
     assert_eq!(
-        err.hint(),
+        github_hint(&err),
         "GitHub's secondary rate limit: wait a minute and try again"
     );
     assert_eq!(

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use common::{Bed, demo_sample, demo_scenario, git, read_call, shell_call};
-use deep_review::config::Protocol;
+use deep_review::domain::Protocol;
 use serde_json::{Value, json};
 
 /// Secrets in deep-review's own environment that no agent may see.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use deep_review::agents::outcome::{Status, classify};
 use deep_review::agents::{Tokens, tally_stream};
-use deep_review::config::Protocol;
+use deep_review::domain::Protocol;
 
 fn capture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

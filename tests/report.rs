@@ -3,7 +3,8 @@
 mod common;
 
 use common::fixture::{HOSTILE, rich_report};
-use deep_review::config::{Format, Severity};
+use deep_review::config::Format;
+use deep_review::domain::Severity;
 use deep_review::report::markdown::GITHUB_LIMIT;
 use deep_review::report::render;
 

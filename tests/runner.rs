@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 use deep_review::agents::supervise::{self, AgentSpec};
 use deep_review::agents::{Outcome, ReviewJob, Status};
-use deep_review::config::Protocol;
+use deep_review::domain::Protocol;
 use deep_review::progress::Silent;
 use serde_json::json;
 

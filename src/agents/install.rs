@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::Protocol;
+use crate::domain::Protocol;
 
 /// The versions deep-review's test suite runs against (agent-clis/package.json).
 pub fn tested_version(protocol: Protocol) -> &'static str {

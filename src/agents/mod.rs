@@ -19,7 +19,7 @@ pub use invocation::{Invocation, ReviewJob};
 pub use outcome::{Outcome, Status};
 pub use supervise::{AgentSpec, Supervision};
 
-use crate::config::Protocol;
+use crate::domain::Protocol;
 
 /// The argv, environment and files for running `job` with this protocol;
 /// `confined`: inside deep-review's sandbox (a CLI's own sandbox must then

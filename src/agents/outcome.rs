@@ -7,35 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::events::{Finish, Tally, Tokens};
-use crate::config::Protocol;
+use crate::domain::Protocol;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    Failed,
-    TimedOut,
-    RateLimited,
-    QuotaExhausted,
-    AuthFailed,
-    NotInstalled,
-    Cancelled,
-}
-
-impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Failed => "failed",
-            Status::TimedOut => "timed_out",
-            Status::RateLimited => "rate_limited",
-            Status::QuotaExhausted => "quota_exhausted",
-            Status::AuthFailed => "auth_failed",
-            Status::NotInstalled => "not_installed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-}
+pub use crate::domain::AgentStatus as Status;
 
 /// Why we stopped an agent ourselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

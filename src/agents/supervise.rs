@@ -19,7 +19,7 @@ use super::events::{Event, Tally};
 use super::install::install_hint;
 use super::invocation::ReviewJob;
 use super::outcome::{Outcome, Status, Stopped, classify};
-use crate::config::Protocol;
+use crate::domain::Protocol;
 use crate::progress::{AgentProgress, Progress, ProgressEvent};
 use crate::sandbox::RunPolicy;
 use crate::sandbox::redact::Redactor;
@@ -154,7 +154,7 @@ pub async fn run(
     let finish = |tally: &Tally, status: Status, message: Option<String>, exit: Option<i32>| {
         let outcome = outcome(spec, job, tally, status, message, exit, started.elapsed());
         report(AgentProgress::Finished {
-            status: outcome.status.name().to_string(),
+            status: outcome.status,
             detail: outcome.message.clone(),
             elapsed: started.elapsed(),
         });

@@ -3,7 +3,7 @@
 
 use git2::{DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-use crate::report::model::{ChangedFile, Commit};
+use crate::domain::{ChangedFile, Commit, FileStatus};
 
 #[derive(Debug, Clone)]
 pub struct DiffSummary {
@@ -51,16 +51,16 @@ pub fn summarize(repo: &Repository, base: Oid, head: Oid) -> Result<DiffSummary,
             None => (0, 0),
         };
         let status = match delta.status() {
-            git2::Delta::Added => "added",
-            git2::Delta::Deleted => "deleted",
-            git2::Delta::Renamed => "renamed",
-            git2::Delta::Copied => "copied",
-            git2::Delta::Typechange => "typechange",
-            _ => "modified",
+            git2::Delta::Added => FileStatus::Added,
+            git2::Delta::Deleted => FileStatus::Deleted,
+            git2::Delta::Renamed => FileStatus::Renamed,
+            git2::Delta::Copied => FileStatus::Copied,
+            git2::Delta::Typechange => FileStatus::Typechange,
+            _ => FileStatus::Modified,
         };
         files.push(ChangedFile {
             path,
-            status: status.into(),
+            status,
             additions,
             deletions,
         });

@@ -5,14 +5,12 @@
 //! a worktree detached at the head commit inside its run directory.
 
 mod diff;
-mod lock;
 
 use std::path::{Path, PathBuf};
 
 use git2::{FetchOptions, Oid, Repository, WorktreeAddOptions, WorktreePruneOptions};
 
 pub use diff::{DiffSummary, summarize};
-pub use lock::CacheLock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
@@ -41,22 +39,16 @@ pub enum CheckoutError {
 }
 
 impl CheckoutError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            CheckoutError::NotARepository => {
-                "run deep-review inside the repository, or use `deep-review pr N --repo OWNER/NAME`"
-            }
-            CheckoutError::NoBranch(_) => "`git branch` lists the local branches",
-            CheckoutError::Detached => "e.g. `deep-review branch my-feature`",
-            CheckoutError::NoBase => "name it with --base, e.g. `--base develop`",
-            CheckoutError::MissingRef { .. } => {
-                "check the pull request number and that the repository is the right one"
-            }
-            CheckoutError::Fetch { .. } => {
-                "check the network and the token (GH_TOKEN) for private repositories"
-            }
-            _ => "run again with -v for details",
-        }
+    /// Whether the request named something that is not there (no
+    /// repository, branch or base), rather than git failing.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            CheckoutError::NotARepository
+                | CheckoutError::NoBranch(_)
+                | CheckoutError::NoBase
+                | CheckoutError::Detached
+        )
     }
 }
 
@@ -76,7 +68,7 @@ impl Cache {
     }
 
     /// Opens (or creates) the cache for `key`; the caller holds its
-    /// [`CacheLock`], so concurrent first runs do not initialise it twice.
+    /// [`FileLock`](crate::files::FileLock), so concurrent first runs do not initialise it twice.
     pub fn open(
         cache_dir: &Path,
         key: &str,

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use crate::agents;
 use crate::agents::install::{auth_status, install_hint, tested_version};
-use crate::config::{Config, Protocol};
+use crate::config::Config;
 use crate::exit::Exit;
 use crate::github::{Github, find_token};
-use crate::pipeline::github_host;
 
 use super::commands::io_failure;
 use super::failure::Failure;
@@ -43,7 +42,7 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             c.note(format!("agent {name}: disabled"));
             continue;
         }
-        let protocol = agent.protocol.unwrap_or(Protocol::Claude);
+        let protocol = agent.protocol;
         let binary = agent
             .binary
             .clone()
@@ -84,7 +83,7 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
             "gh: not found (optional: `gh auth token` is one source of the GitHub token)".into(),
         ),
     }
-    let host = github_host(&config.github.api_url);
+    let host = crate::github::web_host(&config.github.api_url);
     match find_token(&host).await {
         None => c.note("GitHub token: none in GH_TOKEN, GITHUB_TOKEN or `gh auth token` (public repositories still work; `gh auth login` provides one)".into()),
         Some((token, source)) => {
@@ -97,7 +96,7 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
                 Ok(gh) => match gh.whoami().await {
                     Ok((login, Some(scopes))) => c.ok(format!("GitHub token from {from}: @{login}, scopes: {}", if scopes.is_empty() { "none" } else { &scopes })),
                     Ok((login, None)) => c.ok(format!("GitHub token from {from}: @{login} (fine-grained: needs Pull requests and Contents read, Pull requests write for --post)")),
-                    Err(e) => c.problem(format!("GitHub token from {from}: {e}"), &e.hint()),
+                    Err(e) => c.problem(format!("GitHub token from {from}: {e}"), &super::failure::github_hint(&e)),
                 },
             }
         }

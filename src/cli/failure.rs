@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use crate::checkout::CheckoutError;
 use crate::config::ConfigError;
 use crate::exit::Exit;
+use crate::github::GithubError;
+use crate::pipeline::{ErrorKind, PipelineError};
 
 #[derive(Debug)]
 pub struct Failure {
@@ -37,12 +40,103 @@ impl Failure {
 
 impl From<ConfigError> for Failure {
     fn from(e: ConfigError) -> Self {
-        Failure::usage(e.to_string(), e.hint())
+        let hint = match e {
+            ConfigError::Read { .. } => "check the file exists and is readable",
+            ConfigError::Invalid { .. } => {
+                "see docs/configuration.md for every key and its allowed values; `deep-review config` shows the effective configuration"
+            }
+        };
+        Failure::usage(e.to_string(), hint)
     }
 }
 
-impl From<crate::ledger::LedgerError> for Failure {
-    fn from(e: crate::ledger::LedgerError) -> Self {
+/// The one place a review's failure becomes an exit code and a hint, for
+/// every command that runs one.
+impl From<PipelineError> for Failure {
+    fn from(e: PipelineError) -> Self {
+        let hint = match &e {
+            PipelineError::Github(e) => github_hint(e),
+            PipelineError::Checkout(e) => checkout_hint(e).to_string(),
+            PipelineError::Io { .. } => {
+                "check the data directory (paths.data_dir) is writable; `deep-review doctor` checks it".into()
+            }
+            PipelineError::NoAgents => "enable one in the config, or name one with --agents".into(),
+            PipelineError::Cancelled => String::new(),
+            PipelineError::Ledger(_) => {
+                "the ledger records each finding's status across rounds; fix or move the file and run again".into()
+            }
+            PipelineError::NoRepository => {
+                "pass --repo OWNER/NAME, or run inside a clone of the repository".into()
+            }
+            PipelineError::Unconfined { .. } => {
+                "run it on Linux with Landlock (see docs/security.md), or pass --allow-unconfined to let the PR's author reach your files and secrets".into()
+            }
+        };
+        let exit = match e.kind() {
+            ErrorKind::Usage => Exit::Usage,
+            ErrorKind::Runtime | ErrorKind::Cancelled => Exit::Runtime,
+        };
+        Failure {
+            message: e.to_string(),
+            hint,
+            exit,
+        }
+    }
+}
+
+impl From<GithubError> for Failure {
+    fn from(e: GithubError) -> Self {
+        Failure::runtime(e.to_string(), github_hint(&e))
+    }
+}
+
+pub fn github_hint(e: &GithubError) -> String {
+    match e {
+        GithubError::PrNotFound { repo, .. } => format!(
+            "check the number on https://github.com/{repo}/pulls, or pass --repo OWNER/NAME"
+        ),
+        GithubError::RepoNotFound {
+            with_token: false, ..
+        } => "set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`".into(),
+        GithubError::RepoNotFound { .. } => {
+            "check --repo, and that the token can read the repository".into()
+        }
+        GithubError::BadToken { .. } => "the token in GH_TOKEN / GITHUB_TOKEN / `gh auth token` is invalid or expired; create a new one".into(),
+        GithubError::RateLimited {
+            secondary: true, ..
+        } => "GitHub's secondary rate limit: wait a minute and try again".into(),
+        GithubError::RateLimited { .. } => {
+            "wait for the reset, or use a token (GH_TOKEN) for a higher limit".into()
+        }
+        GithubError::Api { .. } | GithubError::Unexpected(_) => {
+            "run again with -v for details".into()
+        }
+        GithubError::Unreachable { .. } => {
+            "check the network, or github.api_url for GitHub Enterprise".into()
+        }
+    }
+}
+
+fn checkout_hint(e: &CheckoutError) -> &'static str {
+    match e {
+        CheckoutError::NotARepository => {
+            "run deep-review inside the repository, or use `deep-review pr N --repo OWNER/NAME`"
+        }
+        CheckoutError::NoBranch(_) => "`git branch` lists the local branches",
+        CheckoutError::Detached => "e.g. `deep-review branch my-feature`",
+        CheckoutError::NoBase => "name it with --base, e.g. `--base develop`",
+        CheckoutError::MissingRef { .. } => {
+            "check the pull request number and that the repository is the right one"
+        }
+        CheckoutError::Fetch { .. } => {
+            "check the network and the token (GH_TOKEN) for private repositories"
+        }
+        _ => "run again with -v for details",
+    }
+}
+
+impl From<crate::rounds::LedgerError> for Failure {
+    fn from(e: crate::rounds::LedgerError) -> Self {
         Failure::runtime(
             e.to_string(),
             "the ledger (ledger.json beside the runs) records each finding's status across rounds",

@@ -11,12 +11,11 @@ use super::output;
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::github::{RepoRef, repo_of_checkout};
-use crate::ledger::Ledger;
-use crate::pipeline::github_host;
+use crate::rounds::Ledger;
 
 /// The folder of a PR's runs, which holds its ledger.
 fn pr_folder(config: &Config, repo: Option<&str>, number: u64) -> Result<PathBuf, Failure> {
-    let host = github_host(&config.github.api_url);
+    let host = crate::github::web_host(&config.github.api_url);
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::runtime(format!("cannot read the current directory: {e}"), ""))?;
     let repo = match repo {

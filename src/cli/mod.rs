@@ -5,7 +5,7 @@
 pub mod args;
 mod commands;
 mod doctor;
-mod failure;
+pub mod failure;
 mod ledger;
 mod output;
 mod progress;

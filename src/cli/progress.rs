@@ -77,7 +77,7 @@ impl Progress for Bars {
                     )),
                     AgentProgress::Finished { status, detail, .. } => {
                         let text = match detail {
-                            Some(d) if status != "ok" => format!("{status}: {d}"),
+                            Some(d) if !status.is_ok() => format!("{status}: {d}"),
                             _ => "done".to_string(),
                         };
                         bar.finish_with_message(text);
@@ -133,7 +133,7 @@ impl Progress for Lines {
                 } => {
                     let secs = elapsed.as_secs();
                     match detail {
-                        Some(d) if status != "ok" => {
+                        Some(d) if !status.is_ok() => {
                             format!("deep-review: {label}: {status} after {secs} s: {d}")
                         }
                         _ => format!("deep-review: {label}: done in {secs} s"),

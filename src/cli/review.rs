@@ -10,10 +10,9 @@ use super::args::ReviewArgs;
 use super::commands::io_failure;
 use super::failure::Failure;
 use super::output;
-use crate::checkout::CheckoutError;
 use crate::config::{Config, Format};
 use crate::exit::Exit;
-use crate::pipeline::{self, PipelineError, Request, Target};
+use crate::pipeline::{self, Request, Target};
 use crate::report::Report;
 
 pub async fn run(
@@ -36,7 +35,7 @@ pub async fn run(
     let progress = super::progress::sink(quiet);
     let finished = pipeline::run(config, &request, progress, cancel)
         .await
-        .map_err(failure)?;
+        .map_err(Failure::from)?;
     let report = &finished.report;
     let full = finished.run.report(Format::Md).display().to_string();
 
@@ -74,11 +73,12 @@ pub async fn run(
         let url = pipeline::post_comment(config, report, &full)
             .await
             .map_err(|e| {
+                let f = Failure::from(e);
                 Failure::runtime(
-                    format!("the review is done but posting it failed: {e}"),
+                    format!("the review is done but posting it failed: {}", f.message),
                     format!(
                         "{}; the report is saved in {}",
-                        e.hint(),
+                        f.hint,
                         finished.run.root.display()
                     ),
                 )
@@ -119,7 +119,7 @@ async fn preflight(config: &Config, target: &Target, args: &ReviewArgs) -> Resul
                 "use it with `deep-review pr N`; for a branch, keep the report with -o",
             ));
         }
-        let host = pipeline::github_host(&config.github.api_url);
+        let host = crate::github::web_host(&config.github.api_url);
         if crate::github::find_token(&host).await.is_none() {
             return Err(Failure::usage(
                 format!("--post needs a GitHub token for {host}"),
@@ -170,11 +170,11 @@ fn summary(
     }
     if report.incomplete {
         out.push_str("\n\nThis review is incomplete:");
-        for a in report.agents.iter().filter(|a| a.status != "ok") {
+        for a in report.agents.iter().filter(|a| !a.status.is_ok()) {
             out.push_str(&format!(
                 "\n  {}: {}{}",
                 a.display_name,
-                a.status.replace('_', " "),
+                a.status.words(),
                 a.message
                     .as_deref()
                     .map(|m| format!(" — {m}"))
@@ -197,24 +197,4 @@ fn summary(
     }
     out.push('\n');
     out
-}
-
-fn failure(e: PipelineError) -> Failure {
-    let hint = e.hint();
-    let usage = matches!(
-        e,
-        PipelineError::Checkout(
-            CheckoutError::NotARepository
-                | CheckoutError::NoBranch(_)
-                | CheckoutError::NoBase
-                | CheckoutError::Detached
-        ) | PipelineError::NoAgents
-            | PipelineError::NoRepository
-            | PipelineError::Unconfined { .. }
-    );
-    if usage {
-        Failure::usage(e.to_string(), hint)
-    } else {
-        Failure::runtime(e.to_string(), hint)
-    }
 }

@@ -10,7 +10,8 @@ use super::failure::Failure;
 use super::output;
 use crate::config::{Config, Format};
 use crate::exit::Exit;
-use crate::pipeline::rundir::{Manifest, RunDir, RunState, read_json};
+use crate::files::read_json;
+use crate::pipeline::rundir::{Manifest, RunDir, RunState};
 use crate::pipeline::{self, load_report};
 
 /// Every run directory under the data directory (manifest and path),
@@ -103,7 +104,7 @@ pub fn history(config: &Config, args: &HistoryArgs) -> Result<Exit, Failure> {
         let agents = m
             .agents
             .iter()
-            .map(|a| format!("{} {}", a.name, a.status.as_deref().unwrap_or("?")))
+            .map(|a| format!("{} {}", a.name, a.status.map_or("?", |s| s.name())))
             .collect::<Vec<_>>()
             .join(", ");
         text.push_str(&format!(
@@ -127,7 +128,7 @@ pub fn show(config: &Config, args: &ShowArgs) -> Result<Exit, Failure> {
     let run = find_run(config, &args.run)?;
     let report = load_report(&run).map_err(|e| {
         let manifest: Option<crate::pipeline::rundir::Manifest> =
-            crate::pipeline::rundir::read_json(&run.manifest()).ok();
+            crate::files::read_json(&run.manifest()).ok();
         match manifest.map(|m| m.effective_state()) {
             Some(RunState::Interrupted) => Failure::runtime(
                 format!(
@@ -206,7 +207,7 @@ pub async fn consolidate(
         cancel,
     )
     .await
-    .map_err(|e| Failure::runtime(e.to_string(), e.hint()))?;
+    .map_err(Failure::from)?;
     let report = &finished.report;
     let mut text = format!(
         "{} — {}\n{} critical, {} important, {} suggestions; consolidation {}\n",

@@ -7,9 +7,7 @@ mod layers;
 mod types;
 
 pub use layers::{FlagOverrides, LoadOptions};
-pub use types::{
-    AgentConfig, Config, ExecPolicy, FailOn, Format, Protocol, Sandbox, Severity, parse_duration,
-};
+pub use types::{AgentConfig, Config, ExecPolicy, FailOn, Format, Sandbox, parse_duration};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -67,17 +65,6 @@ fn location(path: &str, line: Option<usize>, key: Option<&str>) -> String {
         out.push_str(&format!(": key `{key}`"));
     }
     out
-}
-
-impl ConfigError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            ConfigError::Read { .. } => "check the file exists and is readable",
-            ConfigError::Invalid { .. } => {
-                "see docs/configuration.md for every key and its allowed values; `deep-review config` shows the effective configuration"
-            }
-        }
-    }
 }
 
 /// The effective configuration and where each leaf value came from.
@@ -313,7 +300,7 @@ mod tests {
         assert_eq!(selected, vec!["claude", "sonnet"]);
         assert_eq!(
             loaded.config.agents["sonnet"].protocol,
-            Some(Protocol::Claude)
+            crate::domain::Protocol::Claude
         );
     }
 

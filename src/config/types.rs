@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::layers::{Layer, invalid_at};
 use super::{ConfigError, Source};
+use crate::domain::{Protocol, Severity};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,8 +101,7 @@ pub struct Paths {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
-    #[serde(default)]
-    pub protocol: Option<Protocol>,
+    pub protocol: Protocol,
     #[serde(default)]
     pub binary: Option<String>,
     #[serde(default)]
@@ -123,43 +123,6 @@ pub struct AgentConfig {
 
 fn yes() -> bool {
     true
-}
-
-/// The event-stream protocol an agent speaks: which CLI it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Claude,
-    Codex,
-    Gemini,
-}
-
-impl Protocol {
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Claude => "claude",
-            Protocol::Codex => "codex",
-            Protocol::Gemini => "gemini",
-        }
-    }
-
-    /// Effort levels the CLI accepts, as documented in docs/agents.md.
-    pub fn efforts(self) -> &'static [&'static str] {
-        match self {
-            Protocol::Claude => &["low", "medium", "high", "xhigh", "max"],
-            Protocol::Codex => &["minimal", "low", "medium", "high", "xhigh"],
-            // Gemini has no effort flag; these map to thinking settings.
-            Protocol::Gemini => &["default", "low", "medium", "high"],
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Important,
-    Suggestion,
 }
 
 /// The lowest severity that fails the run (`--fail-on`).
@@ -282,6 +245,37 @@ pub(super) fn resolve(
     provenance: &BTreeMap<String, Source>,
     layers: &[Layer],
 ) -> Result<Config, ConfigError> {
+    let bad =
+        |key: String, message: String| invalid_at(layers, provenance.get(&key), &key, message);
+    // Checked before the agents are read, so that a resolved agent always
+    // has its protocol and a name that is safe as a folder name.
+    let agents = merged.get("agents").and_then(toml::Value::as_table);
+    for (name, agent) in agents.into_iter().flatten() {
+        // A name becomes a folder name (in the run directory, the agent's
+        // private area): nothing that could climb out of it.
+        let safe = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && !name.contains("..");
+        if !safe {
+            return Err(bad(
+                format!("agents.{name}"),
+                format!(
+                    "{name:?} is not an agent name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+                ),
+            ));
+        }
+        if agent.get("protocol").is_none() {
+            return Err(bad(
+                format!("agents.{name}.protocol"),
+                format!("agent {name:?} needs `protocol = \"claude\" | \"codex\" | \"gemini\"`"),
+            ));
+        }
+    }
     let value = toml::Value::Table(merged.clone());
     let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
@@ -301,33 +295,8 @@ pub(super) fn resolve(
             .next_back();
         invalid_at(layers, source, &key, message)
     })?;
-    let bad =
-        |key: String, message: String| invalid_at(layers, provenance.get(&key), &key, message);
     for (name, agent) in &config.agents {
-        // A name becomes a folder name (in the run directory, the agent's
-        // private area): nothing that could climb out of it.
-        let safe = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            && !name.contains("..");
-        if !safe {
-            return Err(bad(
-                format!("agents.{name}"),
-                format!(
-                    "{name:?} is not an agent name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
-                ),
-            ));
-        }
-        let Some(protocol) = agent.protocol else {
-            return Err(bad(
-                format!("agents.{name}.protocol"),
-                format!("agent {name:?} needs `protocol = \"claude\" | \"codex\" | \"gemini\"`"),
-            ));
-        };
+        let protocol = agent.protocol;
         if let Some(effort) = &agent.effort {
             let allowed = protocol.efforts();
             if !allowed.contains(&effort.as_str()) {

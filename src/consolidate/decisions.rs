@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Severity;
+use crate::domain::Severity;
 use crate::findings::answer::{Limitation, Observation, PriorStatus};
 use crate::findings::{Category, Verdict};
 

@@ -5,11 +5,18 @@
 
 pub mod build;
 pub mod decisions;
+mod draft;
+mod place;
+mod prose;
+mod retro;
+#[cfg(test)]
+mod tests;
+mod verdict;
 
 use askama::Template;
 use serde_json::json;
 
-pub use build::{AgentResult, Consolidation, Inputs};
+pub use build::{AgentResult, Consolidation, Inputs, Rounds};
 pub use decisions::Decisions;
 
 use crate::findings::Finding;

@@ -99,7 +99,7 @@ const STOP: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Severity;
+    use crate::domain::Severity;
     use crate::findings::answer::{Category, RawFinding};
     use crate::findings::{Checked, Evidence};
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub use remote::{RepoRef, parse_remote_url, repo_of_checkout};
 
-use crate::report::model::{ChangedFile, Commit, Feedback};
+use crate::domain::{ChangedFile, Commit, Feedback, FileStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GithubError {
@@ -41,23 +41,6 @@ fn rate_limit_message(secondary: bool, reset: Option<&str>) -> String {
         }
         (false, Some(reset)) => format!("GitHub rate limit exhausted; it resets at {reset}"),
         (false, None) => "GitHub rate limit exhausted".into(),
-    }
-}
-
-impl GithubError {
-    pub fn hint(&self) -> String {
-        match self {
-            GithubError::PrNotFound { repo, .. } => format!("check the number on https://github.com/{repo}/pulls, or pass --repo OWNER/NAME"),
-            GithubError::RepoNotFound { with_token: false, .. } => {
-                "set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`".into()
-            }
-            GithubError::RepoNotFound { .. } => "check --repo, and that the token can read the repository".into(),
-            GithubError::BadToken { .. } => "the token in GH_TOKEN / GITHUB_TOKEN / `gh auth token` is invalid or expired; create a new one".into(),
-            GithubError::RateLimited { secondary: true, .. } => "GitHub's secondary rate limit: wait a minute and try again".into(),
-            GithubError::RateLimited { .. } => "wait for the reset, or use a token (GH_TOKEN) for a higher limit".into(),
-            GithubError::Api { .. } | GithubError::Unexpected(_) => "run again with -v for details".into(),
-            GithubError::Unreachable { .. } => "check the network, or github.api_url for GitHub Enterprise".into(),
-        }
     }
 }
 
@@ -247,7 +230,7 @@ struct RawSignature {
 #[derive(Deserialize)]
 struct RawFile {
     filename: String,
-    status: String,
+    status: FileStatus,
     #[serde(default)]
     additions: u64,
     #[serde(default)]
@@ -657,6 +640,24 @@ pub async fn fetch_pull_request(
             secondary: false,
         }),
         other => other,
+    }
+}
+
+/// The host of the GitHub web UI for an API URL (`api.github.com` →
+/// `github.com`, `https://ghe.corp/api/v3` → `ghe.corp`).
+pub fn web_host(api_url: &str) -> String {
+    let host = api_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(api_url)
+        .split('/')
+        .next()
+        .unwrap_or("github.com");
+    let host = host.split(':').next().unwrap_or(host);
+    if host == "api.github.com" {
+        "github.com".into()
+    } else {
+        host.to_string()
     }
 }
 

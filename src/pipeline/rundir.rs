@@ -2,6 +2,10 @@
 //! written as it goes, so a crash or Ctrl-C loses nothing and a report can
 //! be re-rendered, or consolidation re-run, from the directory alone.
 
+use crate::agents::Outcome;
+use crate::consolidate::AgentResult;
+use crate::domain::TargetKind;
+use crate::files::{read_json, write_json};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,10 +50,11 @@ impl RunDir {
     pub fn claim(
         parent: &Path,
         run_id: &str,
+        kind: TargetKind,
         explicit: Option<u32>,
     ) -> std::io::Result<(RunDir, String, u32)> {
         std::fs::create_dir_all(parent)?;
-        let _lock = crate::checkout::CacheLock::acquire(&parent.join("runs"), || {})?;
+        let _lock = crate::files::FileLock::acquire(&parent.join("runs"), || {})?;
         let round = explicit.unwrap_or_else(|| {
             siblings(parent)
                 .iter()
@@ -65,7 +70,7 @@ impl RunDir {
                 + 1
         });
         let (run, id) = RunDir::create(parent, run_id)?;
-        write_json(&run.manifest(), &Manifest::claimed(&id, round))?;
+        write_json(&run.manifest(), &Manifest::claimed(&id, round, kind))?;
         Ok((run, id, round))
     }
 
@@ -110,6 +115,36 @@ impl RunDir {
     pub fn answer_error(&self, name: &str) -> PathBuf {
         self.agent(name).join("answer-error.txt")
     }
+    /// Saves what an agent left — its outcome, its raw review, the answer
+    /// read from it or why none could be — as [`RunDir::load_agent`]
+    /// reads it back.
+    pub fn save_agent(&self, r: &AgentResult) -> std::io::Result<()> {
+        let name = &r.outcome.name;
+        write_json(&self.outcome(name), &r.outcome)?;
+        if let Some(text) = &r.raw_answer {
+            std::fs::write(self.review(name), text)?;
+        }
+        if let Some(a) = &r.answer {
+            write_json(&self.answer(name), a)?;
+        }
+        if let Some(e) = &r.answer_error {
+            std::fs::write(self.answer_error(name), e)?;
+        }
+        Ok(())
+    }
+
+    /// What [`RunDir::save_agent`] saved of the agent `name`, if it ran.
+    pub fn load_agent(&self, name: &str) -> Option<AgentResult> {
+        let outcome: Outcome = read_json(&self.outcome(name)).ok()?;
+        Some(AgentResult {
+            outcome,
+            answer: read_json(&self.answer(name)).ok(),
+            answer_error: std::fs::read_to_string(self.answer_error(name)).ok(),
+            raw_answer: std::fs::read_to_string(self.review(name)).ok(),
+            review_file: self.relative(&self.review(name)),
+        })
+    }
+
     /// The PR's ledger as this run found it, so `deep-review consolidate`
     /// can apply the run to it again.
     pub fn ledger_before(&self) -> PathBuf {
@@ -159,8 +194,7 @@ pub struct Manifest {
     pub deep_review_version: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    /// `pr` or `branch`.
-    pub kind: String,
+    pub kind: TargetKind,
     pub repo: String,
     pub pr: Option<u64>,
     pub branch: String,
@@ -214,7 +248,7 @@ impl Drop for Unprepared {
 impl Manifest {
     /// The first manifest of a run: its id, round and process, until the
     /// run writes the whole of it.
-    pub fn claimed(run_id: &str, round: u32) -> Manifest {
+    pub fn claimed(run_id: &str, round: u32, kind: TargetKind) -> Manifest {
         Manifest {
             run_id: run_id.to_string(),
             state: RunState::Running,
@@ -222,7 +256,7 @@ impl Manifest {
             deep_review_version: env!("CARGO_PKG_VERSION").into(),
             started_at: jiff::Timestamp::now().to_string(),
             finished_at: None,
-            kind: String::new(),
+            kind,
             repo: String::new(),
             pr: None,
             branch: String::new(),
@@ -263,28 +297,7 @@ pub struct ManifestAgent {
     pub version: Option<String>,
     pub model: Option<String>,
     pub effort: Option<String>,
-    pub status: Option<String>,
-}
-
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
-    // Write then rename, so a reader never sees half a file.
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text + "\n")?;
-    std::fs::rename(tmp, path)
-}
-
-pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> std::io::Result<T> {
-    let text = std::fs::read_to_string(path)?;
-    serde_json::from_str(&text).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{}: {e}", path.display()),
-        )
-    })
+    pub status: Option<crate::domain::AgentStatus>,
 }
 
 /// Earlier runs beside this one (same PR or branch), oldest first.

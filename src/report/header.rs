@@ -135,18 +135,14 @@ pub fn failures(r: &Report) -> Vec<String> {
     let mut out: Vec<String> = r
         .agents
         .iter()
-        .filter(|a| a.status != "ok")
+        .filter(|a| !a.status.is_ok())
         .map(|a| {
             let message = a
                 .message
                 .as_deref()
                 .map(|m| format!(" — {m}"))
                 .unwrap_or_default();
-            format!(
-                "{}: {}{message}",
-                a.display_name,
-                a.status.replace('_', " ")
-            )
+            format!("{}: {}{message}", a.display_name, a.status.words())
         })
         .collect();
     if !r.consolidation.performed {

@@ -8,8 +8,7 @@ use super::header::{self, Piece};
 use super::markdown::{line_range, plural, retro_rows};
 use super::model::*;
 use super::text::{html_escape, to_html};
-use crate::config::Severity;
-use crate::consolidate::build::severity_label;
+use crate::domain::Severity;
 use crate::findings::answer::{ObservationKind, Scope};
 
 struct FindingView {
@@ -327,7 +326,7 @@ pub fn render(report: &Report) -> String {
             .map(|a| {
                 let text = if a.retro.is_empty() {
                     match &a.message {
-                        Some(m) if a.status != "ok" => format!(
+                        Some(m) if !a.status.is_ok() => format!(
                             "<p>Did not complete: {}.</p>",
                             html_escape(m.trim_end_matches('.'))
                         ),
@@ -346,7 +345,7 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|c| {
                 let to =
-                    c.to.map(|t| format!(" → {}", severity_label(t)))
+                    c.to.map(|t| format!(" → {}", t.label()))
                         .unwrap_or_default();
                 format!(
                     "{} ({}, {}): {} {}{to} — {}",
@@ -354,7 +353,7 @@ pub fn render(report: &Report) -> String {
                     name(&c.agent),
                     c.title,
                     c.change,
-                    severity_label(c.from),
+                    c.from.label(),
                     c.reason
                 )
             })

@@ -5,8 +5,7 @@ use askama::Template;
 use super::header::{self, Piece};
 use super::model::*;
 use super::text::{block, code, fenced, inline};
-use crate::config::Severity;
-use crate::consolidate::build::severity_label;
+use crate::domain::Severity;
 
 /// GitHub refuses comments longer than this many characters.
 pub const GITHUB_LIMIT: usize = 65_536;
@@ -271,7 +270,7 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
         .map(|a| {
             let text = if a.retro.is_empty() {
                 match &a.message {
-                    Some(m) if a.status != "ok" => {
+                    Some(m) if !a.status.is_ok() => {
                         format!("Did not complete: {}.", inline(m.trim_end_matches('.')))
                     }
                     _ => "No retro note (consolidation was not performed).".into(),
@@ -371,7 +370,7 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
             .iter()
             .map(|c| {
                 let to =
-                    c.to.map(|t| format!(" → {}", severity_label(t)))
+                    c.to.map(|t| format!(" → {}", t.label()))
                         .unwrap_or_default();
                 format!(
                     "**{}** ({}, {}): {} {}{to} — {}",
@@ -379,7 +378,7 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
                     inline(&name(&c.agent)),
                     inline(&c.title),
                     c.change,
-                    severity_label(c.from),
+                    c.from.label(),
                     inline(&c.reason)
                 )
             })
@@ -485,7 +484,7 @@ pub fn retro_rows(r: &Report) -> Vec<(&'static str, Vec<String>)> {
     let col =
         |f: &dyn Fn(&AgentReport) -> String| -> Vec<String> { r.agents.iter().map(f).collect() };
     vec![
-        ("Status", col(&|a| a.status.replace('_', " "))),
+        ("Status", col(&|a| a.status.words())),
         ("Duration", col(&|a| clock(a.duration_ms))),
         ("Findings", col(&|a| a.findings_raised.short())),
         ("Tool calls", col(&|a| a.tool_calls.label())),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Severity;
+pub use crate::domain::{AgentStatus, ChangedFile, Commit, Counts, Feedback, Severity, TargetKind};
 use crate::findings::answer::{ObservationKind, Scope};
 use crate::findings::{Category, Verdict};
 
@@ -92,13 +92,6 @@ impl SandboxInfo {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    Pr,
-    Branch,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     pub kind: TargetKind,
@@ -116,22 +109,6 @@ pub struct Target {
     pub head_sha: String,
     pub commits: Vec<Commit>,
     pub changed_files: Vec<ChangedFile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Commit {
-    pub sha: String,
-    pub subject: String,
-    pub author: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangedFile {
-    pub path: String,
-    /// added, modified, deleted, renamed, …
-    pub status: String,
-    pub additions: u64,
-    pub deletions: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,42 +161,6 @@ impl Reviewer {
 pub struct VerdictInfo {
     pub decision: Verdict,
     pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub critical: u32,
-    pub important: u32,
-    pub suggestion: u32,
-}
-
-impl Counts {
-    pub fn add(&mut self, severity: Severity) {
-        match severity {
-            Severity::Critical => self.critical += 1,
-            Severity::Important => self.important += 1,
-            Severity::Suggestion => self.suggestion += 1,
-        }
-    }
-
-    /// `1I 9S`, as the retro table shows a tally.
-    pub fn short(&self) -> String {
-        let mut parts = Vec::new();
-        for (n, letter) in [
-            (self.critical, "C"),
-            (self.important, "I"),
-            (self.suggestion, "S"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n}{letter}"));
-            }
-        }
-        if parts.is_empty() {
-            "0".into()
-        } else {
-            parts.join(" ")
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,15 +277,6 @@ pub struct Declined {
     pub code_changed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Feedback {
-    pub author: String,
-    pub url: String,
-    pub path: Option<String>,
-    pub line: Option<u32>,
-    pub excerpt: String,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolCalls {
     pub total: u64,
@@ -381,7 +313,7 @@ pub struct AgentReport {
     /// ok, failed, timed_out, rate_limited, quota_exhausted, auth_failed,
     /// not_installed, cancelled; `answer_invalid` when it ran but its
     /// answer could not be read.
-    pub status: String,
+    pub status: AgentStatus,
     pub message: Option<String>,
     pub duration_ms: u64,
     pub tool_calls: ToolCalls,
@@ -406,11 +338,35 @@ pub struct Reconciliation {
     pub finding: String,
     pub agent: String,
     pub title: String,
-    /// downgraded, upgraded, dropped
-    pub change: String,
+    pub change: Change,
     pub from: Severity,
     pub to: Option<Severity>,
     pub reason: String,
+}
+
+/// What consolidation did to an agent's finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Downgraded,
+    Upgraded,
+    Dropped,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Change {
+    pub fn name(self) -> &'static str {
+        match self {
+            Change::Downgraded => "downgraded",
+            Change::Upgraded => "upgraded",
+            Change::Dropped => "dropped",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

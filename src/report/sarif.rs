@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::model::Report;
-use crate::config::Severity;
+use crate::domain::Severity;
 
 const RULES: [(Severity, &str, &str, &str); 3] = [
     (

@@ -1,7 +1,7 @@
 //! The environment an agent CLI starts with: an allowlist, never the
 //! user's whole environment.
 
-use crate::config::Protocol;
+use crate::domain::Protocol;
 
 /// Names every agent gets when the user has them set.
 const COMMON: &[&str] = &[

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Protocol;
+use crate::domain::Protocol;
 
 /// What is copied from a CLI's state folder: login and settings, never
 /// history, sessions, memory files or caches.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use deep_review::config::Severity;
+use deep_review::domain::{AgentStatus, FileStatus, Severity};
 use deep_review::findings::answer::{ObservationKind, Scope};
 use deep_review::findings::{Category, Verdict};
 use deep_review::report::model::*;
@@ -11,13 +11,13 @@ use deep_review::report::model::*;
 pub const HOSTILE: &str =
     "</details><script>alert('x')</script> ``` {{ secret }} {% if %} ünïcödé — ✓";
 
-fn agent(name: &str, display: &str, status: &str) -> AgentReport {
+fn agent(name: &str, display: &str, status: AgentStatus) -> AgentReport {
     AgentReport {
         name: name.into(),
         display_name: display.into(),
         model: Some(format!("{name}-model")),
         effort: Some("high".into()),
-        status: status.into(),
+        status,
         message: None,
         duration_ms: 604_000,
         tool_calls: ToolCalls {
@@ -46,7 +46,7 @@ fn agent(name: &str, display: &str, status: &str) -> AgentReport {
 }
 
 pub fn rich_report() -> Report {
-    let mut claude = agent("claude", "Claude", "ok");
+    let mut claude = agent("claude", "Claude", AgentStatus::Ok);
     claude.tool_calls = ToolCalls {
         total: 42,
         by_tool: [("Bash".to_string(), 25), ("Read".to_string(), 17)].into(),
@@ -63,7 +63,7 @@ pub fn rich_report() -> Report {
     claude.design_observations = 2;
     claude.retro =
         "Found the **lock ordering** bug nobody else saw. Quoted `</details>` safely.".into();
-    let mut codex = agent("codex", "Codex", "ok");
+    let mut codex = agent("codex", "Codex", AgentStatus::Ok);
     codex.tool_calls = ToolCalls {
         total: 12,
         by_tool: [("shell".to_string(), 12)].into(),
@@ -79,7 +79,7 @@ pub fn rich_report() -> Report {
     codex.coverage_misses = vec!["docs/usage.md".into()];
     codex.files_reviewed = 2;
     codex.retro = format!("Raised one false positive. Hostile: {HOSTILE}");
-    let mut gemini = agent("gemini", "Gemini", "quota_exhausted");
+    let mut gemini = agent("gemini", "Gemini", AgentStatus::QuotaExhausted);
     gemini.message = Some("You have exhausted your daily quota on this model.".into());
     gemini.duration_ms = 11_000;
     gemini.files_reviewed = 0;
@@ -123,8 +123,8 @@ pub fn rich_report() -> Report {
                 Commit { sha: "8c19190bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".into(), subject: "docs: | pipes | and <tags>".into(), author: "jan".into() },
             ],
             changed_files: vec![
-                ChangedFile { path: "src/stop.rs".into(), status: "modified".into(), additions: 40, deletions: 3 },
-                ChangedFile { path: "docs/usage.md".into(), status: "modified".into(), additions: 5, deletions: 0 },
+                ChangedFile { path: "src/stop.rs".into(), status: FileStatus::Modified, additions: 40, deletions: 3 },
+                ChangedFile { path: "docs/usage.md".into(), status: FileStatus::Modified, additions: 5, deletions: 0 },
             ],
         },
         reviewers: vec![
@@ -242,8 +242,8 @@ pub fn rich_report() -> Report {
         unresolved_feedback: vec![Feedback { author: "reviewer1".into(), url: "https://github.com/acme/widget/pull/336#discussion_r1".into(), path: Some("src/stop.rs".into()), line: Some(12), excerpt: format!("Why here? {HOSTILE}") }],
         agents: vec![claude, codex, gemini],
         reconciliation: vec![
-            Reconciliation { finding: "S1".into(), agent: "claude".into(), title: "Name the magic number".into(), change: "downgraded".into(), from: Severity::Important, to: Some(Severity::Suggestion), reason: "cosmetic".into() },
-            Reconciliation { finding: "codex:F3".into(), agent: "codex".into(), title: "Invalid @test syntax".into(), change: "dropped".into(), from: Severity::Important, to: None, reason: "false positive: bats accepts this syntax".into() },
+            Reconciliation { finding: "S1".into(), agent: "claude".into(), title: "Name the magic number".into(), change: Change::Downgraded, from: Severity::Important, to: Some(Severity::Suggestion), reason: "cosmetic".into() },
+            Reconciliation { finding: "codex:F3".into(), agent: "codex".into(), title: "Invalid @test syntax".into(), change: Change::Dropped, from: Severity::Important, to: None, reason: "false positive: bats accepts this syntax".into() },
         ],
         process_notes: ProcessNotes {
             prompt_improvements: vec!["Ask agents to run bats.".into()],

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use deep_review::agents::supervise::{self, AgentSpec, Supervision};
 use deep_review::agents::{Outcome, ReviewJob};
-use deep_review::config::Protocol;
+use deep_review::domain::Protocol;
 use deep_review::progress::Silent;
 use model_double::{ModelDouble, Scenario};
 use serde_json::{Value, json};

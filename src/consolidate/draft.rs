@@ -1,0 +1,92 @@
+//! Phase two: a kept group as a report finding — its words, the location
+//! and excerpt of its best-evidenced member, its agents.
+
+use super::place::{Kept, evidence_reason};
+use crate::findings::evidence::language;
+use crate::findings::{Evidence, Finding};
+use crate::report::model::{EvidenceStatus, ReportFinding};
+
+/// A kept group as the report shows it, before it has an id: the
+/// consolidator's words when it decided, else the most severe member's.
+pub fn draft(findings: &[Finding], k: &Kept) -> ReportFinding {
+    // The location and excerpt come from the best-evidenced member.
+    let best = *k
+        .members
+        .iter()
+        .min_by_key(|&&i| match findings[i].checked.evidence {
+            Evidence::Verified => 0,
+            Evidence::Relocated { .. } => 1,
+            Evidence::Unverified { .. } => 2,
+            Evidence::InvalidPath { .. } => 3,
+        })
+        .expect("a kept group has members");
+    let lead = *k
+        .members
+        .iter()
+        .min_by_key(|&&i| findings[i].raw.severity)
+        .expect("a kept group has members");
+    let f = &findings[best];
+    let (evidence, mut evidence_note) = match &f.checked.evidence {
+        Evidence::Verified => (EvidenceStatus::Verified, None),
+        Evidence::Relocated {
+            from_start,
+            from_end,
+        } => (
+            EvidenceStatus::Relocated,
+            Some(format!(
+                "cited at lines {from_start}-{from_end}; the quoted code is at {}-{}",
+                f.checked.line_start, f.checked.line_end
+            )),
+        ),
+        other => (EvidenceStatus::Unverified, Some(evidence_reason(other))),
+    };
+    if let Some(note) = k
+        .decision
+        .as_ref()
+        .and_then(|d| d.evidence_note.as_deref())
+        .filter(|n| !n.trim().is_empty())
+        && evidence == EvidenceStatus::Unverified
+    {
+        evidence_note = Some(format!(
+            "{}; kept because: {}",
+            evidence_note.unwrap_or_default(),
+            note.trim()
+        ));
+    }
+    let mut agents: Vec<String> = Vec::new();
+    for &m in &k.members {
+        if !agents.contains(&findings[m].agent) {
+            agents.push(findings[m].agent.clone());
+        }
+    }
+    let raw = &findings[lead].raw;
+    let (title, category, body, fix) = match &k.decision {
+        Some(d) => (d.title.clone(), d.category, d.body.clone(), d.fix.clone()),
+        None => (
+            raw.title.clone(),
+            raw.category,
+            raw.body.clone(),
+            raw.fix.clone(),
+        ),
+    };
+    ReportFinding {
+        id: String::new(),
+        severity: k.severity,
+        category,
+        title: title.trim().to_string(),
+        path: f.checked.path.clone(),
+        line_start: f.checked.line_start,
+        line_end: f.checked.line_end,
+        agents,
+        evidence,
+        evidence_note,
+        excerpt: f.checked.excerpt.clone(),
+        language: language(&f.checked.path).to_string(),
+        body: body.trim().to_string(),
+        fix: fix.trim().to_string(),
+        severity_note: k.severity_note.clone(),
+        prior: None,
+        flags: k.flags.clone(),
+        sources: k.members.iter().map(|&m| findings[m].key.clone()).collect(),
+    }
+}

@@ -1,0 +1,636 @@
+//! The consolidation's phases on hand-made findings and decisions: every
+//! guardrail, the numbering, the verdict floor, the figures, and rounds
+//! sorted out before ids are given. No agent CLI is needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::build::{AgentResult, Consolidation, Inputs, Rounds, build};
+use super::decisions::Decisions;
+use crate::agents::Outcome;
+use crate::agents::events::Tokens;
+use crate::domain::{AgentStatus, Protocol, Severity, TargetKind};
+use crate::findings::answer::{Answer, PriorState, RawFinding};
+use crate::findings::evidence::Checked;
+use crate::findings::{Category, Evidence, Finding, Verdict};
+use crate::report::model::{Change, DropKind, Report, RunInfo, Target};
+use crate::rounds::{Ledger, Status};
+
+fn outcome(name: &str, status: AgentStatus) -> Outcome {
+    Outcome {
+        name: name.into(),
+        display_name: format!("{}{}", name[..1].to_uppercase(), &name[1..]),
+        protocol: Protocol::Claude,
+        model: None,
+        reported_model: None,
+        effort: None,
+        status,
+        message: None,
+        duration_ms: 1_000,
+        exit_code: Some(0),
+        tool_calls: BTreeMap::new(),
+        denied_calls: 0,
+        tokens: Tokens::default(),
+        cost_usd: None,
+        files_opened: BTreeSet::new(),
+        answer: None,
+        structured: None,
+        retries: 0,
+        unknown_events: 0,
+        garbage_lines: 0,
+    }
+}
+
+fn agent(name: &str) -> AgentResult {
+    AgentResult {
+        outcome: outcome(name, AgentStatus::Ok),
+        answer: Some(serde_json::from_value::<Answer>(json!({})).unwrap()),
+        answer_error: None,
+        raw_answer: Some("{}".into()),
+        review_file: format!("agents/{name}/review.md"),
+    }
+}
+
+fn failed(name: &str) -> AgentResult {
+    AgentResult {
+        outcome: outcome(name, AgentStatus::QuotaExhausted),
+        answer: None,
+        answer_error: Some("the agent gave no answer".into()),
+        raw_answer: None,
+        review_file: String::new(),
+    }
+}
+
+/// `agent:id`, at `path:line`, with the code it quotes.
+fn finding(
+    key: &str,
+    severity: Severity,
+    at: (&str, u32),
+    code: &str,
+    evidence: Evidence,
+) -> Finding {
+    let (agent, id) = key.split_once(':').unwrap();
+    Finding {
+        key: key.into(),
+        agent: agent.into(),
+        raw: RawFinding {
+            id: id.into(),
+            severity,
+            category: Category::Regression,
+            title: format!("{key} title"),
+            path: at.0.into(),
+            line_start: at.1,
+            line_end: at.1,
+            quote: code.into(),
+            body: format!("{key} body"),
+            fix: String::new(),
+        },
+        checked: Checked {
+            evidence,
+            path: at.0.into(),
+            line_start: at.1,
+            line_end: at.1,
+            excerpt: Some(code.into()),
+        },
+    }
+}
+
+fn verified(key: &str, severity: Severity, at: (&str, u32), code: &str) -> Finding {
+    finding(key, severity, at, code, Evidence::Verified)
+}
+
+fn unverified(key: &str) -> Finding {
+    let reason = "the quoted code is not in the file".to_string();
+    finding(
+        key,
+        Severity::Important,
+        ("a.rs", 9),
+        "nowhere()",
+        Evidence::Unverified { reason },
+    )
+}
+
+fn inputs<'a>(agents: &'a [AgentResult], findings: &'a [Finding], round: u32) -> Inputs<'a> {
+    Inputs {
+        run: RunInfo {
+            id: format!("run-{round}"),
+            round,
+            started_at: "2026-11-30T00:00:00Z".into(),
+            started_local: "2026-11-30 00:00".into(),
+            wall_clock_ms: 0,
+            deep_review_version: "test".into(),
+            sandbox: None,
+        },
+        target: Target {
+            kind: TargetKind::Branch,
+            repo: None,
+            repo_url: None,
+            pr: None,
+            pr_url: None,
+            title: "t".into(),
+            author: None,
+            author_url: None,
+            branch: "b".into(),
+            base: "main".into(),
+            base_sha: String::new(),
+            head_sha: String::new(),
+            commits: Vec::new(),
+            changed_files: Vec::new(),
+        },
+        agents,
+        findings,
+        workdir: "/w".into(),
+        declined: Vec::new(),
+        unresolved_feedback: Vec::new(),
+    }
+}
+
+fn decided(decisions: serde_json::Value) -> Consolidation {
+    let mut d = json!({"verdict": "merge_with_fixes", "summary": "s"});
+    d.as_object_mut()
+        .unwrap()
+        .extend(decisions.as_object().unwrap().clone());
+    Consolidation::Decided {
+        agent: "claude".into(),
+        model: None,
+        decisions: Box::new(serde_json::from_value::<Decisions>(d).unwrap()),
+    }
+}
+
+fn group(members: &[&str], severity: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut g = json!({"members": members, "severity": severity, "category": "regression", "title": members.join("+")});
+    g.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    g
+}
+
+fn ids(r: &Report) -> Vec<(&str, &str)> {
+    r.findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.title.as_str()))
+        .collect()
+}
+
+fn dropped(r: &Report) -> Vec<(&str, DropKind)> {
+    r.dropped
+        .iter()
+        .map(|d| (d.source.as_str(), d.kind))
+        .collect()
+}
+
+fn note(r: &Report) -> &str {
+    r.consolidation.note.as_deref().unwrap_or("")
+}
+
+#[test]
+fn an_unverified_finding_kept_without_a_note_is_dropped_and_with_one_is_kept() {
+    let agents = [agent("claude")];
+    let findings = [unverified("claude:1")];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({"groups": [group(&["claude:1"], "important", json!({}))]})),
+        None,
+    );
+    assert!(r.findings.is_empty());
+    assert_eq!(dropped(&r), [("claude:1", DropKind::Unverified)]);
+    assert_eq!(
+        r.dropped[0].reason,
+        "the quoted code is not in the file; the consolidator gave no reason to keep it"
+    );
+
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(
+            json!({"groups": [group(&["claude:1"], "important", json!({"evidence_note": "the code moved to b.rs"}))]}),
+        ),
+        None,
+    );
+    assert_eq!(ids(&r), [("I1", "claude:1")]);
+    assert_eq!(
+        r.findings[0].evidence_note.as_deref(),
+        Some("the quoted code is not in the file; kept because: the code moved to b.rs")
+    );
+}
+
+#[test]
+fn a_severity_change_needs_a_reason() {
+    let agents = [agent("claude"), agent("codex")];
+    let findings = [
+        verified("claude:1", Severity::Important, ("a.rs", 1), "x()"),
+        verified("codex:1", Severity::Important, ("b.rs", 1), "y()"),
+    ];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({"groups": [
+            group(&["claude:1"], "suggestion", json!({})),
+            group(&["codex:1"], "suggestion", json!({"severity_reason": "cosmetic only"})),
+        ]})),
+        None,
+    );
+    // Without a reason the change is undone and flagged.
+    assert_eq!(ids(&r), [("I1", "claude:1"), ("S1", "codex:1")]);
+    assert_eq!(
+        r.findings[0].flags,
+        ["the consolidator changed the severity to Suggestion without a reason; kept as Important"]
+    );
+    assert_eq!(
+        r.findings[1].severity_note.as_deref(),
+        Some("Codex raised this as Important; demoted to Suggestion: cosmetic only")
+    );
+    let lines: Vec<(&str, &str, Change)> = r
+        .reconciliation
+        .iter()
+        .map(|c| (c.finding.as_str(), c.agent.as_str(), c.change))
+        .collect();
+    assert_eq!(lines, [("S1", "codex", Change::Downgraded)]);
+    assert_eq!((r.agents[0].downgraded, r.agents[1].downgraded), (0, 1));
+}
+
+#[test]
+fn every_finding_is_placed_exactly_once() {
+    let agents = [agent("claude")];
+    let findings = [
+        verified("claude:1", Severity::Important, ("a.rs", 1), "x()"),
+        verified("claude:2", Severity::Suggestion, ("a.rs", 5), "y()"),
+        verified("claude:3", Severity::Critical, ("a.rs", 9), "z()"),
+    ];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({
+            "groups": [group(&["claude:1", "claude:1", "claude:99"], "important", json!({}))],
+            "dropped": [
+                {"finding": "claude:1", "kind": "false_positive", "reason": "no"},
+                {"finding": "claude:2", "kind": "false_positive", "reason": "  "},
+                {"finding": "claude:42", "kind": "out_of_scope", "reason": "?"},
+            ],
+        })),
+        None,
+    );
+    assert_eq!(
+        note(&r),
+        "the consolidator placed claude:1 twice; the first placement counts; \
+         the consolidator named an unknown finding claude:99; ignored; \
+         the consolidator both kept and dropped claude:1; kept; \
+         the consolidator dropped an unknown finding claude:42; ignored"
+    );
+    // Forgotten: kept as the agent wrote it, and said so.
+    assert_eq!(
+        ids(&r),
+        [("C1", "claude:3 title"), ("I1", "claude:1+claude:1+claude:99")]
+    );
+    assert_eq!(
+        r.findings[0].flags,
+        ["the consolidator did not account for this finding; kept as the agent wrote it"]
+    );
+    assert_eq!(dropped(&r), [("claude:2", DropKind::FalsePositive)]);
+    assert_eq!(r.dropped[0].reason, "no reason given");
+    let a = &r.agents[0];
+    assert_eq!(
+        (a.kept, a.dropped, a.false_positives, a.unique_insights),
+        (2, 1, 1, 2)
+    );
+    // The appendix maps each of the agent's ids to where it went.
+    assert_eq!(
+        r.appendix[0].id_map,
+        [
+            ("1".to_string(), "I1".to_string()),
+            ("2".to_string(), "dropped (false positive)".to_string()),
+            ("3".to_string(), "C1".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn findings_on_paths_that_do_not_exist_are_dropped() {
+    let agents = [agent("claude")];
+    let invalid = Evidence::InvalidPath {
+        reason: "no such file: nope.rs".into(),
+    };
+    let findings = [finding(
+        "claude:1",
+        Severity::Critical,
+        ("nope.rs", 1),
+        "x",
+        invalid,
+    )];
+    for consolidation in [
+        decided(
+            json!({"groups": [group(&["claude:1"], "critical", json!({"evidence_note": "trust me"}))]}),
+        ),
+        decided(json!({})),
+        Consolidation::NotPerformed {
+            reason: "off".into(),
+        },
+    ] {
+        let r = build(&inputs(&agents, &findings, 1), consolidation, None);
+        assert!(r.findings.is_empty());
+        assert_eq!(dropped(&r), [("claude:1", DropKind::InvalidPath)]);
+        assert_eq!(r.dropped[0].reason, "no such file: nope.rs");
+    }
+}
+
+#[test]
+fn a_consolidator_cannot_be_more_lenient_than_the_findings_it_kept() {
+    let agents = [agent("claude")];
+    let findings = [verified("claude:1", Severity::Critical, ("a.rs", 1), "x()")];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({"verdict": "merge", "verdict_reason": "ship it",
+            "groups": [group(&["claude:1"], "critical", json!({}))]})),
+        None,
+    );
+    assert_eq!(r.verdict.decision, Verdict::NeedsChanges);
+    assert_eq!(
+        r.verdict.reason,
+        "1 critical finding(s) must be fixed first (the consolidator said \"Merge\", which the findings it kept do not allow)"
+    );
+    // Nor declare the review not done.
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({"verdict": "not_reviewed",
+            "groups": [group(&["claude:1"], "critical", json!({}))]})),
+        None,
+    );
+    assert_eq!(r.verdict.decision, Verdict::NeedsChanges);
+    // It may be stricter.
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(
+            json!({"verdict": "needs_changes", "verdict_reason": "redesign",
+            "groups": [group(&["claude:1"], "critical", json!({}))]}),
+        ),
+        None,
+    );
+    assert_eq!(
+        (r.verdict.decision, r.verdict.reason.as_str()),
+        (Verdict::NeedsChanges, "redesign")
+    );
+}
+
+#[test]
+fn a_review_nobody_did_is_not_reviewed_and_leaves_the_ledger_alone() {
+    let agents = [failed("claude"), failed("codex")];
+    let mut ledger = Ledger::default();
+    let before = ledger.clone();
+    let priors = Vec::new();
+    let r = build(
+        &inputs(&agents, &[], 2),
+        Consolidation::NotPerformed {
+            reason: "no agent produced a readable review".into(),
+        },
+        Some(Rounds {
+            ledger: &mut ledger,
+            priors: &priors,
+            code_at_head: &|_| None,
+        }),
+    );
+    assert_eq!(r.verdict.decision, Verdict::NotReviewed);
+    assert_eq!(
+        r.verdict.reason,
+        "no agent produced a usable review: Claude (quota exhausted), Codex (quota exhausted)."
+    );
+    assert!(r.summary.starts_with("No review happened:"));
+    assert!(r.incomplete);
+    assert_eq!(r.agents[0].status, AgentStatus::QuotaExhausted);
+    assert_eq!(ledger, before);
+}
+
+#[test]
+fn one_missing_agent_is_named_in_the_verdict() {
+    let agents = [agent("claude"), failed("codex")];
+    let r = build(
+        &inputs(&agents, &[], 1),
+        Consolidation::NotPerformed {
+            reason: "off".into(),
+        },
+        None,
+    );
+    assert_eq!(r.verdict.decision, Verdict::Merge);
+    assert_eq!(
+        r.verdict.reason,
+        "reviewed by 1 of 2 agents (Codex (quota exhausted) missing). no findings."
+    );
+    assert!(r.incomplete);
+}
+
+#[test]
+fn an_answer_that_could_not_be_read_is_answer_invalid() {
+    let mut broken = agent("gemini");
+    broken.answer = None;
+    broken.answer_error = Some("expected value at line 1".into());
+    let agents = [agent("claude"), broken];
+    let r = build(&inputs(&agents, &[], 1), decided(json!({})), None);
+    assert_eq!(r.agents[1].status, AgentStatus::AnswerInvalid);
+    assert_eq!(
+        r.agents[1].message.as_deref(),
+        Some("its answer could not be read: expected value at line 1")
+    );
+}
+
+#[test]
+fn without_decisions_findings_merge_by_location_at_their_highest_severity() {
+    let agents = [agent("claude"), agent("codex")];
+    let findings = [
+        verified("claude:1", Severity::Suggestion, ("a.rs", 3), "x()"),
+        verified("codex:1", Severity::Important, ("a.rs", 3), "x()"),
+        verified("codex:2", Severity::Suggestion, ("b.rs", 30), "y()"),
+    ];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        Consolidation::NotPerformed {
+            reason: "the consolidating agent timed out".into(),
+        },
+        None,
+    );
+    let shown: Vec<(&str, Severity, Vec<&str>)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.id.as_str(),
+                f.severity,
+                f.agents.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("I1", Severity::Important, vec!["claude", "codex"]),
+            ("S1", Severity::Suggestion, vec!["codex"]),
+        ]
+    );
+    assert!(
+        r.summary
+            .starts_with("Consolidation was not performed (the consolidating agent timed out).")
+    );
+    assert_eq!(r.verdict.decision, Verdict::MergeWithFixes);
+    assert_eq!(r.reconciliation[0].change, Change::Upgraded);
+    assert!(r.incomplete, "a report without consolidation is incomplete");
+}
+
+/// Two rounds over a ledger: round 1's findings enter it; in round 2 one
+/// declined finding whose code is unchanged is dropped as such before ids
+/// are given, one whose code changed is shown again with its history.
+#[test]
+fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
+    let agents = [agent("claude")];
+    let round1 = [
+        verified(
+            "claude:1",
+            Severity::Critical,
+            ("lock.rs", 4),
+            "let a = first.lock();",
+        ),
+        verified(
+            "claude:2",
+            Severity::Suggestion,
+            ("lock.rs", 9),
+            "sleep(42)",
+        ),
+        verified("claude:3", Severity::Suggestion, ("lock.rs", 20), "retry()"),
+    ];
+    let mut ledger = Ledger::default();
+    let priors = Vec::new();
+    let rounds = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
+        build(
+            &inputs(&agents, findings, round),
+            Consolidation::NotPerformed {
+                reason: "off".into(),
+            },
+            Some(Rounds {
+                ledger,
+                priors: &priors,
+                code_at_head: &|_| None,
+            }),
+        )
+    };
+    let r1 = rounds(&mut ledger, &round1, 1);
+    assert_eq!(ids(&r1).len(), 3);
+    ledger.decline("C1", 1, "lock order is documented").unwrap();
+    ledger.decline("S1", 1, "cosmetic").unwrap();
+
+    // Round 2: C1's code changed, S1's did not.
+    let mut round2 = round1.clone();
+    round2[0].checked.excerpt = Some("let b = second.lock();\nlet a = first.lock();".into());
+    let r2 = rounds(&mut ledger, &round2, 2);
+    assert_eq!(
+        ids(&r2),
+        [("C1", "claude:1 title"), ("S1", "claude:3 title")],
+        "S1 of round 1 takes no id; the next suggestion is S1"
+    );
+    assert_eq!(
+        r2.findings[0].prior.as_deref(),
+        Some(
+            "declined in round 1 as C1 (lock order is documented); raised again because the code it concerns changed"
+        )
+    );
+    assert_eq!(
+        r2.findings[1].prior.as_deref(),
+        Some("raised in round 1 as S2")
+    );
+    assert_eq!(dropped(&r2), [("claude:2", DropKind::DeclinedBefore)]);
+    assert_eq!(r2.dropped[0].reason, "declined in round 1 as S1: cosmetic");
+    // Every id the report mentions is one it shows.
+    assert_eq!(
+        r2.appendix[0].id_map,
+        [
+            ("1".to_string(), "C1".to_string()),
+            ("2".to_string(), "dropped (declined before)".to_string()),
+            ("3".to_string(), "S1".to_string()),
+        ]
+    );
+    let declined: Vec<(&str, bool)> = r2
+        .declined
+        .iter()
+        .map(|d| (d.title.as_str(), d.code_changed))
+        .collect();
+    assert_eq!(
+        declined,
+        [("claude:1 title", true), ("claude:2 title", false)]
+    );
+    assert_eq!(r2.counts.critical + r2.counts.suggestion, 2);
+    // The author's decisions stand; the re-raised suggestion takes its new id.
+    let statuses: Vec<(&str, &str)> = ledger
+        .entries
+        .iter()
+        .map(|e| (e.id.as_str(), e.status.name()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("C1", "declined"), ("S1", "declined"), ("S1", "open")]
+    );
+    assert!(
+        r2.summary
+            .starts_with("Round 2. Raised again: C1 (claude:1 title), S1 (claude:3 title).")
+    );
+}
+
+/// A finding nobody raised again is "addressed" only on evidence: its code
+/// changed, or a reviewer said so. Code that is still there keeps it open.
+#[test]
+fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
+    let agents = [agent("claude")];
+    let round1 = [
+        verified(
+            "claude:1",
+            Severity::Critical,
+            ("lock.rs", 4),
+            "let a = first.lock();",
+        ),
+        verified(
+            "claude:2",
+            Severity::Suggestion,
+            ("gone.rs", 9),
+            "sleep(42)",
+        ),
+    ];
+    let mut first = Ledger::default();
+    let none = Vec::new();
+    let at_head = |path: &str| {
+        (path == "lock.rs").then(|| "fn x() {\n    let a = first.lock();\n}\n".to_string())
+    };
+    build(
+        &inputs(&agents, &round1, 1),
+        decided(json!({})),
+        Some(Rounds {
+            ledger: &mut first,
+            priors: &none,
+            code_at_head: &at_head,
+        }),
+    );
+    let round2 = |priors: Vec<(String, PriorState)>| {
+        let mut ledger = first.clone();
+        let r = build(
+            &inputs(&agents, &[], 2),
+            decided(json!({})),
+            Some(Rounds {
+                ledger: &mut ledger,
+                priors: &priors,
+                code_at_head: &at_head,
+            }),
+        );
+        (ledger, r)
+    };
+    let (ledger, r) = round2(Vec::new());
+    assert_eq!(ledger.entries[0].status, Status::Open);
+    assert_eq!(ledger.entries[1].status, Status::Addressed { since: 2 });
+    assert!(
+        r.summary.starts_with(
+            "Round 2. Addressed since the last round: S1 (claude:2 title). \
+             Not raised again, but their code is unchanged, so still open: C1 (claude:1 title)."
+        ),
+        "{}",
+        r.summary
+    );
+    // A reviewer who says it is addressed is evidence enough.
+    let (ledger, _) = round2(vec![("C1".into(), PriorState::Addressed)]);
+    assert_eq!(ledger.entries[0].status, Status::Addressed { since: 2 });
+    let (ledger, _) = round2(vec![("c1".into(), PriorState::NoLongerApplies)]);
+    assert_eq!(
+        ledger.entries[0].status,
+        Status::NoLongerApplies { since: 2 }
+    );
+}

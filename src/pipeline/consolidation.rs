@@ -1,0 +1,174 @@
+//! Phase four: the consolidation pass — one more agent that merges,
+//! re-grades and drops findings — and what the reviewers said of earlier
+//! rounds' findings.
+
+use std::sync::Arc;
+
+use super::fanout::{job, spec};
+use super::rundir::RunDir;
+use crate::agents::supervise::{self, Supervision};
+use crate::config::Config;
+use crate::consolidate::{self, AgentResult, Consolidation, Decisions};
+use crate::files::write_json;
+use crate::findings::{self, Finding};
+use crate::progress::{Progress, ProgressEvent};
+use crate::review::Facts;
+use crate::rounds::PriorStatuses;
+use tokio_util::sync::CancellationToken;
+
+/// The consolidation of a review run: the pass, unless the run was
+/// cancelled, the configuration turns it off, or nobody reviewed.
+pub(super) async fn after_review(
+    config: &Config,
+    (facts, run): (&Facts, &RunDir),
+    input: ToConsolidate<'_>,
+    (results, cancel): (&[AgentResult], &CancellationToken),
+    supervision: &Supervision,
+    progress: Arc<dyn Progress>,
+) -> Consolidation {
+    let not = |reason: &str| Consolidation::NotPerformed {
+        reason: reason.into(),
+    };
+    if cancel.is_cancelled() {
+        not("the run was cancelled")
+    } else if !config.consolidation.enabled {
+        not("consolidation is disabled in the configuration")
+    } else if !results.iter().any(AgentResult::succeeded) {
+        not("no agent produced a readable review")
+    } else {
+        progress.event(ProgressEvent::Stage("consolidating".into()));
+        consolidate_pass(config, facts, run, input, supervision, progress).await
+    }
+}
+
+/// What the consolidator is asked to decide on.
+pub(super) struct ToConsolidate<'a> {
+    pub findings: &'a [Finding],
+    pub agent_count: usize,
+    /// Earlier rounds' open and declined findings, one line each.
+    pub prior: &'a [String],
+}
+
+pub(super) async fn consolidate_pass(
+    config: &Config,
+    facts: &Facts,
+    run: &RunDir,
+    input: ToConsolidate<'_>,
+    supervision: &Supervision,
+    progress: Arc<dyn Progress>,
+) -> Consolidation {
+    let ToConsolidate {
+        findings,
+        agent_count,
+        prior,
+    } = input;
+    let name = config.consolidation.agent.clone();
+    let Some(agent) = config.agents.get(&name) else {
+        return Consolidation::NotPerformed {
+            reason: format!("no agent named {name:?} to consolidate"),
+        };
+    };
+    let dir = run.consolidation();
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Consolidation::NotPerformed {
+            reason: format!("cannot write {}: {e}", dir.display()),
+        };
+    }
+    let diff_path = run.diff().display().to_string();
+    let prompt = consolidate::prompt(facts, findings, agent_count, &diff_path, prior);
+    let prompt_file = dir.join("prompt.md");
+    let _ = std::fs::write(&prompt_file, &prompt);
+    let mut spec = spec(config, &name, agent);
+    spec.name = format!("{name} (consolidation)");
+    spec.display_name = format!("{} (consolidation)", spec.display_name);
+    let model = config
+        .consolidation
+        .model
+        .clone()
+        .or_else(|| agent.model.clone());
+    let effort = config
+        .consolidation
+        .effort
+        .clone()
+        .or_else(|| agent.effort.clone());
+    let input_prompt = run.input().join("consolidation-prompt.md");
+    let _ = std::fs::write(&input_prompt, &prompt);
+    let job = job(
+        prompt,
+        &input_prompt,
+        consolidate::schema(),
+        agent,
+        (model.clone(), effort),
+        dir.clone(),
+    );
+    let outcome = supervise::run(&spec, &job, &dir, supervision, progress).await;
+    let _ = write_json(&dir.join("outcome.json"), &outcome);
+    if !outcome.status.is_ok() {
+        return Consolidation::NotPerformed {
+            reason: format!(
+                "the consolidating agent ({name}) {}: {}",
+                outcome.status.words(),
+                outcome.message.unwrap_or_default()
+            ),
+        };
+    }
+    let Some(text) = outcome.answer.clone() else {
+        return Consolidation::NotPerformed {
+            reason: format!("the consolidating agent ({name}) gave no answer"),
+        };
+    };
+    let _ = std::fs::write(dir.join("answer.md"), &text);
+    match findings::answer::parse::<Decisions>(&text) {
+        Ok(decisions) => {
+            let _ = write_json(&run.decisions(), &decisions);
+            Consolidation::Decided {
+                agent: name,
+                model: model.or(outcome.reported_model),
+                decisions: Box::new(decisions),
+            }
+        }
+        Err(e) => Consolidation::NotPerformed {
+            reason: format!("the consolidating agent's answer could not be read: {e}"),
+        },
+    }
+}
+
+/// What the reviewers said of earlier findings: the consolidator's word
+/// when it gave one, else the agents' (any "still open" wins, so nothing
+/// is called fixed on one agent's say).
+pub(super) fn prior_statuses(
+    consolidation: &Consolidation,
+    results: &[AgentResult],
+) -> PriorStatuses {
+    use crate::findings::answer::PriorState;
+    if let Consolidation::Decided { decisions, .. } = consolidation
+        && !decisions.prior_findings.is_empty()
+    {
+        return decisions
+            .prior_findings
+            .iter()
+            .map(|p| (p.id.clone(), p.status))
+            .collect();
+    }
+    let mut out: PriorStatuses = Vec::new();
+    for p in results
+        .iter()
+        .filter_map(|r| r.answer.as_ref())
+        .flat_map(|a| a.prior_findings.iter())
+    {
+        match out
+            .iter_mut()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&p.id))
+        {
+            Some((_, state)) => {
+                if p.status == PriorState::StillOpen
+                    || (*state == PriorState::Addressed && p.status == PriorState::NoLongerApplies)
+                {
+                    *state = p.status;
+                }
+            }
+            None => out.push((p.id.clone(), p.status)),
+        }
+    }
+    out
+}

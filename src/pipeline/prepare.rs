@@ -1,0 +1,446 @@
+//! Phase one of a review: the change's code fetched into the cache, its
+//! facts gathered (from git for a branch, from GitHub for a PR), the run
+//! directory claimed, the confinement decided, the worktree added.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::confinement::Confinement;
+use super::error::{PipelineError, io};
+use super::rundir::{self, RunDir};
+use super::{Request, Target};
+use crate::checkout::{Cache, CheckoutError, Worktree};
+use crate::config::Config;
+use crate::domain::{ChangedFile, Commit, Feedback, TargetKind};
+use crate::files::{FileLock, write_json};
+use crate::github::{self, Github, RepoRef};
+use crate::progress::{Progress, ProgressEvent};
+use crate::review::Facts;
+use crate::rounds::{Ledger, LedgerError};
+
+/// The code and facts a review runs on.
+pub(super) struct Prepared {
+    pub facts: Facts,
+    pub cache: Cache,
+    pub head: git2::Oid,
+    pub run: RunDir,
+    pub run_id: String,
+    pub round: u32,
+    pub worktree: Worktree,
+    pub started_at: jiff::ZonedDateTime,
+    /// The folder of this PR's (or branch's) runs, which holds the ledger.
+    pub parent: PathBuf,
+    pub ledger: Ledger,
+    pub confinement: Confinement,
+}
+
+impl Prepared {
+    /// A file's text at the reviewed commit.
+    pub fn at_head(&self, path: &str) -> Option<String> {
+        read_at(&self.cache.repo, self.head, path)
+    }
+}
+
+pub(super) async fn prepare(
+    config: &Config,
+    request: &Request,
+    progress: &Arc<dyn Progress>,
+) -> Result<Prepared, PipelineError> {
+    let started_at = jiff::ZonedDateTime::now();
+    match &request.target {
+        Target::Pr { cwd, repo, number } => {
+            prepare_pr(
+                config,
+                cwd,
+                repo.as_deref(),
+                *number,
+                request.round,
+                started_at,
+                progress,
+            )
+            .await
+        }
+        Target::Branch { cwd, name, base } => prepare_branch(
+            config,
+            (cwd, name.as_deref(), base.as_deref()),
+            request.round,
+            started_at,
+            progress,
+        ),
+    }
+}
+
+fn prepare_branch(
+    config: &Config,
+    (cwd, name, base): (&Path, Option<&str>, Option<&str>),
+    round: Option<u32>,
+    started_at: jiff::ZonedDateTime,
+    progress: &Arc<dyn Progress>,
+) -> Result<Prepared, PipelineError> {
+    let local = crate::checkout::local_target(cwd, name, base)?;
+    let repo_name = local
+        .root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repo".into());
+    let branch_key = crate::checkout::sanitize(&local.branch);
+    let parent = config
+        .paths
+        .data_dir
+        .join("local")
+        .join(crate::checkout::sanitize(&repo_name))
+        .join(format!("branch-{branch_key}"));
+    let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
+    let (run, run_id, round) = RunDir::claim(
+        &parent,
+        &format!("{stamp}-{branch_key}"),
+        TargetKind::Branch,
+        round,
+    )
+    .map_err(io("creating the run directory"))?;
+    let unprepared = rundir::Unprepared::new(&run);
+    let key = crate::checkout::local_key(&local.root);
+    let url = local.root.display().to_string();
+    let fetched = fetch_change(
+        config,
+        (&key, &url, None),
+        &format!("refs/deep-review/branch/{branch_key}"),
+        (&format!("refs/heads/{}", local.branch), &local.base_ref),
+        &run,
+        progress,
+    )?;
+    let title = fetched
+        .summary
+        .commits
+        .last()
+        .map(|c| c.subject.clone())
+        .unwrap_or_else(|| local.branch.clone());
+    let body = commit_bodies(&fetched.cache.repo, &fetched.summary.commits);
+    let about = About {
+        kind: TargetKind::Branch,
+        repo: repo_name,
+        repo_url: None,
+        pr: None,
+        pr_url: None,
+        title,
+        body,
+        author: None,
+        author_url: None,
+        base_ref: local.base.clone(),
+        head_ref: local.branch.clone(),
+        commits: Vec::new(),
+        changed_files: Vec::new(),
+        unresolved: Vec::new(),
+        fork: false,
+    };
+    let facts = facts(about, &fetched);
+    let ledger = Ledger::load(&parent)?;
+    settle(
+        config,
+        fetched,
+        facts,
+        (run, run_id, round),
+        (parent, ledger),
+        started_at,
+        unprepared,
+    )
+}
+
+/// The bodies of the branch's commits: its description.
+fn commit_bodies(repo: &git2::Repository, commits: &[Commit]) -> String {
+    commits
+        .iter()
+        .filter_map(|c| repo.find_commit(git2::Oid::from_str(&c.sha).ok()?).ok())
+        .filter_map(|c| c.body().ok().flatten().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// What is known of a change before its code is read; lists left empty
+/// are taken from the fetched history.
+struct About {
+    kind: TargetKind,
+    repo: String,
+    repo_url: Option<String>,
+    pr: Option<u64>,
+    pr_url: Option<String>,
+    title: String,
+    body: String,
+    author: Option<String>,
+    author_url: Option<String>,
+    base_ref: String,
+    head_ref: String,
+    commits: Vec<Commit>,
+    changed_files: Vec<ChangedFile>,
+    unresolved: Vec<Feedback>,
+    fork: bool,
+}
+
+/// The one builder of a review's facts, for branches and PRs alike.
+fn facts(about: About, fetched: &Fetched) -> Facts {
+    let summary = &fetched.summary;
+    let repo = &fetched.cache.repo;
+    Facts {
+        kind: about.kind,
+        repo: about.repo,
+        repo_url: about.repo_url,
+        pr: about.pr,
+        pr_url: about.pr_url,
+        title: about.title,
+        body: about.body,
+        author: about.author,
+        author_url: about.author_url,
+        base_ref: about.base_ref,
+        head_ref: about.head_ref,
+        base_sha: fetched.base.to_string(),
+        head_sha: fetched.head.to_string(),
+        merge_base: summary.merge_base.to_string(),
+        // GitHub's lists when it gave them; the fetched history otherwise.
+        commits: if about.commits.is_empty() {
+            summary.commits.clone()
+        } else {
+            about.commits
+        },
+        changed_files: if about.changed_files.is_empty() {
+            summary.files.clone()
+        } else {
+            about.changed_files
+        },
+        review_context: read_at(repo, fetched.base, CONTEXT_FILE),
+        unresolved: about.unresolved,
+        fork: about.fork,
+        ignored_head_files: steering_files_changed(repo, fetched.base, fetched.head),
+    }
+}
+
+/// The end of preparation for both kinds: facts saved, confinement
+/// decided, worktree added.
+fn settle(
+    config: &Config,
+    fetched: Fetched,
+    facts: Facts,
+    (run, run_id, round): (RunDir, String, u32),
+    (parent, ledger): (PathBuf, Ledger),
+    started_at: jiff::ZonedDateTime,
+    unprepared: rundir::Unprepared,
+) -> Result<Prepared, PipelineError> {
+    write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
+    let confinement = Confinement::decide(config, &facts)?;
+    let Fetched {
+        cache, head, _lock, ..
+    } = fetched;
+    let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
+    drop(_lock);
+    unprepared.done();
+    Ok(Prepared {
+        facts,
+        cache,
+        head,
+        run,
+        run_id,
+        round,
+        worktree,
+        started_at,
+        parent,
+        ledger,
+        confinement,
+    })
+}
+
+/// The change's code in the cache, locked until the worktree is added.
+pub(super) struct Fetched {
+    cache: Cache,
+    head: git2::Oid,
+    base: git2::Oid,
+    summary: crate::checkout::DiffSummary,
+    _lock: FileLock,
+}
+
+/// Opens the cache for a source `(key, url, token)`, takes its lock,
+/// prunes what dead runs left, fetches `(head, base)` into refs under
+/// `namespace`, and writes the diff into the run directory.
+fn fetch_change(
+    config: &Config,
+    (key, url, token): (&str, &str, Option<String>),
+    namespace: &str,
+    (head_src, base_src): (&str, &str),
+    run: &RunDir,
+    progress: &Arc<dyn Progress>,
+) -> Result<Fetched, PipelineError> {
+    let lock = FileLock::acquire(&Cache::path_for(&config.paths.cache_dir, key), || {
+        progress.event(ProgressEvent::Stage(
+            "waiting for another deep-review run to release the repository cache".into(),
+        ))
+    })
+    .map_err(io("locking the repository cache"))?;
+    let cache = Cache::open(&config.paths.cache_dir, key, url, token)?;
+    for pruned in cache.prune_stale()? {
+        progress.event(ProgressEvent::Warning(format!(
+            "removed a stale worktree left by an earlier run ({pruned})"
+        )));
+    }
+    let head_ref = format!("{namespace}/head");
+    let base_ref = format!("{namespace}/base");
+    cache.fetch(&[
+        format!("{head_src}:{head_ref}"),
+        format!("{base_src}:{base_ref}"),
+    ])?;
+    let head = cache.resolve(&head_ref)?;
+    let base = cache.resolve(&base_ref)?;
+    let summary =
+        crate::checkout::summarize(&cache.repo, base, head).map_err(CheckoutError::from)?;
+    std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
+    Ok(Fetched {
+        cache,
+        head,
+        base,
+        summary,
+        _lock: lock,
+    })
+}
+
+async fn prepare_pr(
+    config: &Config,
+    cwd: &Path,
+    repo: Option<&str>,
+    number: u64,
+    round: Option<u32>,
+    started_at: jiff::ZonedDateTime,
+    progress: &Arc<dyn Progress>,
+) -> Result<Prepared, PipelineError> {
+    let host = github::web_host(&config.github.api_url);
+    let repo = match repo {
+        Some(spec) => RepoRef::parse(spec, &host).ok_or(PipelineError::NoRepository)?,
+        None => github::repo_of_checkout(cwd).ok_or(PipelineError::NoRepository)?,
+    };
+    progress.event(ProgressEvent::Stage(format!(
+        "reading {repo}#{number} from GitHub"
+    )));
+    let token = github::find_token(&host).await.map(|(t, _)| t);
+    let gh = Github::new(&config.github.api_url, token.clone())?;
+    let pr = github::fetch_pull_request(&gh, &repo, number).await?;
+
+    let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
+    let parent = config
+        .paths
+        .data_dir
+        .join(crate::checkout::sanitize(&repo.owner))
+        .join(crate::checkout::sanitize(&repo.name))
+        .join(format!("pr-{number}"));
+    let (run, run_id, round) = RunDir::claim(
+        &parent,
+        &format!("{stamp}-pr-{number}"),
+        TargetKind::Pr,
+        round,
+    )
+    .map_err(io("creating the run directory"))?;
+    let unprepared = rundir::Unprepared::new(&run);
+    let key = format!(
+        "github/{}/{}/{}",
+        crate::checkout::sanitize(&repo.host),
+        crate::checkout::sanitize(&repo.owner),
+        crate::checkout::sanitize(&repo.name)
+    );
+    progress.event(ProgressEvent::Stage("fetching the pull request".into()));
+    let fetched = fetch_change(
+        config,
+        (&key, &pr.clone_url, token),
+        &format!("refs/deep-review/pr/{number}"),
+        (
+            &format!("refs/pull/{number}/head"),
+            &format!("refs/heads/{}", pr.base_ref),
+        ),
+        &run,
+        progress,
+    )?;
+    if fetched.head.to_string() != pr.head_sha {
+        progress.event(ProgressEvent::Warning(format!(
+            "the pull request moved while it was read (GitHub said {}, fetched {}); reviewing what was fetched",
+            &pr.head_sha[..pr.head_sha.len().min(7)],
+            &fetched.head.to_string()[..7]
+        )));
+    }
+    let about = About {
+        kind: TargetKind::Pr,
+        repo: repo.to_string(),
+        repo_url: Some(pr.repo_html_url.clone()),
+        pr: Some(number),
+        pr_url: Some(pr.html_url.clone()),
+        title: pr.title.clone(),
+        body: pr.body.clone(),
+        author: Some(pr.author.clone()),
+        author_url: pr.author_url.clone(),
+        base_ref: pr.base_ref.clone(),
+        head_ref: pr.head_ref.clone(),
+        commits: pr.commits.clone(),
+        changed_files: pr.files.clone(),
+        unresolved: pr.unresolved.clone(),
+        fork: pr
+            .head_repo
+            .as_deref()
+            .is_none_or(|head| !head.eq_ignore_ascii_case(&repo.to_string())),
+    };
+    let facts = facts(about, &fetched);
+    // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
+    // They are worth a warning, not the review: the comments are read
+    // again next round.
+    let poster = gh.viewer().await;
+    let commands = match gh
+        .ledger_commands(
+            &repo,
+            number,
+            crate::report::markdown::MARKER,
+            poster.as_deref(),
+        )
+        .await
+    {
+        Ok(commands) => commands,
+        Err(e) => {
+            progress.event(ProgressEvent::Warning(format!(
+                "could not read the PR's comments for decline lines ({e}); they are read again next round"
+            )));
+            Vec::new()
+        }
+    };
+    let (ledger, warnings) = Ledger::update(&parent, |ledger| {
+        let warnings = ledger.apply_comments(&commands, &pr.author, round);
+        Ok::<_, LedgerError>((ledger.clone(), warnings))
+    })?;
+    for warning in warnings {
+        progress.event(ProgressEvent::Warning(warning));
+    }
+    settle(
+        config,
+        fetched,
+        facts,
+        (run, run_id, round),
+        (parent, ledger),
+        started_at,
+        unprepared,
+    )
+}
+
+/// The maintainers' notes for reviewers, read from the base commit only.
+pub const CONTEXT_FILE: &str = "deep-review-context.md";
+
+/// `file` as committed at `commit`, if it is there.
+pub(super) fn read_at(repo: &git2::Repository, commit: git2::Oid, file: &str) -> Option<String> {
+    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    let entry = tree.get_path(Path::new(file)).ok()?;
+    let blob = entry.to_object(repo).ok()?.peel_to_blob().ok()?;
+    Some(String::from_utf8_lossy(blob.content()).into_owned())
+}
+
+/// The files that steer a review which the change edits: their head
+/// copies are ignored (the base's are used), and the report says so.
+fn steering_files_changed(
+    repo: &git2::Repository,
+    base: git2::Oid,
+    head: git2::Oid,
+) -> Vec<String> {
+    [crate::config::REPO_FILE, CONTEXT_FILE]
+        .into_iter()
+        .filter(|f| read_at(repo, base, f) != read_at(repo, head, f))
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,399 @@
+//! The finding ledger of one pull request (or branch): every consolidated
+//! finding with a stable fingerprint and a status, so that round N knows
+//! what round N−1 found, what was addressed, what came back, and what the
+//! author declined.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Severity;
+
+mod apply;
+mod comments;
+mod fingerprint;
+
+pub use apply::{
+    Match, Numbered, PriorStatuses, Recorded, Round, RoundChanges, record, round_line, sort_out,
+};
+pub use fingerprint::{Fingerprint, anchor, fingerprint, same_finding};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// The last round applied to it (0: none yet).
+    #[serde(default)]
+    pub round: u32,
+    pub entries: Vec<Entry>,
+    /// Repo-context updates proposed by the runs, for `deep-review context`.
+    #[serde(default)]
+    pub context_proposals: Vec<ContextProposal>,
+    /// PR comments whose ledger commands were applied (`issue:<id>`,
+    /// `review:<id>`): each is applied once, so a later decision made on
+    /// the command line stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_comments: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    /// `since`: the round that found it addressed, or declined it.
+    Addressed {
+        since: u32,
+    },
+    Declined {
+        since: u32,
+        reason: String,
+    },
+    NoLongerApplies {
+        since: u32,
+    },
+}
+
+impl Status {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Addressed { .. } => "addressed",
+            Status::Declined { .. } => "declined",
+            Status::NoLongerApplies { .. } => "no longer applies",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The id it had in the round it was last raised (`S6`).
+    pub id: String,
+    /// The round it was last raised in.
+    pub round: u32,
+    /// The round it was first raised in.
+    pub first_round: u32,
+    pub title: String,
+    pub severity: Severity,
+    pub line: u32,
+    pub fingerprint: Fingerprint,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextProposal {
+    /// `C1`, `C2`, … in order of proposal.
+    pub id: String,
+    pub round: u32,
+    pub run_id: String,
+    pub text: String,
+    #[serde(default)]
+    pub applied: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a ledger: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no finding {id} in the ledger of this pull request")]
+    Unknown { id: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub fn path_for(parent: &Path) -> PathBuf {
+    parent.join("ledger.json")
+}
+
+impl Ledger {
+    /// The ledger of the PR whose runs live in `parent`.
+    pub fn load(parent: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::load_file(&path_for(parent))
+    }
+
+    /// Changes the ledger of the PR whose runs live in `parent`: loads it,
+    /// applies `change` and saves it, holding a lock all along so that two
+    /// runs (or a run and `deep-review decline`) never lose each other's
+    /// changes. Nothing is saved when `change` fails.
+    pub fn update<T, E: From<LedgerError>>(
+        parent: &Path,
+        change: impl FnOnce(&mut Ledger) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let path = path_for(parent);
+        let _lock =
+            crate::files::FileLock::acquire(&path, || {}).map_err(|source| LedgerError::Lock {
+                path: path.with_extension("lock"),
+                source,
+            })?;
+        let mut ledger = Ledger::load(parent)?;
+        let out = change(&mut ledger)?;
+        ledger.save(parent)?;
+        Ok(out)
+    }
+
+    /// A ledger file; a missing one is an empty ledger.
+    pub fn load_file(path: &Path) -> Result<Ledger, LedgerError> {
+        let path = path.to_path_buf();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| LedgerError::Parse {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Err(source) => Err(LedgerError::Read { path, source }),
+        }
+    }
+
+    pub fn save(&self, parent: &Path) -> Result<(), LedgerError> {
+        self.save_file(&path_for(parent))
+    }
+
+    pub fn save_file(&self, path: &Path) -> Result<(), LedgerError> {
+        crate::files::write_json(path, self).map_err(|source| LedgerError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Earlier findings the next review should know about: open ones and
+    /// declined ones, one line each for the prompt.
+    pub fn prompt_lines(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.status, Status::Open | Status::Declined { .. }))
+            .map(|e| {
+                let state = match &e.status {
+                    Status::Declined { since, reason } => {
+                        format!("declined by the author in round {since}: {reason}")
+                    }
+                    _ => "open".to_string(),
+                };
+                format!(
+                    "`{}` (round {}): {} — `{}:{}` — {state}. {}",
+                    e.id,
+                    e.round,
+                    one_line(&e.title),
+                    e.fingerprint.path,
+                    e.line,
+                    first_sentence(&e.fingerprint.claim)
+                )
+            })
+            .collect()
+    }
+
+    /// Finds an entry by the id it was last raised with.
+    fn find_mut(&mut self, id: &str) -> Result<&mut Entry, LedgerError> {
+        self.entries
+            .iter_mut()
+            .rev()
+            .find(|e| e.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| LedgerError::Unknown { id: id.to_string() })
+    }
+
+    pub fn decline(&mut self, id: &str, round: u32, reason: &str) -> Result<&Entry, LedgerError> {
+        let entry = self.find_mut(id)?;
+        entry.status = Status::Declined {
+            since: round,
+            reason: reason.trim().to_string(),
+        };
+        Ok(entry)
+    }
+
+    pub fn reopen(&mut self, id: &str) -> Result<&Entry, LedgerError> {
+        let entry = self.find_mut(id)?;
+        entry.status = Status::Open;
+        Ok(entry)
+    }
+
+    /// After `deep-review consolidate` re-applied a run to the ledger it
+    /// started from (`self`), keeps what happened since in `current`, the
+    /// PR's ledger: the PR comments already applied, the context updates
+    /// other runs proposed, and declines recorded after the run.
+    pub fn carry_over(&mut self, current: &Ledger, run_id: &str, round: u32) {
+        self.applied_comments = current.applied_comments.clone();
+        let mine: Vec<String> = self
+            .context_proposals
+            .iter()
+            .filter(|p| p.run_id == run_id)
+            .map(|p| p.text.clone())
+            .collect();
+        self.context_proposals = current
+            .context_proposals
+            .iter()
+            .filter(|p| p.run_id != run_id)
+            .cloned()
+            .collect();
+        for text in mine {
+            let n = self.context_proposals.len() + 1;
+            let applied = current
+                .context_proposals
+                .iter()
+                .any(|p| p.run_id == run_id && p.text == text && p.applied);
+            self.context_proposals.push(ContextProposal {
+                id: format!("P{n}"),
+                round,
+                run_id: run_id.to_string(),
+                text,
+                applied,
+            });
+        }
+        for entry in &mut self.entries {
+            let later = current.entries.iter().find(|e| {
+                matches!(e.status, Status::Declined { .. })
+                    && same_finding(&e.fingerprint, &entry.fingerprint)
+            });
+            if let (Status::Open, Some(declined)) = (&entry.status, later) {
+                entry.status = declined.status.clone();
+            }
+        }
+    }
+
+    /// The round the last saved run had.
+    pub fn last_round(&self) -> u32 {
+        self.entries
+            .iter()
+            .map(|e| e.round)
+            .max()
+            .unwrap_or(0)
+            .max(self.round)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn first_sentence(s: &str) -> String {
+    let flat = one_line(s);
+    let end = flat
+        .find(". ")
+        .map(|i| i + 1)
+        .unwrap_or(flat.len())
+        .min(240);
+    flat.chars().take(end).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub fn fp(path: &str, anchor_code: &str, claim: &str) -> Fingerprint {
+        Fingerprint {
+            path: path.into(),
+            anchor: anchor(anchor_code),
+            claim: claim.into(),
+        }
+    }
+
+    pub fn entry(id: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            round: 1,
+            first_round: 1,
+            title: "t".into(),
+            severity: Severity::Suggestion,
+            line: 1,
+            fingerprint: fp(
+                "stats.py",
+                "return sum(values) / len(values)",
+                "mean() of an empty list raises ZeroDivisionError",
+            ),
+            status: Status::Open,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::entry;
+    use super::*;
+
+    #[test]
+    fn a_reconsolidated_run_keeps_what_happened_since() {
+        let proposal = |id: &str, run_id: &str, text: &str, applied: bool| ContextProposal {
+            id: id.into(),
+            round: 1,
+            run_id: run_id.into(),
+            text: text.into(),
+            applied,
+        };
+        let mut declined = entry("S1");
+        declined.status = Status::Declined {
+            since: 2,
+            reason: "by design".into(),
+        };
+        let current = Ledger {
+            round: 2,
+            entries: vec![declined],
+            context_proposals: vec![
+                proposal("P1", "run-1", "old rule", true),
+                proposal("P2", "run-2", "kept rule", true),
+                proposal("P3", "run-2", "dropped rule", false),
+            ],
+            applied_comments: vec!["issue:7".into()],
+        };
+        // Run 2 applied again to the ledger it started from.
+        let mut after = Ledger {
+            round: 2,
+            entries: vec![entry("S4")],
+            context_proposals: vec![
+                proposal("P1", "run-1", "old rule", true),
+                proposal("P2", "run-2", "kept rule", false),
+                proposal("P3", "run-2", "new rule", false),
+            ],
+            applied_comments: Vec::new(),
+        };
+        after.carry_over(&current, "run-2", 2);
+        assert_eq!(after.applied_comments, ["issue:7"]);
+        let proposals: Vec<(&str, &str, bool)> = after
+            .context_proposals
+            .iter()
+            .map(|p| (p.id.as_str(), p.text.as_str(), p.applied))
+            .collect();
+        assert_eq!(
+            proposals,
+            [
+                ("P1", "old rule", true),
+                ("P2", "kept rule", true),
+                ("P3", "new rule", false)
+            ]
+        );
+        // Declined after the run, under its old id: still declined.
+        assert_eq!(after.entries[0].id, "S4");
+        assert_eq!(after.entries[0].status, current.entries[0].status);
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let parent = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for writer in 0..4 {
+                let parent = parent.path();
+                scope.spawn(move || {
+                    for n in 0..100 {
+                        Ledger::update(parent, |ledger| {
+                            ledger.applied_comments.push(format!("issue:{writer}-{n}"));
+                            Ok::<_, LedgerError>(())
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            Ledger::load(parent.path()).unwrap().applied_comments.len(),
+            400
+        );
+    }
+}
