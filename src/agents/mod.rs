@@ -11,6 +11,7 @@ pub mod gemini;
 pub mod install;
 pub mod invocation;
 pub mod outcome;
+mod pump;
 pub mod supervise;
 
 pub use events::{Event, Tally, Tokens};

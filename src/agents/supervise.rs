@@ -11,7 +11,6 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +18,7 @@ use super::events::{Event, Tally};
 use super::install::install_hint;
 use super::invocation::ReviewJob;
 use super::outcome::{Outcome, Status, Stopped, classify};
+use super::pump::{MAX_LINE, Pumped, pump_lines, pump_tail};
 use crate::domain::Protocol;
 use crate::progress::{AgentProgress, Progress, ProgressEvent};
 use crate::sandbox::RunPolicy;
@@ -26,9 +26,6 @@ use crate::sandbox::redact::Redactor;
 
 /// GitHub credentials never reach an agent, whatever the configuration.
 pub const ALWAYS_STRIPPED: &[&str] = crate::sandbox::env::NEVER;
-
-/// A line longer than this is written to disk but not parsed.
-const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// The keeper (`sh -c KEEPER deep-review-agent CLI ARGS…`): starts the CLI
 /// in its process group, passes its exit status on, survives the group's
@@ -160,87 +157,125 @@ pub async fn run(
         });
         outcome
     };
-
-    let Some(program) = super::locate(&spec.binary) else {
-        let message = format!(
-            "`{}` not found; {}",
-            spec.binary,
-            install_hint(spec.protocol)
-        );
-        return finish(&tally, Status::NotInstalled, Some(message), None);
+    let mut agent = match start(spec, job, dir, supervision) {
+        Ok(agent) => agent,
+        Err((status, message)) => return finish(&tally, status, Some(message), None),
     };
-    let invocation = super::invocation(spec.protocol, job, supervision.sandbox.is_some());
-    let prepared = async {
-        tokio::fs::create_dir_all(dir).await?;
-        for (path, contents) in &invocation.files {
-            if let Some(parent) = path.parent() {
-                tokio::fs::create_dir_all(parent).await?;
+    report(AgentProgress::Started);
+    let mut last_counts = (0, 0);
+    let (exit, stopped) = agent
+        .wait(spec, supervision, |event| {
+            tally.apply(event);
+            let counts = (tally.total_tool_calls(), tally.tokens().total());
+            if counts != last_counts {
+                last_counts = counts;
+                report(AgentProgress::Working {
+                    tool_calls: counts.0,
+                    tokens: counts.1,
+                });
             }
-            tokio::fs::write(path, contents).await?;
-        }
-        let events = tokio::fs::File::create(dir.join("events.jsonl")).await?;
-        let stderr = tokio::fs::File::create(dir.join("stderr.log")).await?;
-        std::io::Result::Ok((events, stderr))
+        })
+        .await;
+    // Whatever the leader did, nothing it started may outlive it.
+    kill_group(agent.pgid, nix::sys::signal::Signal::SIGKILL);
+    let drained = agent.drain(dir, supervision.grace).await;
+    while let Ok(event) = agent.events.try_recv() {
+        tally.apply(event);
     }
-    .await;
-    let (events_file, stderr_file) = match prepared {
-        Ok(files) => files,
-        Err(e) => {
-            let message = format!("cannot write to {}: {e}", dir.display());
-            return finish(&tally, Status::Failed, Some(message), None);
-        }
-    };
+    // The group is dead: a refreshed login may go back to the user's.
+    if supervision.sandbox.is_some() {
+        let _ = crate::sandbox::state::write_back(spec.protocol, &agent.user_env, &agent.private.0);
+    }
+    let lost = drained.lost.or_else(|| {
+        (tally.after_final > 0).then(|| {
+            format!(
+                "{} event(s) came after the agent's final one and were ignored (something wrote to its output)",
+                tally.after_final
+            )
+        })
+    });
+    let exit_code = exit.and_then(|s| s.code());
+    let (status, message) = classify(
+        spec.protocol,
+        &tally,
+        exit_code,
+        stopped,
+        &drained.stderr_tail,
+    );
+    // Output that was lost is the cause, whatever the CLI's stderr says.
+    let lost = lost.or(drained.stderr_error);
+    match lost {
+        Some(why) if stopped.is_none() => finish(&tally, Status::Failed, Some(why), exit_code),
+        _ => finish(&tally, status, message, exit_code),
+    }
+}
 
-    let private = supervision.private_root.join(&spec.name);
-    let _private = RemovedAfter(private.clone());
-    let tmp = private.join("tmp");
-    let created = {
+/// An agent started under supervision: its process group, its pumps, its
+/// private area (removed when this is dropped).
+struct Running {
+    child: Child,
+    pgid: Option<i32>,
+    events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    stdout_task: tokio::task::JoinHandle<Pumped>,
+    stderr_task: tokio::task::JoinHandle<(String, Option<std::io::Error>)>,
+    /// Where the CLI's own state lives, before it was pointed at the copy.
+    user_env: Vec<(String, String)>,
+    _registered: Registered,
+    private: RemovedAfter,
+}
+
+/// What draining the pipes after the group's end left.
+struct Drained {
+    /// Why output was lost, if it was.
+    lost: Option<String>,
+    stderr_tail: String,
+    stderr_error: Option<String>,
+}
+
+/// Starts the agent: its files, private area, environment, sandbox and
+/// process. A failure is the status and message the agent ends with.
+fn start(
+    spec: &AgentSpec,
+    job: &ReviewJob,
+    dir: &Path,
+    supervision: &Supervision,
+) -> Result<Running, (Status, String)> {
+    let failed = |message: String| (Status::Failed, message);
+    let program = super::locate(&spec.binary).ok_or_else(|| {
+        let hint = install_hint(spec.protocol);
+        (
+            Status::NotInstalled,
+            format!("`{}` not found; {hint}", spec.binary),
+        )
+    })?;
+    let invocation = super::invocation(spec.protocol, job, supervision.sandbox.is_some());
+    let (events_file, stderr_file) = write_files(dir, &invocation.files)
+        .map_err(|e| failed(format!("cannot write to {}: {e}", dir.display())))?;
+    let private = RemovedAfter(supervision.private_root.join(&spec.name));
+    let tmp = private.0.join("tmp");
+    {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&tmp)
-    };
-    if let Err(e) = created {
-        let message = format!("cannot create {}: {e}", tmp.display());
-        return finish(&tally, Status::Failed, Some(message), None);
     }
+    .map_err(|e| failed(format!("cannot create {}: {e}", tmp.display())))?;
     let mut env = agent_env(spec, supervision, &invocation.env, &tmp);
-    // Where the CLI's own state lives, before it is pointed at the copy.
     let user_env = env.clone();
     if supervision.sandbox.is_some() {
-        match crate::sandbox::state::prepare(spec.protocol, &env, &private) {
-            Ok(overrides) => {
-                for (k, v) in overrides {
-                    env.retain(|(name, _)| *name != k);
-                    env.push((k, v));
-                }
-            }
-            Err(e) => {
-                let message = format!(
+        let overrides =
+            crate::sandbox::state::prepare(spec.protocol, &env, &private.0).map_err(|e| {
+                failed(format!(
                     "cannot prepare the CLI's private state in {}: {e}",
-                    private.display()
-                );
-                return finish(&tally, Status::Failed, Some(message), None);
-            }
+                    private.0.display()
+                ))
+            })?;
+        for (k, v) in overrides {
+            env.retain(|(name, _)| *name != k);
+            env.push((k, v));
         }
     }
-    // The group's leader is a keeper shell that runs the CLI and, should
-    // deep-review die without cleaning up (SIGKILL), kills the whole group:
-    // a CLI's own children (Codex's binary, Gemini's relaunched Node) would
-    // otherwise outlive it.
-    let mut command = Command::new("/bin/sh");
-    command
-        .args(["-c", KEEPER, "deep-review-agent"])
-        .arg(&program)
-        .args(&invocation.args)
-        .current_dir(&supervision.workdir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
     // Kept alive until the child has started: it holds the ruleset's fd.
     let ruleset = match &supervision.sandbox {
         None => None,
@@ -254,24 +289,99 @@ pub async fn run(
                     .iter()
                     .filter_map(|(p, _)| p.parent().map(Path::to_path_buf)),
             );
-            let ruleset = match policy.ruleset(*abi) {
-                Ok(r) => r,
-                Err(e) => {
-                    let message = format!("cannot set up the sandbox: {e}");
-                    return finish(&tally, Status::Failed, Some(message), None);
-                }
-            };
-            Some(ruleset)
+            Some(
+                policy
+                    .ruleset(*abi)
+                    .map_err(|e| failed(format!("cannot set up the sandbox: {e}")))?,
+            )
         }
     };
-    let ruleset_fd = ruleset.as_ref().map(|r| r.raw_fd());
+    let mut command = keeper_command(&program, &invocation.args, &supervision.workdir, &env);
+    confine(&mut command, ruleset.as_ref().map(|r| r.raw_fd()));
+    let mut child = command.spawn().map_err(|e| {
+        let status = if e.kind() == std::io::ErrorKind::NotFound {
+            Status::NotInstalled
+        } else {
+            Status::Failed
+        };
+        (status, format!("cannot start {}: {e}", program.display()))
+    })?;
+    drop(ruleset);
+    let pgid = child.id().map(|id| id as i32);
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let protocol = spec.protocol;
+    let redactor = supervision.redactor.clone();
+    let stdout_task = tokio::spawn(pump_lines(stdout, events_file, redactor, move |line| {
+        for event in super::parse_line(protocol, line) {
+            let _ = tx.send(event);
+        }
+    }));
+    let stderr_task = tokio::spawn(pump_tail(stderr, stderr_file, supervision.redactor.clone()));
+    Ok(Running {
+        child,
+        pgid,
+        events,
+        stdout_task,
+        stderr_task,
+        user_env,
+        _registered: Registered::new(pgid, &private.0),
+        private,
+    })
+}
+
+/// The files the CLI is given, and the two its output is streamed to.
+fn write_files(
+    dir: &Path,
+    files: &[(PathBuf, String)],
+) -> std::io::Result<(tokio::fs::File, tokio::fs::File)> {
+    std::fs::create_dir_all(dir)?;
+    for (path, contents) in files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, contents)?;
+    }
+    let events = std::fs::File::create(dir.join("events.jsonl"))?;
+    let stderr = std::fs::File::create(dir.join("stderr.log"))?;
+    Ok((events.into(), stderr.into()))
+}
+
+/// The group's leader is a keeper shell that runs the CLI and, should
+/// deep-review die without cleaning up (SIGKILL), kills the whole group:
+/// a CLI's own children (Codex's binary, Gemini's relaunched Node) would
+/// otherwise outlive it.
+fn keeper_command(
+    program: &Path,
+    args: &[String],
+    workdir: &Path,
+    env: &[(String, String)],
+) -> Command {
+    let mut command = Command::new("/bin/sh");
+    command
+        .args(["-c", KEEPER, "deep-review-agent"])
+        .arg(program)
+        .args(args)
+        .current_dir(workdir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// What the child does between fork and exec: a session of its own (its
+/// own process group, what timeouts and cancellation signal, and no
+/// controlling terminal to type into), a death signal from deep-review,
+/// and the Landlock ruleset.
+fn confine(command: &mut Command, ruleset_fd: Option<i32>) {
     let parent = std::process::id() as i32;
     // SAFETY: the closure makes system calls only and allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            // A session of its own: its own process group (what timeouts
-            // and cancellation signal), and no controlling terminal to
-            // type into.
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -288,133 +398,81 @@ pub async fn run(
             }
         });
     }
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            let status = if e.kind() == std::io::ErrorKind::NotFound {
-                Status::NotInstalled
-            } else {
-                Status::Failed
-            };
-            let message = format!("cannot start {}: {e}", program.display());
-            return finish(&tally, status, Some(message), None);
-        }
-    };
-    drop(ruleset);
-    report(AgentProgress::Started);
-    let pgid = child.id().map(|id| id as i32);
-    let _registered = Registered::new(pgid, &private);
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
+}
 
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let protocol = spec.protocol;
-    let redactor = supervision.redactor.clone();
-    let stdout_task = tokio::spawn(pump_lines(stdout, events_file, redactor, move |line| {
-        for event in super::parse_line(protocol, line) {
-            let _ = tx.send(event);
-        }
-    }));
-    let stderr_task = tokio::spawn(pump_tail(stderr, stderr_file, supervision.redactor.clone()));
-
-    let deadline = tokio::time::sleep(spec.timeout);
-    tokio::pin!(deadline);
-    let mut stopped = None;
-    let mut last_counts = (0, 0);
-    let exit = loop {
-        tokio::select! {
-            status = child.wait() => break status.ok(),
-            Some(event) = rx.recv() => {
-                tally.apply(event);
-                let counts = (tally.total_tool_calls(), tally.tokens().total());
-                if counts != last_counts {
-                    last_counts = counts;
-                    report(AgentProgress::Working { tool_calls: counts.0, tokens: counts.1 });
+impl Running {
+    /// Until the leader exits, the timeout passes or the run is cancelled;
+    /// events go to `on_event` as they come.
+    async fn wait(
+        &mut self,
+        spec: &AgentSpec,
+        supervision: &Supervision,
+        mut on_event: impl FnMut(Event),
+    ) -> (Option<std::process::ExitStatus>, Option<Stopped>) {
+        let deadline = tokio::time::sleep(spec.timeout);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                status = self.child.wait() => return (status.ok(), None),
+                Some(event) = self.events.recv() => on_event(event),
+                () = &mut deadline => {
+                    let exit = terminate(&mut self.child, self.pgid, supervision.grace).await;
+                    return (exit, Some(Stopped::Timeout(spec.timeout)));
+                }
+                () = supervision.cancel.cancelled() => {
+                    let exit = terminate(&mut self.child, self.pgid, supervision.grace).await;
+                    return (exit, Some(Stopped::Cancelled));
                 }
             }
-            () = &mut deadline, if stopped.is_none() => {
-                stopped = Some(Stopped::Timeout(spec.timeout));
-                break terminate(&mut child, pgid, supervision.grace).await;
-            }
-            () = supervision.cancel.cancelled(), if stopped.is_none() => {
-                stopped = Some(Stopped::Cancelled);
-                break terminate(&mut child, pgid, supervision.grace).await;
-            }
         }
-    };
-    // Whatever the leader did, nothing it started may outlive it.
-    kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    let events_path = dir.join("events.jsonl");
-    // The group is dead; a process that left it (setsid) could still hold
-    // the pipes open, to hang the run or to feed it. Its output gets the
-    // grace period, then it is cut off.
-    let mut stdout_task = stdout_task;
-    let stderr_task = stderr_task;
-    let drained = tokio::time::timeout(supervision.grace, &mut stdout_task).await;
-    if drained.is_err() {
-        stdout_task.abort();
-        stderr_task.abort();
     }
-    let held_open = drained.is_err();
-    let stdout_result = match drained {
-        Ok(result) => result,
-        Err(_) => Ok(Pumped::default()),
-    };
-    let lost = match stdout_result {
-        Ok(Pumped {
-            write_error: Some(e),
-            ..
-        }) => Some(format!("cannot write {}: {e}", events_path.display())),
-        Ok(Pumped { too_long: 0, .. }) => None,
-        Ok(Pumped { too_long: n, .. }) => Some(format!(
-            "{n} event line(s) larger than {} MiB could not be read (kept in {})",
-            MAX_LINE / (1024 * 1024),
-            events_path.display()
-        )),
-        Err(e) => Some(format!("reading the agent's output failed: {e}")),
-    };
-    let mut stderr_task = stderr_task;
-    let stderr_drained = tokio::time::timeout(supervision.grace, &mut stderr_task).await;
-    if stderr_drained.is_err() {
-        stderr_task.abort();
-    }
-    let held_open = held_open || stderr_drained.is_err();
-    let (stderr_tail, stderr_error) = match stderr_drained {
-        Ok(Ok(pumped)) => pumped,
-        _ => Default::default(),
-    };
-    let lost = match (lost, held_open) {
-        (None, true) => Some(
-            "a process the agent started outlived it and held its output open; output after the agent ended was ignored"
-                .to_string(),
-        ),
-        (lost, _) => lost,
-    };
-    while let Ok(event) = rx.try_recv() {
-        tally.apply(event);
-    }
-    // The group is dead: a refreshed login may go back to the user's.
-    if supervision.sandbox.is_some() {
-        let _ = crate::sandbox::state::write_back(spec.protocol, &user_env, &private);
-    }
-    let lost = lost.or_else(|| {
-        (tally.after_final > 0).then(|| {
-            format!(
-                "{} event(s) came after the agent's final one and were ignored (something wrote to its output)",
-                tally.after_final
-            )
-        })
-    });
-    let exit_code = exit.and_then(|s| s.code());
-    let (status, message) = classify(spec.protocol, &tally, exit_code, stopped, &stderr_tail);
-    // Output that was lost is the cause, whatever the CLI's stderr says.
-    let lost =
-        lost.or(
-            stderr_error.map(|e| format!("cannot write {}: {e}", dir.join("stderr.log").display()))
-        );
-    match lost {
-        Some(why) if stopped.is_none() => finish(&tally, Status::Failed, Some(why), exit_code),
-        _ => finish(&tally, status, message, exit_code),
+
+    /// The group is dead; a process that left it (setsid) could still hold
+    /// the pipes open, to hang the run or to feed it. Its output gets the
+    /// grace period, then it is cut off.
+    async fn drain(&mut self, dir: &Path, grace: Duration) -> Drained {
+        let events_path = dir.join("events.jsonl");
+        let drained = tokio::time::timeout(grace, &mut self.stdout_task).await;
+        if drained.is_err() {
+            self.stdout_task.abort();
+            self.stderr_task.abort();
+        }
+        let mut held_open = drained.is_err();
+        let lost = match drained.unwrap_or(Ok(Pumped::default())) {
+            Ok(Pumped {
+                write_error: Some(e),
+                ..
+            }) => Some(format!("cannot write {}: {e}", events_path.display())),
+            Ok(Pumped { too_long: 0, .. }) => None,
+            Ok(Pumped { too_long: n, .. }) => Some(format!(
+                "{n} event line(s) larger than {} MiB could not be read (kept in {})",
+                MAX_LINE / (1024 * 1024),
+                events_path.display()
+            )),
+            Err(e) => Some(format!("reading the agent's output failed: {e}")),
+        };
+        let stderr_drained = tokio::time::timeout(grace, &mut self.stderr_task).await;
+        if stderr_drained.is_err() {
+            self.stderr_task.abort();
+            held_open = true;
+        }
+        let (stderr_tail, stderr_error) = match stderr_drained {
+            Ok(Ok(pumped)) => pumped,
+            _ => Default::default(),
+        };
+        let lost = match (lost, held_open) {
+            (None, true) => Some(
+                "a process the agent started outlived it and held its output open; output after the agent ended was ignored"
+                    .to_string(),
+            ),
+            (lost, _) => lost,
+        };
+        Drained {
+            lost,
+            stderr_tail,
+            stderr_error: stderr_error
+                .map(|e| format!("cannot write {}: {e}", dir.join("stderr.log").display())),
+        }
     }
 }
 
@@ -526,172 +584,5 @@ fn kill_group(pgid: Option<i32>, signal: nix::sys::signal::Signal) {
     if let Some(pgid) = pgid.filter(|p| *p > 0) {
         // ESRCH (the group is already gone) is the normal case here.
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
-    }
-}
-
-/// What reading an agent's stdout came to.
-#[derive(Debug, Default)]
-struct Pumped {
-    /// Lines over [`MAX_LINE`]: on disk, not parsed.
-    too_long: u64,
-    /// The first error writing `events.jsonl`; reading goes on regardless,
-    /// so the CLI never blocks on a full pipe.
-    write_error: Option<std::io::Error>,
-}
-
-/// Copies `reader` to `file` line by line as bytes arrive, secrets
-/// redacted, and hands each complete line (up to [`MAX_LINE`]) to
-/// `on_line`. A longer line is written in pieces as it comes and not
-/// parsed.
-async fn pump_lines(
-    reader: impl AsyncRead + Unpin,
-    mut file: tokio::fs::File,
-    redactor: Redactor,
-    mut on_line: impl FnMut(&str),
-) -> Pumped {
-    let mut pumped = Pumped::default();
-    let write = async |file: &mut tokio::fs::File, bytes: &[u8], pumped: &mut Pumped| {
-        if pumped.write_error.is_none()
-            && let Err(e) = file.write_all(bytes).await
-        {
-            pumped.write_error = Some(e);
-        }
-    };
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let mut line: Vec<u8> = Vec::new();
-    let mut overflow = false;
-    loop {
-        let chunk = match reader.fill_buf().await {
-            Ok([]) | Err(_) => break,
-            Ok(chunk) => chunk,
-        };
-        let mut rest = chunk;
-        while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
-            line.extend_from_slice(&rest[..=pos]);
-            let clean = redactor.redact(&line);
-            write(&mut file, &clean, &mut pumped).await;
-            if overflow {
-                pumped.too_long += 1;
-                on_line("<line too long to parse>");
-            } else {
-                on_line(&String::from_utf8_lossy(&clean[..clean.len() - 1]));
-            }
-            line.clear();
-            overflow = false;
-            rest = &rest[pos + 1..];
-        }
-        line.extend_from_slice(rest);
-        if line.len() > MAX_LINE {
-            overflow = true;
-            let clean = redactor.redact(&line);
-            write(&mut file, &clean, &mut pumped).await;
-            line.clear();
-        }
-        let n = chunk.len();
-        reader.consume(n);
-    }
-    if !line.is_empty() || overflow {
-        let clean = redactor.redact(&line);
-        write(&mut file, &clean, &mut pumped).await;
-        if overflow {
-            pumped.too_long += 1;
-        } else {
-            on_line(&String::from_utf8_lossy(&clean));
-        }
-    }
-    if let Err(e) = file.flush().await {
-        pumped.write_error.get_or_insert(e);
-    }
-    pumped
-}
-
-/// Copies `reader` to `file` line by line, secrets redacted, returning
-/// the last few KiB for messages and the write error, if writing failed
-/// (reading on, so the CLI never blocks on a full pipe).
-async fn pump_tail(
-    reader: impl AsyncRead + Unpin,
-    mut file: tokio::fs::File,
-    redactor: Redactor,
-) -> (String, Option<std::io::Error>) {
-    let mut write_error = None;
-    const TAIL: usize = 8 * 1024;
-    let mut reader = BufReader::new(reader);
-    let mut tail: Vec<u8> = Vec::new();
-    let mut line: Vec<u8> = Vec::new();
-    loop {
-        line.clear();
-        // Bounded like the event stream: a stderr line without newlines is
-        // written in pieces.
-        let n = match (&mut reader)
-            .take(MAX_LINE as u64)
-            .read_until(b'\n', &mut line)
-            .await
-        {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let clean = redactor.redact(&line[..n]);
-        if write_error.is_none()
-            && let Err(e) = file.write_all(&clean).await
-        {
-            write_error = Some(e);
-        }
-        tail.extend_from_slice(&clean);
-        if tail.len() > 2 * TAIL {
-            tail.drain(..tail.len() - TAIL);
-        }
-    }
-    if let Err(e) = file.flush().await {
-        write_error.get_or_insert(e);
-    }
-    (String::from_utf8_lossy(&tail).into_owned(), write_error)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A full disk loses no line to the parser and is reported, not hidden.
-    #[tokio::test]
-    async fn a_write_error_is_kept_and_reading_goes_on() {
-        let full = tokio::fs::File::options()
-            .write(true)
-            .open("/dev/full")
-            .await
-            .unwrap();
-        let input: &[u8] = b"{\"a\":1}\n{\"b\":2}\nlast";
-        let mut lines = Vec::new();
-        let pumped = pump_lines(input, full, Redactor::default(), |l| {
-            lines.push(l.to_string())
-        })
-        .await;
-        assert_eq!(lines, ["{\"a\":1}", "{\"b\":2}", "last"]);
-        assert_eq!(
-            pumped.write_error.map(|e| e.raw_os_error()),
-            Some(Some(libc::ENOSPC))
-        );
-    }
-
-    #[tokio::test]
-    async fn an_over_long_line_is_counted_and_kept_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.jsonl");
-        let file = tokio::fs::File::create(&path).await.unwrap();
-        let mut input = b"{\"ok\":1}\n".to_vec();
-        // Past the cap by more than one read, so the cap is seen mid-line.
-        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 200_000));
-        input.extend_from_slice(b"\n{\"after\":2}\n");
-        let mut lines = Vec::new();
-        let pumped = pump_lines(&input[..], file, Redactor::default(), |l| {
-            lines.push(l.chars().take(30).collect::<String>())
-        })
-        .await;
-        assert_eq!(pumped.too_long, 1);
-        assert!(pumped.write_error.is_none());
-        assert_eq!(
-            lines,
-            ["{\"ok\":1}", "<line too long to parse>", "{\"after\":2}"]
-        );
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), input.len() as u64);
     }
 }

@@ -278,7 +278,10 @@ fn every_finding_is_placed_exactly_once() {
     // Forgotten: kept as the agent wrote it, and said so.
     assert_eq!(
         ids(&r),
-        [("C1", "claude:3 title"), ("I1", "claude:1+claude:1+claude:99")]
+        [
+            ("C1", "claude:3 title"),
+            ("I1", "claude:1+claude:1+claude:99")
+        ]
     );
     assert_eq!(
         r.findings[0].flags,

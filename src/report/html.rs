@@ -123,7 +123,98 @@ pub fn render(report: &Report) -> String {
         .collect();
     let failures = header::failures(r);
 
-    let finding = |f: &ReportFinding| FindingView {
+    let sections: Vec<Section> = [
+        ("critical", "Critical Issues", Severity::Critical),
+        ("important", "Important Issues", Severity::Important),
+        ("suggestions", "Suggestions", Severity::Suggestion),
+    ]
+    .into_iter()
+    .map(|(anchor, title, sev)| Section {
+        anchor,
+        title,
+        findings: r.findings_of(sev).map(|f| finding_view(r, f)).collect(),
+    })
+    .collect();
+
+    let toc = toc(&sections);
+
+    let view = View {
+        title: format!("Deep Review: {}", r.run.id),
+        version: r.run.deep_review_version.clone(),
+        toc,
+        header,
+        failures,
+        summary: to_html(&r.summary),
+        structure: format!(
+            "Structure: {} critical, {} important, {}.",
+            r.counts.critical,
+            r.counts.important,
+            plural(r.counts.suggestion as usize, "suggestion")
+        ),
+        sections,
+        concerns: r
+            .design
+            .iter()
+            .filter(|d| d.kind == ObservationKind::Concern)
+            .map(|d| observation(r, d))
+            .collect(),
+        strengths: r
+            .design
+            .iter()
+            .filter(|d| d.kind == ObservationKind::Strength)
+            .map(|d| observation(r, d))
+            .collect(),
+        testing: md_or_none(&r.testing),
+        tests_run: r
+            .tests_run
+            .iter()
+            .map(|t| {
+                (
+                    t.command.clone(),
+                    format!("{} ({})", t.result, name(&t.agent)),
+                )
+            })
+            .collect(),
+        documentation: md_or_none(&r.documentation),
+        commits: md_or_none(&r.commit_structure),
+        limitations: r.limitations.iter().map(limitation_line).collect(),
+        declined: r.declined.iter().map(declined_line).collect(),
+        feedback: r.unresolved_feedback.iter().map(feedback_view).collect(),
+        retro: r.agents.iter().map(retro_text).collect(),
+        table_head: r.agents.iter().map(|a| r.agent_heading(a)).collect(),
+        table_rows: retro_rows(r),
+        reconciliation: r
+            .reconciliation
+            .iter()
+            .map(|c| reconciliation_line(r, c))
+            .collect(),
+        prompt_improvements: r.process_notes.prompt_improvements.clone(),
+        context_updates: r.process_notes.context_updates.clone(),
+        appendix: r
+            .appendix
+            .iter()
+            .map(|a| AppendixView {
+                agent: name(&a.agent),
+                file: a.file.clone(),
+                id_map: if a.id_map.is_empty() {
+                    "no findings".into()
+                } else {
+                    a.id_map
+                        .iter()
+                        .map(|(f, t)| format!("{f} → {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                raw: a.raw.clone(),
+            })
+            .collect(),
+    };
+    view.render().expect("the HTML template renders")
+}
+
+fn finding_view(r: &Report, f: &ReportFinding) -> FindingView {
+    let name = |a: &str| r.display_name(a);
+    FindingView {
         id: f.id.clone(),
         anchor: f.id.to_lowercase(),
         severity: match f.severity {
@@ -162,26 +253,16 @@ pub fn render(report: &Report) -> String {
         } else {
             inline_md(&f.fix)
         },
-    };
-    let sections: Vec<Section> = [
-        ("critical", "Critical Issues", Severity::Critical),
-        ("important", "Important Issues", Severity::Important),
-        ("suggestions", "Suggestions", Severity::Suggestion),
-    ]
-    .into_iter()
-    .map(|(anchor, title, sev)| Section {
-        anchor,
-        title,
-        findings: r.findings_of(sev).map(finding).collect(),
-    })
-    .collect();
+    }
+}
 
+fn toc(sections: &[Section]) -> Vec<TocEntry> {
     let mut toc = vec![(
         "summary".to_string(),
         "Executive Summary".to_string(),
         vec![],
     )];
-    for s in &sections {
+    for s in sections {
         toc.push((
             s.anchor.to_string(),
             format!("{} ({})", s.title, s.findings.len()),
@@ -204,180 +285,114 @@ pub fn render(report: &Report) -> String {
     ] {
         toc.push((anchor.into(), title.into(), vec![]));
     }
+    toc
+}
 
-    let observation = |d: &DesignNote| {
-        let scope = if d.scope == Scope::InScope {
-            "in-scope"
-        } else {
-            "future"
-        };
-        let paths = d
-            .paths
-            .iter()
-            .map(|p| format!("<code>{}</code>", html_escape(p)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let agents: Vec<String> = d
-            .agents
-            .iter()
-            .map(|a| format!("<span class=\"badge\">{}</span>", html_escape(&name(a))))
-            .collect();
+fn observation(r: &Report, d: &DesignNote) -> String {
+    let name = |a: &str| r.display_name(a);
+    let scope = if d.scope == Scope::InScope {
+        "in-scope"
+    } else {
+        "future"
+    };
+    let paths = d
+        .paths
+        .iter()
+        .map(|p| format!("<code>{}</code>", html_escape(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let agents: Vec<String> = d
+        .agents
+        .iter()
+        .map(|a| format!("<span class=\"badge\">{}</span>", html_escape(&name(a))))
+        .collect();
+    format!(
+        "<em>({scope})</em> {} {} {}",
+        inline_md(&d.text),
+        paths,
+        agents.join("")
+    )
+}
+
+fn declined_line(d: &Declined) -> String {
+    {
         format!(
-            "<em>({scope})</em> {} {} {}",
-            inline_md(&d.text),
-            paths,
-            agents.join("")
+            "{} {} ({}, round {}): declined — {}{}",
+            d.id,
+            d.title,
+            d.path,
+            d.round,
+            d.reason,
+            if d.code_changed {
+                ". The code it concerns has changed since."
+            } else {
+                "."
+            }
         )
-    };
+    }
+}
 
-    let view = View {
-        title: format!("Deep Review: {}", r.run.id),
-        version: r.run.deep_review_version.clone(),
-        toc,
-        header,
-        failures,
-        summary: to_html(&r.summary),
-        structure: format!(
-            "Structure: {} critical, {} important, {}.",
-            r.counts.critical,
-            r.counts.important,
-            plural(r.counts.suggestion as usize, "suggestion")
-        ),
-        sections,
-        concerns: r
-            .design
-            .iter()
-            .filter(|d| d.kind == ObservationKind::Concern)
-            .map(observation)
-            .collect(),
-        strengths: r
-            .design
-            .iter()
-            .filter(|d| d.kind == ObservationKind::Strength)
-            .map(observation)
-            .collect(),
-        testing: md_or_none(&r.testing),
-        tests_run: r
-            .tests_run
-            .iter()
-            .map(|t| {
-                (
-                    t.command.clone(),
-                    format!("{} ({})", t.result, name(&t.agent)),
-                )
-            })
-            .collect(),
-        documentation: md_or_none(&r.documentation),
-        commits: md_or_none(&r.commit_structure),
-        limitations: r
-            .limitations
-            .iter()
-            .map(|l| match (&l.path, l.line) {
-                (Some(p), Some(n)) => format!(
-                    "{} (<code>{}:{n}</code>)",
-                    inline_md(&l.text),
-                    html_escape(p)
+fn feedback_view(f: &Feedback) -> (String, String, String, String) {
+    {
+        let url = if f.url.starts_with("https://") || f.url.starts_with("http://") {
+            f.url.clone()
+        } else {
+            "#".into()
+        };
+        let place = match (&f.path, f.line) {
+            (Some(p), Some(n)) => format!(" on {p}:{n}"),
+            (Some(p), None) => format!(" on {p}"),
+            _ => String::new(),
+        };
+        (url, f.author.clone(), place, f.excerpt.clone())
+    }
+}
+
+fn retro_text(a: &AgentReport) -> (String, String) {
+    {
+        let text = if a.retro.is_empty() {
+            match &a.message {
+                Some(m) if !a.status.is_ok() => format!(
+                    "<p>Did not complete: {}.</p>",
+                    html_escape(m.trim_end_matches('.'))
                 ),
-                (Some(p), None) => {
-                    format!("{} (<code>{}</code>)", inline_md(&l.text), html_escape(p))
-                }
-                _ => inline_md(&l.text),
-            })
-            .collect(),
-        declined: r
-            .declined
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} {} ({}, round {}): declined — {}{}",
-                    d.id,
-                    d.title,
-                    d.path,
-                    d.round,
-                    d.reason,
-                    if d.code_changed {
-                        ". The code it concerns has changed since."
-                    } else {
-                        "."
-                    }
-                )
-            })
-            .collect(),
-        feedback: r
-            .unresolved_feedback
-            .iter()
-            .map(|f| {
-                let url = if f.url.starts_with("https://") || f.url.starts_with("http://") {
-                    f.url.clone()
-                } else {
-                    "#".into()
-                };
-                let place = match (&f.path, f.line) {
-                    (Some(p), Some(n)) => format!(" on {p}:{n}"),
-                    (Some(p), None) => format!(" on {p}"),
-                    _ => String::new(),
-                };
-                (url, f.author.clone(), place, f.excerpt.clone())
-            })
-            .collect(),
-        retro: r
-            .agents
-            .iter()
-            .map(|a| {
-                let text = if a.retro.is_empty() {
-                    match &a.message {
-                        Some(m) if !a.status.is_ok() => format!(
-                            "<p>Did not complete: {}.</p>",
-                            html_escape(m.trim_end_matches('.'))
-                        ),
-                        _ => "<p>No retro note (consolidation was not performed).</p>".into(),
-                    }
-                } else {
-                    to_html(&a.retro)
-                };
-                (a.display_name.clone(), text)
-            })
-            .collect(),
-        table_head: r.agents.iter().map(|a| r.agent_heading(a)).collect(),
-        table_rows: retro_rows(r),
-        reconciliation: r
-            .reconciliation
-            .iter()
-            .map(|c| {
-                let to =
-                    c.to.map(|t| format!(" → {}", t.label()))
-                        .unwrap_or_default();
-                format!(
-                    "{} ({}, {}): {} {}{to} — {}",
-                    c.finding,
-                    name(&c.agent),
-                    c.title,
-                    c.change,
-                    c.from.label(),
-                    c.reason
-                )
-            })
-            .collect(),
-        prompt_improvements: r.process_notes.prompt_improvements.clone(),
-        context_updates: r.process_notes.context_updates.clone(),
-        appendix: r
-            .appendix
-            .iter()
-            .map(|a| AppendixView {
-                agent: name(&a.agent),
-                file: a.file.clone(),
-                id_map: if a.id_map.is_empty() {
-                    "no findings".into()
-                } else {
-                    a.id_map
-                        .iter()
-                        .map(|(f, t)| format!("{f} → {t}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-                raw: a.raw.clone(),
-            })
-            .collect(),
-    };
-    view.render().expect("the HTML template renders")
+                _ => "<p>No retro note (consolidation was not performed).</p>".into(),
+            }
+        } else {
+            to_html(&a.retro)
+        };
+        (a.display_name.clone(), text)
+    }
+}
+
+fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
+    let name = |a: &str| r.display_name(a);
+    {
+        let to =
+            c.to.map(|t| format!(" → {}", t.label()))
+                .unwrap_or_default();
+        format!(
+            "{} ({}, {}): {} {}{to} — {}",
+            c.finding,
+            name(&c.agent),
+            c.title,
+            c.change,
+            c.from.label(),
+            c.reason
+        )
+    }
+}
+
+fn limitation_line(l: &Limitation) -> String {
+    match (&l.path, l.line) {
+        (Some(p), Some(n)) => format!(
+            "{} (<code>{}:{n}</code>)",
+            inline_md(&l.text),
+            html_escape(p)
+        ),
+        (Some(p), None) => {
+            format!("{} (<code>{}</code>)", inline_md(&l.text), html_escape(p))
+        }
+        _ => inline_md(&l.text),
+    }
 }

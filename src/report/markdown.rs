@@ -221,65 +221,18 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
             .map(|f| finding_view(r, f, budget))
             .collect()
     };
-    let observation = |d: &DesignNote| -> String {
-        let scope = match d.scope {
-            crate::findings::answer::Scope::InScope => "in-scope",
-            crate::findings::answer::Scope::Future => "future",
-        };
-        let paths = if d.paths.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                d.paths
-                    .iter()
-                    .map(|p| code(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let agents = d
-            .agents
-            .iter()
-            .map(|a| name(a))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "*({scope})* {}{paths} — {}",
-            one_paragraph(&d.text),
-            inline(&agents)
-        )
-    };
     use crate::findings::answer::ObservationKind;
     let concerns = r
         .design
         .iter()
         .filter(|d| d.kind == ObservationKind::Concern)
-        .map(observation)
+        .map(|d| observation(r, d))
         .collect();
     let strengths = r
         .design
         .iter()
         .filter(|d| d.kind == ObservationKind::Strength)
-        .map(observation)
-        .collect();
-
-    let retro = r
-        .agents
-        .iter()
-        .map(|a| {
-            let text = if a.retro.is_empty() {
-                match &a.message {
-                    Some(m) if !a.status.is_ok() => {
-                        format!("Did not complete: {}.", inline(m.trim_end_matches('.')))
-                    }
-                    _ => "No retro note (consolidation was not performed).".into(),
-                }
-            } else {
-                block(&a.retro)
-            };
-            (inline(&a.display_name), text)
-        })
+        .map(|d| observation(r, d))
         .collect();
 
     View {
@@ -302,86 +255,18 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
         concerns,
         strengths,
         testing: or_none(&block(&r.testing)),
-        tests_run: r
-            .tests_run
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} — {} ({})",
-                    code(&t.command),
-                    inline(&t.result),
-                    inline(&name(&t.agent))
-                )
-            })
-            .collect(),
+        tests_run: r.tests_run.iter().map(|t| test_run_line(r, t)).collect(),
         documentation: or_none(&block(&r.documentation)),
         commits: or_none(&block(&r.commit_structure)),
-        limitations: r
-            .limitations
-            .iter()
-            .map(|l| match (&l.path, l.line) {
-                (Some(p), Some(n)) => {
-                    format!("{} ({})", one_paragraph(&l.text), code(&format!("{p}:{n}")))
-                }
-                (Some(p), None) => format!("{} ({})", one_paragraph(&l.text), code(p)),
-                _ => one_paragraph(&l.text),
-            })
-            .collect(),
-        declined: r
-            .declined
-            .iter()
-            .map(|d| {
-                let changed = if d.code_changed {
-                    " The code it concerns has changed since."
-                } else {
-                    ""
-                };
-                format!(
-                    "**{}** {} ({}, round {}): declined — {}.{changed}",
-                    inline(&d.id),
-                    inline(&d.title),
-                    code(&d.path),
-                    d.round,
-                    inline(&d.reason)
-                )
-            })
-            .collect(),
-        feedback: r
-            .unresolved_feedback
-            .iter()
-            .map(|f| {
-                let place = match (&f.path, f.line) {
-                    (Some(p), Some(n)) => format!(" on {}", code(&format!("{p}:{n}"))),
-                    (Some(p), None) => format!(" on {}", code(p)),
-                    _ => String::new(),
-                };
-                format!(
-                    "[@{}]({}){place}: {}",
-                    inline(&f.author),
-                    f.url,
-                    inline(&f.excerpt)
-                )
-            })
-            .collect(),
-        retro,
+        limitations: r.limitations.iter().map(limitation_line).collect(),
+        declined: r.declined.iter().map(declined_line).collect(),
+        feedback: r.unresolved_feedback.iter().map(feedback_line).collect(),
+        retro: r.agents.iter().map(retro_text).collect(),
         table: retro_table(r),
         reconciliation: r
             .reconciliation
             .iter()
-            .map(|c| {
-                let to =
-                    c.to.map(|t| format!(" → {}", t.label()))
-                        .unwrap_or_default();
-                format!(
-                    "**{}** ({}, {}): {} {}{to} — {}",
-                    inline(&c.finding),
-                    inline(&name(&c.agent)),
-                    inline(&c.title),
-                    c.change,
-                    c.from.label(),
-                    inline(&c.reason)
-                )
-            })
+            .map(|c| reconciliation_line(r, c))
             .collect(),
         prompt_improvements: r
             .process_notes
@@ -619,5 +504,124 @@ pub fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+fn observation(r: &Report, d: &DesignNote) -> String {
+    let name = |agent: &str| r.display_name(agent);
+    let scope = match d.scope {
+        crate::findings::answer::Scope::InScope => "in-scope",
+        crate::findings::answer::Scope::Future => "future",
+    };
+    let paths = if d.paths.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            d.paths
+                .iter()
+                .map(|p| code(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let agents = d
+        .agents
+        .iter()
+        .map(|a| name(a))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "*({scope})* {}{paths} — {}",
+        one_paragraph(&d.text),
+        inline(&agents)
+    )
+}
+
+fn retro_text(a: &AgentReport) -> (String, String) {
+    let text = if a.retro.is_empty() {
+        match &a.message {
+            Some(m) if !a.status.is_ok() => {
+                format!("Did not complete: {}.", inline(m.trim_end_matches('.')))
+            }
+            _ => "No retro note (consolidation was not performed).".into(),
+        }
+    } else {
+        block(&a.retro)
+    };
+    (inline(&a.display_name), text)
+}
+
+fn declined_line(d: &Declined) -> String {
+    {
+        let changed = if d.code_changed {
+            " The code it concerns has changed since."
+        } else {
+            ""
+        };
+        format!(
+            "**{}** {} ({}, round {}): declined — {}.{changed}",
+            inline(&d.id),
+            inline(&d.title),
+            code(&d.path),
+            d.round,
+            inline(&d.reason)
+        )
+    }
+}
+
+fn feedback_line(f: &Feedback) -> String {
+    {
+        let place = match (&f.path, f.line) {
+            (Some(p), Some(n)) => format!(" on {}", code(&format!("{p}:{n}"))),
+            (Some(p), None) => format!(" on {}", code(p)),
+            _ => String::new(),
+        };
+        format!(
+            "[@{}]({}){place}: {}",
+            inline(&f.author),
+            f.url,
+            inline(&f.excerpt)
+        )
+    }
+}
+
+fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
+    let name = |agent: &str| r.display_name(agent);
+    {
+        let to =
+            c.to.map(|t| format!(" → {}", t.label()))
+                .unwrap_or_default();
+        format!(
+            "**{}** ({}, {}): {} {}{to} — {}",
+            inline(&c.finding),
+            inline(&name(&c.agent)),
+            inline(&c.title),
+            c.change,
+            c.from.label(),
+            inline(&c.reason)
+        )
+    }
+}
+
+fn limitation_line(l: &Limitation) -> String {
+    match (&l.path, l.line) {
+        (Some(p), Some(n)) => {
+            format!("{} ({})", one_paragraph(&l.text), code(&format!("{p}:{n}")))
+        }
+        (Some(p), None) => format!("{} ({})", one_paragraph(&l.text), code(p)),
+        _ => one_paragraph(&l.text),
+    }
+}
+
+fn test_run_line(r: &Report, t: &TestRun) -> String {
+    let name = |agent: &str| r.display_name(agent);
+    {
+        format!(
+            "{} — {} ({})",
+            code(&t.command),
+            inline(&t.result),
+            inline(&name(&t.agent))
+        )
     }
 }
