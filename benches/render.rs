@@ -1,6 +1,6 @@
 //! Rendering 1,000 findings to every format. `cargo bench --bench render`.
 
-#[path = "../tests/common/fixture.rs"]
+#[path = "../tests/suite/common/fixture.rs"]
 mod fixture;
 
 use std::time::Instant;

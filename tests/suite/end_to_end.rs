@@ -1,0 +1,854 @@
+//! `deep-review branch` end to end: the binary, a real repository, the
+//! three real CLIs and the real consolidating CLI against the model double
+//! playing demo/scenario.json, which has a planted bug.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Bed, agent_named, demo_sample as sample, demo_scenario, json_run};
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+struct E2e {
+    bed: Bed,
+    repo: PathBuf,
+}
+
+impl E2e {
+    async fn new(scenario: Value) -> E2e {
+        let bed = Bed::start(scenario).await;
+        let repo = bed.path("sample");
+        sample(&repo);
+        let config = bed.path("config/deep-review/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(
+            &config,
+            "[review]\nformats = [\"md\", \"github\", \"html\", \"json\", \"sarif\"]\ntimeout = \"3m\"\n\n\
+             [agents.claude]\nmodel = \"claude-opus-4-7\"\neffort = \"xhigh\"\n\n\
+             [agents.codex]\nmodel = \"gpt-5.4\"\neffort = \"high\"\n\n\
+             [agents.gemini]\nmodel = \"gemini-3-pro-preview\"\n",
+        )
+        .unwrap();
+        E2e { bed, repo }
+    }
+
+    fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
+    }
+
+    /// `deep-review branch feature/stats --base main`, the review of the
+    /// sample's change.
+    fn branch(&self) -> Command {
+        let mut cmd = self.cmd();
+        cmd.args(["branch", "feature/stats", "--base", "main"]);
+        cmd
+    }
+
+    fn std_cmd(&self) -> std::process::Command {
+        self.bed.deep_review(&self.repo)
+    }
+
+    fn runs(&self) -> Vec<PathBuf> {
+        let parent = self
+            .bed
+            .path("data/deep-review/local/sample/branch-feature-stats");
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(parent)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        runs.sort();
+        runs
+    }
+
+    fn report(&self, run: &Path) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
+    }
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
+    let e = E2e::new(demo_scenario()).await;
+    let before = crate::common::snapshot(&e.repo);
+    let out = e.branch().output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let runs = e.runs();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    // Piped stdout is exactly the Markdown report.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(run.join("report.md")).unwrap()
+    );
+    // Progress went to stderr.
+    assert!(stderr.contains("deep-review: consolidating"), "{stderr}");
+
+    let r = e.report(run);
+    assert_eq!(r["run"]["round"], 1);
+    // The report says which model really ran when the CLI chose another.
+    let served: Vec<(&str, &str, Option<&str>)> = r["reviewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap(),
+                v["model"].as_str().unwrap(),
+                v["served_model"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        served,
+        [
+            ("claude", "claude-opus-4-7", None),
+            ("codex", "gpt-5.4", None),
+            (
+                "gemini",
+                "gemini-3-pro-preview",
+                Some("gemini-3.1-pro-preview")
+            )
+        ]
+    );
+    assert_eq!(r["verdict"]["decision"], "merge_with_fixes");
+    assert_eq!(r["consolidation"]["performed"], true);
+    assert_eq!(r["incomplete"], false);
+    let f = &r["findings"];
+    assert_eq!(f.as_array().unwrap().len(), 3);
+    // Three agents reported the planted bug in different words: merged,
+    // all credited, Codex's Critical demoted with the reason.
+    assert_eq!(f[0]["id"], "I1");
+    assert_eq!(f[0]["title"], "mean() divides by len(values) - 1");
+    assert_eq!(strs(&f[0]["agents"]), ["claude", "codex", "gemini"]);
+    assert_eq!(f[0]["evidence"], "verified");
+    assert_eq!(
+        (f[0]["line_start"].as_u64(), f[0]["line_end"].as_u64()),
+        (Some(9), Some(9))
+    );
+    assert_eq!(f[0]["excerpt"], "    return divide(total, len(values) - 1)");
+    assert_eq!(
+        f[0]["severity_note"],
+        "Codex raised this as Critical; demoted to Important: wrong results but no data loss or crash on the main path; a new helper with no callers yet"
+    );
+    // An Important demoted, with the reason.
+    assert_eq!(f[1]["id"], "S1");
+    assert_eq!(strs(&f[1]["agents"]), ["codex"]);
+    assert_eq!(
+        f[1]["severity_note"],
+        "Codex raised this as Important; demoted to Suggestion: the helpers have no callers yet, and an empty list is a caller error today; worth a clear error, not a blocker"
+    );
+    // The consolidator forgot Claude's median finding: kept and flagged.
+    assert_eq!(f[2]["id"], "S2");
+    assert_eq!(strs(&f[2]["agents"]), ["claude"]);
+    assert_eq!(
+        strs(&f[2]["flags"]),
+        ["the consolidator did not account for this finding; kept as the agent wrote it"]
+    );
+    // Gemini quoted code that does not exist: unverified, then dropped as
+    // a false positive.
+    let checked: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("findings.json")).unwrap()).unwrap();
+    let gemini_f2 = checked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "gemini:F2")
+        .unwrap();
+    assert_eq!(gemini_f2["checked"]["evidence"]["status"], "unverified");
+    assert_eq!(r["dropped"].as_array().unwrap().len(), 1);
+    assert_eq!(r["dropped"][0]["source"], "gemini:F2");
+    assert_eq!(r["dropped"][0]["kind"], "false_positive");
+
+    // Every retro figure.
+    let agent = |name: &str| agent_named(&r, name).clone();
+    let figures = |a: &Value| {
+        json!({
+            "status": a["status"], "raised": a["findings_raised"], "kept": a["kept"], "downgraded": a["downgraded"],
+            "upgraded": a["upgraded"], "dropped": a["dropped"], "false_positives": a["false_positives"],
+            "unique_insights": a["unique_insights"], "design_observations": a["design_observations"],
+            "files_reviewed": a["files_reviewed"], "coverage_misses": a["coverage_misses"], "tool_calls": a["tool_calls"],
+            "tokens": a["tokens"], "model": a["model"], "effort": a["effort"],
+        })
+    };
+    assert_eq!(
+        figures(&agent("claude")),
+        json!({
+        "status": "ok", "raised": {"critical": 0, "important": 1, "suggestion": 1}, "kept": 2, "downgraded": 0, "upgraded": 0,
+        "dropped": 0, "false_positives": 0, "unique_insights": 1, "design_observations": 1, "files_reviewed": 1, "coverage_misses": [],
+        "tool_calls": {"total": 3, "by_tool": {"Bash": 2, "Grep": 1}},
+        "tokens": {"input": 18000, "output": 1150, "cached": 0, "reasoning": 0}, "model": "claude-opus-4-7", "effort": "xhigh"})
+    );
+    assert_eq!(
+        figures(&agent("codex")),
+        json!({
+        "status": "ok", "raised": {"critical": 1, "important": 1, "suggestion": 0}, "kept": 2, "downgraded": 2, "upgraded": 0,
+        "dropped": 0, "false_positives": 0, "unique_insights": 1, "design_observations": 1, "files_reviewed": 1, "coverage_misses": [],
+        "tool_calls": {"total": 2, "by_tool": {"shell": 2}},
+        "tokens": {"input": 15000, "output": 1000, "cached": 2000, "reasoning": 300}, "model": "gpt-5.4", "effort": "high"})
+    );
+    assert_eq!(
+        figures(&agent("gemini")),
+        json!({
+        "status": "ok", "raised": {"critical": 0, "important": 2, "suggestion": 0}, "kept": 1, "downgraded": 0, "upgraded": 0,
+        "dropped": 1, "false_positives": 1, "unique_insights": 0, "design_observations": 0, "files_reviewed": 1, "coverage_misses": [],
+        "tool_calls": {"total": 1, "by_tool": {"read_file": 1}},
+        "tokens": {"input": 9500, "output": 790, "cached": 0, "reasoning": 0}, "model": "gemini-3.1-pro-preview", "effort": null})
+    );
+    assert!(agent("claude")["cost_usd"].as_f64().unwrap() > 0.0);
+    assert_eq!(agent("codex")["cost_usd"], Value::Null);
+
+    // The run directory holds everything.
+    for file in [
+        "manifest.json",
+        "facts.json",
+        "input/change.diff",
+        "findings.json",
+        "report.md",
+        "report.github.md",
+        "report.html",
+        "report.json",
+        "report.sarif",
+        "consolidation/decisions.json",
+        "consolidation/prompt.md",
+        "consolidation/events.jsonl",
+        "agents/claude/prompt.md",
+        "agents/claude/events.jsonl",
+        "agents/claude/stderr.log",
+        "agents/claude/outcome.json",
+        "agents/claude/review-claude-pass-1.md",
+        "agents/claude/answer.json",
+        "agents/codex/answer-schema.json",
+        "agents/gemini/gemini-policy.toml",
+        "agents/gemini/review-gemini-pass-1.md",
+    ] {
+        assert!(run.join(file).exists(), "{file} is in the run directory");
+    }
+    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "complete");
+    assert_eq!(manifest["agents"][0]["version"], "2.1.197");
+    assert_eq!(manifest["agents"][1]["version"], "0.171.0");
+    assert_eq!(manifest["agents"][2]["version"], "0.61.0");
+    // The user's checkout is byte-for-byte untouched, .git included.
+    assert_eq!(crate::common::snapshot(&e.repo), before);
+
+    // `show` re-renders the saved run without running anything.
+    let requests = e.bed.double.requests().len();
+    let shown = e
+        .cmd()
+        .args(["show", manifest["run_id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(shown.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        std::fs::read_to_string(run.join("report.md")).unwrap()
+    );
+    let html = e
+        .cmd()
+        .args(["show", &run.display().to_string(), "--format", "html"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&html.stdout).starts_with("<!DOCTYPE html>"));
+    assert_eq!(e.bed.double.requests().len(), requests, "show ran no agent");
+
+    // `history` lists it.
+    let history = e.cmd().arg("history").output().unwrap();
+    let text = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        text.contains(manifest["run_id"].as_str().unwrap())
+            && text.contains("Merge with fixes")
+            && text.contains("0/1/2"),
+        "{text}"
+    );
+
+    // `consolidate` runs the consolidation pass again from the saved output.
+    let again = e
+        .cmd()
+        .args(["consolidate", &run.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let consolidations = e
+        .bed
+        .double
+        .requests_for("consolidator")
+        .iter()
+        .filter(|r| r.turn == 0)
+        .count();
+    assert_eq!(consolidations, 2, "the consolidator ran again");
+    assert_eq!(e.report(run)["findings"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_consolidation_falls_back_and_exits_3() {
+    let mut scenario = demo_scenario();
+    scenario["agents"][0]["turns"][0] = json!({"fault": {"kind": "quota"}});
+    let e = E2e::new(scenario).await;
+    let r = json_run(e.branch().args(["--format", "json"]), 3);
+    assert_eq!(r["consolidation"]["performed"], false);
+    assert_eq!(r["incomplete"], true);
+    assert!(
+        r["consolidation"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("quota exhausted"),
+        "{}",
+        r["consolidation"]["note"]
+    );
+    // Grouped by location, the highest severity kept, nothing dropped.
+    let ids: Vec<(String, Vec<String>)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), strs(&f["agents"])))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            (
+                "C1".to_string(),
+                vec!["claude".to_string(), "codex".into(), "gemini".into()]
+            ),
+            ("I1".to_string(), vec!["codex".to_string()]),
+            ("I2".to_string(), vec!["gemini".to_string()]),
+            ("S1".to_string(), vec!["claude".to_string()]),
+        ]
+    );
+    assert_eq!(r["dropped"].as_array().unwrap().len(), 0);
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Consolidation was not performed")
+    );
+    let shown = e
+        .cmd()
+        .args(["show", &e.runs()[0].display().to_string()])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        md.contains("**This review is incomplete.**")
+            && md.contains("Consolidation was not performed"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_agent_exits_3_and_blocking_findings_exit_4() {
+    let mut scenario = demo_scenario();
+    scenario["agents"][3]["turns"][0] = json!({"fault": {"kind": "quota"}});
+    let e = E2e::new(scenario).await;
+    let r = json_run(e.branch().args(["--format", "json"]), 3);
+    assert_eq!(agent_named(&r, "gemini")["status"], "quota_exhausted");
+    assert_eq!(r["run"]["round"], 1);
+    let reason = r["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("reviewed by 2 of 3 agents (Gemini (quota exhausted) missing). "),
+        "{reason}"
+    );
+
+    // The same review gated on Important findings: 4 wins over 3.
+    let out = e
+        .branch()
+        .args(["--fail-on", "important", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    // The second run of the branch is round 2.
+    let runs = e.runs();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(e.report(&runs[1])["run"]["round"], 2);
+}
+
+/// Starts a branch review whose three agents hang waiting for the model
+/// (with `extra`'s config lines and flags), and returns once the real CLIs
+/// have reached the double.
+async fn hanging_review(
+    extra: impl FnOnce(&Bed) -> (String, Vec<String>),
+) -> (E2e, std::process::Child) {
+    let hang = json!({"fault": {"kind": "hang_before_headers"}});
+    let mut scenario = demo_scenario();
+    for i in 1..=3 {
+        scenario["agents"][i]["turns"][0] = hang.clone();
+    }
+    let e = E2e::new(scenario).await;
+    let (config_extra, extra_args) = extra(&e.bed);
+    let config = e.bed.path("config/deep-review/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}\n{config_extra}")).unwrap();
+    let mut cmd = e.std_cmd();
+    // Claude would give up on its own after API_TIMEOUT_MS; not here.
+    cmd.env("API_TIMEOUT_MS", "600000").args([
+        "branch",
+        "feature/stats",
+        "--base",
+        "main",
+        "--format",
+        "json",
+    ]);
+    cmd.args(extra_args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    assert!(
+        e.bed
+            .double
+            .wait_for(
+                &["claude", "codex", "gemini"],
+                std::time::Duration::from_secs(120)
+            )
+            .await,
+        "the agents started"
+    );
+    (e, child)
+}
+
+fn send(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}
+
+/// The first SIGINT, SIGTERM or SIGHUP stops every agent, keeps what was
+/// gathered, writes the report marked incomplete, removes the worktree,
+/// finalises the manifest and exits 3, leaving no process behind.
+async fn one_signal_stops_cleanly(signal: nix::sys::signal::Signal, said: &str) {
+    let (e, child) = hanging_review(|_| (String::new(), vec![])).await;
+    send(&child, signal);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{said}: stopping the agents")),
+        "{stderr}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for a in r["agents"].as_array().unwrap() {
+        assert_eq!(a["status"], "cancelled", "{a}");
+    }
+    assert_eq!(r["consolidation"]["note"], "the run was cancelled");
+    let run = &e.runs()[0];
+    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    for agent in ["claude", "codex", "gemini"] {
+        assert!(
+            run.join(format!("agents/{agent}/events.jsonl")).exists(),
+            "{agent}'s output is kept"
+        );
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "cancelled");
+    let left = crate::common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived the run: {left:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_every_agent_and_keeps_what_was_gathered() {
+    one_signal_stops_cleanly(nix::sys::signal::Signal::SIGINT, "interrupted").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_every_agent_and_keeps_what_was_gathered() {
+    one_signal_stops_cleanly(nix::sys::signal::Signal::SIGTERM, "terminated (SIGTERM)").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_stops_every_agent_and_keeps_what_was_gathered() {
+    one_signal_stops_cleanly(nix::sys::signal::Signal::SIGHUP, "hung up (SIGHUP)").await;
+}
+
+/// A second signal during the grace period kills every agent group at
+/// once, even an agent that ignores SIGTERM, and exits 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_kills_every_agent_group_and_exits_130() {
+    let (e, child) = hanging_review(|bed| {
+        let stubborn = bed.path("stubborn/agent");
+        std::fs::create_dir_all(stubborn.parent().unwrap()).unwrap();
+        std::fs::write(
+            &stubborn,
+            "#!/bin/sh\n[ \"$1\" = --version ] && { echo 1.0.0; exit 0; }\ntrap '' TERM\nsleep 600 &\nwait\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stubborn, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (
+            format!(
+                "[agents.stubborn]\nprotocol = \"claude\"\nbinary = \"{}\"\n",
+                stubborn.display()
+            ),
+            vec![
+                "--agents".to_string(),
+                "claude,codex,gemini,stubborn".into(),
+            ],
+        )
+    })
+    .await;
+    send(&child, nix::sys::signal::Signal::SIGINT);
+    send(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = crate::common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived the run: {left:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worktree_is_removed_when_the_run_fails() {
+    let e = E2e::new(demo_scenario()).await;
+    // An agent whose name the file system cannot hold as a directory: the
+    // run fails after the worktree was added.
+    let config = e.bed.path("config/deep-review/config.toml");
+    let name = "x".repeat(300);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[agents.{name}]\nprotocol = \"claude\"\n"));
+    text = text.replace("[review]\n", &format!("[review]\nagents = [\"{name}\"]\n"));
+    std::fs::write(&config, text).unwrap();
+    let out = e.branch().output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = &e.runs()[0];
+    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["state"], "failed");
+    let caches = e.bed.path("cache/deep-review/repos/local");
+    for cache in std::fs::read_dir(caches)
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().extension().is_some_and(|x| x == "git"))
+    {
+        let repo = git2::Repository::open_bare(cache.path()).unwrap();
+        assert!(
+            repo.worktrees().unwrap().is_empty(),
+            "no worktree is registered in the cache"
+        );
+    }
+}
+
+/// A round in which no agent produced a usable review is never "Merge":
+/// its verdict is `not_reviewed` (exit 3), the SARIF says the run failed,
+/// the Markdown leads with it, and the ledger does not move.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
+    let e = E2e::new(demo_scenario()).await;
+    let first = json_run(e.branch().args(["--format", "json"]), 0);
+    assert!(first["counts"]["important"].as_u64().unwrap() > 0);
+    let ledger_path = e
+        .bed
+        .path("data/deep-review/local/sample/branch-feature-stats/ledger.json");
+    let ledger = std::fs::read(&ledger_path).unwrap();
+
+    let mut down = demo_scenario();
+    for script in down["agents"].as_array_mut().unwrap() {
+        script["turns"] = json!([{"fault": {"kind": "quota"}}]);
+    }
+    e.bed
+        .double
+        .set_scenario(serde_json::from_value(down).unwrap());
+    let out = e.branch().args(["--fail-on", "critical"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = e.runs().pop().unwrap();
+    let r = e.report(&run);
+    assert_eq!(r["verdict"]["decision"], "not_reviewed");
+    assert_eq!(
+        r["verdict"]["reason"],
+        "no agent produced a usable review: Claude (quota exhausted), Codex (quota exhausted), Gemini (quota exhausted)."
+    );
+    assert_eq!(
+        r["counts"],
+        json!({"critical": 0, "important": 0, "suggestion": 0})
+    );
+    assert_eq!(
+        std::fs::read(&ledger_path).unwrap(),
+        ledger,
+        "the ledger did not move"
+    );
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(!md.contains("Addressed since"), "{md}");
+    assert!(
+        md.contains("# Deep Review: ")
+            && md
+                .split("| | |")
+                .next()
+                .unwrap()
+                .contains("> **Not reviewed.**"),
+        "{md}"
+    );
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.sarif")).unwrap()).unwrap();
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert_eq!(
+        invocation["toolExecutionNotifications"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "three agents and the consolidation: {invocation}"
+    );
+}
+
+/// deep-review killed outright (SIGKILL: no handler runs) takes its agents
+/// with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_die_with_a_sigkilled_deep_review() {
+    let (e, mut child) = hanging_review(|_| (String::new(), vec![])).await;
+    send(&child, nix::sys::signal::Signal::SIGKILL);
+    child.wait().unwrap();
+    let left = crate::common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived deep-review: {left:#?}");
+
+    // The run it left reads as interrupted, not as running forever.
+    let run = e.runs().pop().unwrap();
+    let id = run.file_name().unwrap().to_str().unwrap().to_string();
+    let history = e.cmd().arg("history").output().unwrap();
+    let listed = String::from_utf8_lossy(&history.stdout);
+    let line = listed.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(line.contains(" interrupted "), "{listed}");
+    let shown = e.cmd().args(["show", &id]).output().unwrap();
+    assert_eq!(shown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&shown.stderr).starts_with(&format!(
+            "error: run {id} was interrupted before its report was written\n"
+        )),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    // The next run removes the worktree it left behind, and its private
+    // area (copies of the CLIs' logins).
+    assert!(run.join("worktree").exists());
+    let private = e.bed.path(&format!("cache/deep-review/sandboxes/{id}"));
+    assert!(private.join("owner").exists());
+    e.bed
+        .double
+        .set_scenario(serde_json::from_value(demo_scenario()).unwrap());
+    let out = e.branch().output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("removed a stale worktree left by an earlier run")
+    );
+    assert!(!run.join("worktree").exists());
+    assert!(!private.exists());
+}
+
+/// Four runs of one branch at once on a fresh cache: all succeed, each
+/// with its own directory and its own round.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_runs_on_a_fresh_cache_all_succeed_with_distinct_rounds() {
+    let e = E2e::new(demo_scenario()).await;
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            let mut cmd = e.std_cmd();
+            cmd.args(["branch", "feature/stats", "--base", "main", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let runs = e.runs();
+    assert_eq!(runs.len(), 4);
+    let mut rounds: Vec<u64> = runs
+        .iter()
+        .map(|r| e.report(r)["run"]["round"].as_u64().unwrap())
+        .collect();
+    rounds.sort_unstable();
+    assert_eq!(rounds, [1, 2, 3, 4]);
+}
+
+/// `consolidate RUN` follows the same signal policy: its consolidation
+/// agent is stopped and nothing of it is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_stops_consolidate_and_its_agent() {
+    let e = E2e::new(demo_scenario()).await;
+    let first = json_run(e.branch().args(["--format", "json"]), 0);
+    let id = first["run"]["id"].as_str().unwrap().to_string();
+    let mut hanging = demo_scenario();
+    hanging["agents"][0]["turns"][0] = json!({"fault": {"kind": "hang_before_headers"}});
+    e.bed
+        .double
+        .set_scenario(serde_json::from_value(hanging).unwrap());
+    let before = e.bed.double.requests_for("consolidator").len();
+    let mut cmd = e.std_cmd();
+    cmd.env("API_TIMEOUT_MS", "600000")
+        .args(["consolidate", &id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The double counts requests per script: wait for one more.
+    assert!(
+        e.bed
+            .double
+            .wait_for_count(
+                "consolidator",
+                before + 1,
+                std::time::Duration::from_secs(120)
+            )
+            .await,
+        "the consolidation agent started"
+    );
+    send(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("terminated (SIGTERM): stopping the agents"),
+        "{stderr}"
+    );
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{stderr}");
+    let left = crate::common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived the run: {left:#?}");
+}
+
+/// The consolidator cannot call a change "Merge" while it keeps an
+/// Important finding: the verdict is never more lenient than what is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lenient_consolidator_cannot_wave_kept_findings_through() {
+    let mut scenario = demo_scenario();
+    scenario["agents"][0]["turns"][1]["structured"]["verdict"] = json!("merge");
+    let e = E2e::new(scenario).await;
+    let r = json_run(e.branch().args(["--format", "json"]), 0);
+    assert!(r["counts"]["important"].as_u64().unwrap() > 0);
+    assert_eq!(r["verdict"]["decision"], "merge_with_fixes");
+    let reason = r["verdict"]["reason"].as_str().unwrap();
+    assert!(
+        reason.ends_with(
+            "(the consolidator said \"Merge\", which the findings it kept do not allow)"
+        ),
+        "{reason}"
+    );
+}
+
+/// The CI gate through the binary, on one review with Important findings
+/// and suggestions but no Critical: each threshold decides the exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_on_gates_exactly_at_its_threshold() {
+    let e = E2e::new(demo_scenario()).await;
+    for (fail_on, code) in [
+        ("none", 0),
+        ("critical", 0),
+        ("important", 4),
+        ("suggestion", 4),
+    ] {
+        let out = e
+            .branch()
+            .args(["-q", "--fail-on", fail_on])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
+    }
+    let r = e.report(e.runs().last().unwrap());
+    assert_eq!(r["counts"]["critical"], 0);
+    assert!(r["counts"]["important"].as_u64().unwrap() > 0);
+}
+
+/// The guardrails on the consolidator's decisions, through the real
+/// consolidation pass: an unverified finding kept without a reason is
+/// dropped, a severity changed without a reason is reverted, a finding
+/// both kept and dropped stays kept, an unknown finding is ignored — and
+/// each is said.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_consolidators_decisions_are_checked() {
+    let mut scenario = demo_scenario();
+    let decisions = &mut scenario["agents"][0]["turns"][1]["structured"];
+    // codex:F2 (Important) demoted to Suggestion without a reason.
+    decisions["groups"][1]["severity_reason"] = Value::Null;
+    // gemini:F2, whose quote is not in the file, kept without a note.
+    decisions["groups"].as_array_mut().unwrap().push(json!({
+        "members": ["gemini:F2"], "severity": "suggestion", "category": "gap",
+        "title": "Empty input", "body": "b", "fix": "", "severity_reason": null, "evidence_note": null
+    }));
+    decisions["dropped"] = json!([
+        {"finding": "claude:F1", "kind": "false_positive", "reason": "kept above as well"},
+        {"finding": "claude:F99", "kind": "false_positive", "reason": "no such finding"}
+    ]);
+    let e = E2e::new(scenario).await;
+    let r = json_run(e.branch().args(["--format", "json"]), 0);
+    let dropped = r["dropped"].as_array().unwrap();
+    let gemini = dropped
+        .iter()
+        .find(|d| d["source"] == "gemini:F2")
+        .expect("gemini:F2 dropped");
+    assert_eq!(gemini["kind"], "unverified");
+    assert!(
+        gemini["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("the consolidator gave no reason to keep it"),
+        "{gemini}"
+    );
+    let empty = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["title"] == "mean() of an empty list fails with ZeroDivisionError")
+        .expect("codex:F2 kept");
+    assert_eq!(empty["severity"], "important", "reverted: {empty}");
+    assert_eq!(
+        empty["flags"],
+        json!([
+            "the consolidator changed the severity to Suggestion without a reason; kept as Important"
+        ])
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["title"] == "mean() divides by len(values) - 1"),
+        "claude:F1 stays kept"
+    );
+    assert!(!dropped.iter().any(|d| d["source"] == "claude:F1"));
+    let note = r["consolidation"]["note"].as_str().unwrap();
+    assert!(
+        note.contains("the consolidator both kept and dropped claude:F1; kept"),
+        "{note}"
+    );
+    assert!(
+        note.contains("the consolidator dropped an unknown finding claude:F99; ignored"),
+        "{note}"
+    );
+}

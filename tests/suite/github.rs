@@ -1,0 +1,310 @@
+//! The GitHub client against a local mock of the API.
+
+use crate::common::github::{MockGithub, pr_payload};
+use deep_review::cli::failure::github_hint;
+use deep_review::github::{
+    Github, GithubError, RepoRef, TokenSource, fetch_pull_request, token_from,
+};
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+fn widget() -> RepoRef {
+    RepoRef::parse("acme/widget", "github.com").unwrap()
+}
+
+const HEAD: &str = "2222222222222222222222222222222222222222";
+const BASE: &str = "3333333333333333333333333333333333333333";
+
+#[tokio::test]
+async fn metadata_commits_across_pages_files_and_open_threads() {
+    let gh = MockGithub::start().await;
+    gh.serve_pr("file:///remote.git", HEAD, BASE, false).await;
+    let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let pr = fetch_pull_request(&client, &widget(), 7).await.unwrap();
+    assert_eq!(pr.title, "Add mean and median helpers");
+    assert_eq!(pr.author, "octocat");
+    assert_eq!(
+        (pr.base_ref.as_str(), pr.head_ref.as_str()),
+        ("main", "feature/stats")
+    );
+    assert_eq!((pr.base_sha.as_str(), pr.head_sha.as_str()), (BASE, HEAD));
+    assert_eq!(pr.clone_url, "file:///remote.git");
+    assert_eq!(pr.state, "open");
+    assert!(!pr.draft);
+    // Both pages of commits, in order.
+    let subjects: Vec<&str> = pr.commits.iter().map(|c| c.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["Earlier commit on page one", "Add mean and median helpers"]
+    );
+    assert_eq!(pr.files.len(), 1);
+    assert_eq!(
+        (
+            pr.files[0].path.as_str(),
+            pr.files[0].status.name(),
+            pr.files[0].additions
+        ),
+        ("stats.py", "added", 15)
+    );
+    // Only the thread that is neither resolved nor outdated.
+    assert_eq!(pr.unresolved.len(), 1);
+    assert_eq!(pr.unresolved[0].author, "carol");
+    assert_eq!(pr.unresolved[0].line, Some(13));
+    assert_eq!(
+        pr.unresolved[0].url,
+        "https://github.com/acme/widget/pull/7#discussion_r3"
+    );
+}
+
+#[tokio::test]
+async fn a_fork_pr_is_fetched_from_the_base_repository() {
+    let gh = MockGithub::start().await;
+    gh.serve_pr("file:///base.git", HEAD, BASE, true).await;
+    let client = Github::new(&gh.url(), None).unwrap();
+    let pr = fetch_pull_request(&client, &widget(), 7).await.unwrap();
+    assert_eq!(pr.head_repo.as_deref(), Some("contributor/widget"));
+    assert_eq!(
+        pr.clone_url, "file:///base.git",
+        "refs/pull/N/head lives on the base repository"
+    );
+}
+
+#[tokio::test]
+async fn the_token_is_sent_and_no_token_works_for_a_public_repo() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/7"))
+        .and(header("authorization", "Bearer t0ken"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pr_payload(
+            &gh.url(),
+            "file:///r.git",
+            HEAD,
+            BASE,
+            false,
+        )))
+        .with_priority(1)
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    gh.serve_pr("file:///r.git", HEAD, BASE, false).await;
+    let with = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    fetch_pull_request(&with, &widget(), 7).await.unwrap();
+    let without = Github::new(&gh.url(), None).unwrap();
+    let pr = fetch_pull_request(&without, &widget(), 7).await.unwrap();
+    assert_eq!(pr.number, 7);
+    let unauthenticated = gh
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| !r.headers.contains_key("authorization"))
+        .count();
+    assert!(unauthenticated >= 4, "the public-repo run sent no token");
+}
+
+#[tokio::test]
+async fn a_missing_pr_and_a_missing_repository_are_told_apart() {
+    let gh = MockGithub::start().await;
+    let not_found = json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest/pulls/pulls#get-a-pull-request", "status": "404"});
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/99"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found.clone()))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"full_name": "acme/widget"})))
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), None).unwrap();
+    let err = fetch_pull_request(&client, &widget(), 99)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GithubError::PrNotFound { number: 99, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "pull request #99 not found in acme/widget");
+
+    let secret = RepoRef::parse("acme/secret", "github.com").unwrap();
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/secret/pulls/1"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found))
+        .mount(&gh.server)
+        .await;
+    let err = fetch_pull_request(&client, &secret, 1).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "repository acme/secret not found (or it is private and no token was found)"
+    );
+    assert!(github_hint(&err).contains("GH_TOKEN"));
+}
+
+#[tokio::test]
+async fn a_bad_token_is_reported() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/7"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"})))
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), Some("expired".into())).unwrap();
+    let err = fetch_pull_request(&client, &widget(), 7).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "GitHub refused the token (Bad credentials)"
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_rate_limit_says_when_it_resets() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/7"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", "1800000000")
+                .set_body_json(json!({"message": "API rate limit exceeded for 203.0.113.9. (But here's the good news: Authenticated requests get a higher rate limit.)", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"})),
+        )
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rate_limit"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "resources": {"core": {"limit": 60, "remaining": 0, "reset": 1800000000, "used": 60}},
+            "rate": {"limit": 60, "remaining": 0, "reset": 1800000000, "used": 60}})))
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), None).unwrap();
+    let err = fetch_pull_request(&client, &widget(), 7).await.unwrap_err();
+    match &err {
+        GithubError::RateLimited {
+            reset: Some(reset),
+            secondary: false,
+        } => assert!(reset.starts_with("2027-01-15"), "{reset}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("GitHub rate limit exhausted; it resets at 2027-01-15")
+    );
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_says_to_wait() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/pulls/7"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "60")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"})),
+        )
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), Some("t".into())).unwrap();
+    let err = fetch_pull_request(&client, &widget(), 7).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GithubError::RateLimited {
+                secondary: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        github_hint(&err),
+        "GitHub's secondary rate limit: wait a minute and try again"
+    );
+    assert_eq!(
+        err.to_string(),
+        "GitHub's secondary rate limit was hit (too many requests in a short time)"
+    );
+}
+
+#[tokio::test]
+async fn the_token_comes_from_gh_when_the_environment_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = dir.path().join("gh");
+    std::fs::write(
+        &gh,
+        "#!/bin/sh\n[ \"$1 $2\" = \"auth token\" ] && echo gho_from_gh_cli\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let none = |_: &str| None;
+    assert_eq!(
+        token_from(none, Some(gh.clone()), "github.com").await,
+        Some(("gho_from_gh_cli".into(), TokenSource::GhCli))
+    );
+    let env = |k: &str| (k == "GITHUB_TOKEN").then(|| "ghp_env".to_string());
+    assert_eq!(
+        token_from(env, Some(gh.clone()), "github.com").await,
+        Some(("ghp_env".into(), TokenSource::Env("GITHUB_TOKEN")))
+    );
+    let both = |k: &str| Some(format!("{k}-value"));
+    assert_eq!(
+        token_from(both, Some(gh), "github.com").await.unwrap().1,
+        TokenSource::Env("GH_TOKEN")
+    );
+    assert_eq!(token_from(none, None, "github.com").await, None);
+}
+
+#[tokio::test]
+async fn doctor_checks_agents_credentials_and_the_token_scopes() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-oauth-scopes", "repo, read:org")
+                .set_body_json(json!({"login": "octocat", "id": 1})),
+        )
+        .mount(&gh.server)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-clis/node_modules/.bin");
+    let mut cmd = assert_cmd::Command::cargo_bin("deep-review").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DEEP_REVIEW_")
+            || k.starts_with("XDG_")
+            || k.ends_with("_API_KEY")
+            || k.contains("TOKEN")
+        {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .arg("doctor")
+        .env("HOME", home.path())
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin:/usr/local/bin", bin.display()),
+        )
+        .env("DEEP_REVIEW_GITHUB_API_URL", gh.url())
+        .env("GH_TOKEN", "ghp_doctor")
+        .env("ANTHROPIC_API_KEY", "x")
+        .env("DEEP_REVIEW_GEMINI_BINARY", "no-such-gemini")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("✓  agent claude: looks authenticated: ANTHROPIC_API_KEY is set"),
+        "{text}"
+    );
+    assert!(text.contains("✗  agent codex: no credentials found\n     fix: run `codex login`, or set OPENAI_API_KEY"), "{text}");
+    assert!(text.contains("✗  agent gemini: `no-such-gemini` not found on PATH\n     fix: install it with `npm install -g @google/gemini-cli@0.61.0`"), "{text}");
+    assert!(text.contains("(tested)"), "{text}");
+    assert!(
+        text.contains("✓  GitHub token from GH_TOKEN: @octocat, scopes: repo, read:org"),
+        "{text}"
+    );
+    assert!(text.ends_with("2 problem(s) found.\n"), "{text}");
+}

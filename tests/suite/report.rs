@@ -1,0 +1,203 @@
+//! Every report format rendered from one rich hand-built model.
+
+use crate::common::fixture::{HOSTILE, rich_report};
+use deep_review::config::Format;
+use deep_review::domain::Severity;
+use deep_review::report::markdown::GITHUB_LIMIT;
+use deep_review::report::render;
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(render(&rich_report(), Format::Md, None));
+}
+
+#[test]
+fn github_comment() {
+    insta::assert_snapshot!(render(&rich_report(), Format::Github, Some("report.md")));
+}
+
+#[test]
+fn html() {
+    insta::assert_snapshot!(render(&rich_report(), Format::Html, None));
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(render(&rich_report(), Format::Json, None));
+}
+
+#[test]
+fn sarif() {
+    insta::assert_snapshot!(render(&rich_report(), Format::Sarif, None));
+}
+
+#[test]
+fn hostile_strings_never_become_markup() {
+    let report = rich_report();
+    let html = render(&report, Format::Html, None);
+    assert!(!html.contains("<script>"), "no script tag survives");
+    assert!(html.contains("&lt;script&gt;") || html.contains("&lt;script>"));
+    assert!(!html.contains("javascript:"));
+    // The only <details> are ours, and they are balanced.
+    assert_eq!(
+        html.matches("<details").count(),
+        html.matches("</details>").count()
+    );
+    for format in [Format::Md, Format::Github] {
+        let rendered = render(&report, format, None);
+        let md = outside_code_blocks(&rendered);
+        assert!(!md.contains("<script>"), "{format}");
+        // Our folds open and close on lines of their own; a `</details>`
+        // from a model can only appear escaped or inside code.
+        let opens = md.lines().filter(|l| l.starts_with("<details>")).count();
+        let closes = md.lines().filter(|l| *l == "</details>").count();
+        assert_eq!(opens, closes, "{format}");
+        assert!(
+            !md.lines().any(|l| l.contains("</details>")
+                && l != "</details>"
+                && !l.contains("`</details>`")),
+            "{format}"
+        );
+        // Every fence that opens closes: an even number of fence lines
+        // per fence length.
+        let fences: Vec<&str> = rendered
+            .lines()
+            .filter(|l| l.trim_start().starts_with("```"))
+            .collect();
+        assert_eq!(fences.len() % 2, 0, "{format}: {fences:?}");
+        assert!(md.contains("ünïcödé"));
+        let _ = HOSTILE;
+    }
+}
+
+/// The text outside fenced code blocks: what Markdown interprets.
+fn outside_code_blocks(md: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<String> = None;
+    for line in md.lines() {
+        let t = line.trim_start();
+        let run: String = t.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(f) if run.len() >= f.len() && t.trim() == run => fence = None,
+            Some(_) => {}
+            None if run.len() >= 3 => fence = Some(run),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_json_contract_fields_exist() {
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&rich_report(), Format::Json, None)).unwrap();
+    for pointer in [
+        "/schema_version",
+        "/run/id",
+        "/run/round",
+        "/run/started_at",
+        "/run/wall_clock_ms",
+        "/verdict/decision",
+        "/verdict/reason",
+        "/findings/0/id",
+        "/findings/0/severity",
+        "/findings/0/category",
+        "/findings/0/title",
+        "/findings/0/path",
+        "/findings/0/line_start",
+        "/findings/0/line_end",
+        "/findings/0/agents",
+        "/findings/0/evidence",
+        "/findings/0/body",
+        "/findings/0/fix",
+        "/dropped/0/agent",
+        "/dropped/0/title",
+        "/dropped/0/path",
+        "/dropped/0/kind",
+        "/dropped/0/reason",
+        "/agents/0/name",
+        "/agents/0/model",
+        "/agents/0/effort",
+        "/agents/0/status",
+        "/agents/0/duration_ms",
+        "/agents/0/tool_calls/total",
+        "/agents/0/tool_calls/by_tool",
+        "/agents/0/tokens/input",
+        "/agents/0/tokens/output",
+        "/agents/0/cost_usd",
+        "/agents/0/findings_raised",
+        "/agents/0/kept",
+        "/agents/0/downgraded",
+        "/agents/0/dropped",
+        "/agents/0/false_positives",
+        "/agents/0/unique_insights",
+        "/agents/0/files_reviewed",
+        "/agents/0/coverage_misses",
+    ] {
+        assert!(json.pointer(pointer).is_some(), "{pointer} missing");
+    }
+    assert_eq!(json["verdict"]["decision"], "merge_with_fixes");
+    assert_eq!(json["findings"][1]["evidence"], "relocated");
+    assert_eq!(json["agents"][1]["cost_usd"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_huge_report_still_fits_a_github_comment() {
+    let mut report = rich_report();
+    let template = report.findings[1].clone();
+    for i in 0..400 {
+        let mut f = template.clone();
+        f.id = format!("S{}", i + 3);
+        f.severity = Severity::Suggestion;
+        f.body = format!("Finding {i}. {}", "Long explanation. ".repeat(10));
+        report.findings.push(f);
+    }
+    for a in &mut report.appendix {
+        a.raw = "{\"x\": 1}\n".repeat(5_000);
+    }
+    let full = render(&report, Format::Md, None);
+    assert!(
+        full.chars().count() > 4 * GITHUB_LIMIT,
+        "the test report is big: {}",
+        full.len()
+    );
+    let comment = render(&report, Format::Github, Some("/runs/x/report.md"));
+    assert!(
+        comment.chars().count() <= GITHUB_LIMIT,
+        "{}",
+        comment.chars().count()
+    );
+    let place = format!(
+        "full report is report.md of run {id} (`deep-review show {id}` where the review ran)",
+        id = report.run.id
+    );
+    assert!(comment.contains(&place), "says where the full report is");
+    assert!(!comment.contains("/runs/x"), "not the local path");
+    // The executive summary and the first findings are never cut.
+    assert!(comment.contains("## Executive Summary"));
+    assert!(comment.contains("Lock taken in the wrong order"));
+}
+
+#[test]
+fn a_report_over_the_limit_only_loses_its_appendix_when_that_suffices() {
+    let mut report = rich_report();
+    for a in &mut report.appendix {
+        a.raw = "{\"x\": 1}\n".repeat(8_000);
+    }
+    let comment = render(&report, Format::Github, Some("report.md"));
+    assert!(comment.chars().count() <= GITHUB_LIMIT);
+    assert!(comment.contains("the agents' raw reviews in the appendix were shortened"));
+    // Every section is still there.
+    for heading in [
+        "## Agent Performance Retro",
+        "## Review Process Notes",
+        "## Appendix: Original Reviews",
+        "### C1.",
+        "### S2.",
+    ] {
+        assert!(comment.contains(heading), "{heading}");
+    }
+}

@@ -1,0 +1,475 @@
+//! Reviewing one pull request over several rounds: what was addressed,
+//! what came back (with its earlier id), and what the author declined.
+
+use std::path::PathBuf;
+
+use crate::common::github::MockGithub;
+use crate::common::{Bed, demo_sample, git, json_run};
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+const MATCH_REVIEW: &str = "You are one of several independent reviewers";
+const MATCH_CONSOLIDATE: &str = "You are the consolidating reviewer";
+
+fn finding(
+    id: &str,
+    sev: &str,
+    title: &str,
+    start: u32,
+    end: u32,
+    quote: &str,
+    body: &str,
+) -> Value {
+    json!({"id": id, "severity": sev, "category": "gap", "title": title, "path": "stats.py",
+           "line_start": start, "line_end": end, "quote": quote, "body": body, "fix": ""})
+}
+
+fn answer(findings: Vec<Value>, prior: Vec<Value>) -> Value {
+    json!({"summary": "Statistics helpers.", "verdict": "merge_with_fixes", "verdict_reason": "see findings",
+           "findings": findings, "design_observations": [], "testing": "", "documentation": "", "commits": "",
+           "acknowledged_limitations": [], "tests_run": [], "prior_findings": prior})
+}
+
+fn denominator() -> Value {
+    finding(
+        "F1",
+        "important",
+        "mean() divides by len(values) - 1",
+        9,
+        9,
+        "return divide(total, len(values) - 1)",
+        "The denominator is n - 1, so every mean is too large.",
+    )
+}
+fn empty_list(start: u32) -> Value {
+    finding(
+        "F2",
+        "important",
+        "mean() of an empty list raises ZeroDivisionError",
+        start,
+        start,
+        "def mean(values):",
+        "An empty list ends in a division by zero; callers get an unexplained exception.",
+    )
+}
+fn median() -> Value {
+    finding(
+        "F3",
+        "suggestion",
+        "median() ignores the two middle values of an even-length list",
+        12,
+        15,
+        "def median(values):\n    ordered = sorted(values)",
+        "For [1, 2, 3, 4] it returns 3; the median is 2.5.",
+    )
+}
+
+/// Claude and Codex review; Claude consolidates, keeping every finding
+/// as its own group (keys given) and reporting on earlier findings.
+fn scenario(
+    findings: Vec<Value>,
+    groups: Vec<(&str, &str, Vec<&str>)>,
+    prior: Vec<Value>,
+) -> Value {
+    let decisions = json!({
+        "groups": groups.iter().map(|(sev, title, members)| json!({"members": members, "severity": sev, "category": "gap",
+            "title": title, "body": format!("{title}."), "fix": "", "severity_reason": null, "evidence_note": null})).collect::<Vec<_>>(),
+        "dropped": [], "verdict": "merge_with_fixes", "verdict_reason": "see findings", "summary": "The helpers still need work.",
+        "design_observations": [], "testing": "", "documentation": "", "commits": "", "acknowledged_limitations": [],
+        "prior_findings": prior, "retro": [], "prompt_improvements": [], "context_updates": ["Numeric helpers must handle empty input."]
+    });
+    let review = answer(findings, prior);
+    json!({"agents": [
+        {"name": "consolidator", "protocol": "anthropic", "match_text": MATCH_CONSOLIDATE, "turns": [{"structured": decisions}]},
+        {"name": "claude", "protocol": "anthropic", "match_text": MATCH_REVIEW, "turns": [
+            {"tool_calls": [{"name": "Bash", "args": {"command": "cat stats.py", "description": "read"}}]},
+            {"structured": review.clone()}]},
+        {"name": "codex", "protocol": "openai", "match_text": MATCH_REVIEW, "turns": [
+            {"tool_calls": [{"name": "exec_command", "args": {"cmd": "cat stats.py"}}]},
+            {"text": "{\"summary\": \"ok\", \"findings\": []}"}]}
+    ]})
+}
+
+struct Rounds {
+    bed: Bed,
+    gh: MockGithub,
+    source: PathBuf,
+    remote: PathBuf,
+}
+
+impl Rounds {
+    async fn publish(&self) {
+        self.publish_with(json!([]), json!([])).await;
+    }
+
+    /// Pushes the PR and serves it with these PR comments (conversation,
+    /// review threads).
+    async fn publish_with(&self, comments: Value, review_comments: Value) {
+        git(
+            &[
+                "push",
+                "--quiet",
+                "--force",
+                self.remote.to_str().unwrap(),
+                "feature/stats:refs/pull/7/head",
+                "main:main",
+            ],
+            &self.source,
+        );
+        let head = git(&["rev-parse", "refs/pull/7/head"], &self.remote);
+        let base = git(&["rev-parse", "main"], &self.remote);
+        self.gh.server.reset().await;
+        self.gh
+            .serve_pr(
+                &format!("file://{}", self.remote.display()),
+                &head,
+                &base,
+                false,
+            )
+            .await;
+        self.gh.serve_comments(comments, review_comments).await;
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = self.bed.deep_review(&self.source);
+        cmd.env("DEEP_REVIEW_GITHUB_API_URL", self.gh.url())
+            .env("DEEP_REVIEW_AGENTS", "claude,codex");
+        Command::from_std(cmd)
+    }
+
+    fn review(&self) -> Value {
+        json_run(
+            self.cmd()
+                .args(["pr", "7", "--repo", "acme/widget", "--format", "json"]),
+            0,
+        )
+    }
+
+    /// `deep-review consolidate RUN`, which must succeed.
+    fn consolidate(&self, run: &str) {
+        let out = self.cmd().args(["consolidate", run]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn show(&self, run: &str) -> Value {
+        json_run(self.cmd().args(["show", run, "--format", "json"]), 0)
+    }
+
+    fn ledger(&self) -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(
+                self.bed
+                    .path("data/deep-review/acme/widget/pr-7/ledger.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+fn ids(report: &Value) -> Vec<(String, String, Option<String>)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["title"].as_str().unwrap().to_string(),
+                f["prior"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn statuses(ledger: &Value) -> Vec<(String, String)> {
+    ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["title"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
+    const DENOM: &str = "mean() divides by len(values) - 1";
+    const EMPTY: &str = "mean() of an empty list raises ZeroDivisionError";
+    const MEDIAN: &str = "median() ignores the two middle values of an even-length list";
+    let round1 = scenario(
+        vec![denominator(), empty_list(4), median()],
+        vec![
+            ("important", DENOM, vec!["claude:F1"]),
+            ("important", EMPTY, vec!["claude:F2"]),
+            ("suggestion", MEDIAN, vec!["claude:F3"]),
+        ],
+        vec![],
+    );
+    let bed = Bed::start(round1).await;
+    let source = bed.path("source");
+    demo_sample(&source);
+    let remote = bed.path("remote.git");
+    git(
+        &["init", "--quiet", "--bare", remote.to_str().unwrap()],
+        bed.root.path(),
+    );
+    let gh = MockGithub::start().await;
+    let r = Rounds {
+        bed,
+        gh,
+        source,
+        remote,
+    };
+    r.publish().await;
+
+    // Round 1 raises three findings.
+    let report = r.review();
+    assert_eq!(report["run"]["round"], 1);
+    assert_eq!(
+        ids(&report),
+        vec![
+            ("I1".into(), DENOM.into(), None),
+            ("I2".into(), EMPTY.into(), None),
+            ("S1".into(), MEDIAN.into(), None),
+        ]
+    );
+    assert_eq!(
+        statuses(&r.ledger()),
+        vec![
+            (DENOM.into(), "open".into()),
+            (EMPTY.into(), "open".into()),
+            (MEDIAN.into(), "open".into())
+        ]
+    );
+
+    // The author fixes the denominator in a new commit.
+    let stats = r.source.join("stats.py");
+    let fixed = std::fs::read_to_string(&stats)
+        .unwrap()
+        .replace("len(values) - 1", "len(values)");
+    std::fs::write(&stats, fixed).unwrap();
+    git(
+        &["commit", "--quiet", "-am", "Divide by the count"],
+        &r.source,
+    );
+    r.publish().await;
+
+    // Round 2: the agents were told about round 1 and no longer raise the
+    // denominator; the other two come back.
+    let prior = vec![json!({"id": "I1", "status": "addressed", "note": "fixed"})];
+    let round2_scenario = scenario(
+        vec![empty_list(4), median()],
+        vec![
+            ("important", EMPTY, vec!["claude:F2"]),
+            ("suggestion", MEDIAN, vec!["claude:F3"]),
+        ],
+        prior,
+    );
+    r.bed
+        .double
+        .set_scenario(serde_json::from_value(round2_scenario.clone()).unwrap());
+    let report = r.review();
+    assert_eq!(report["run"]["round"], 2);
+    let round2 = report["run"]["id"].as_str().unwrap().to_string();
+    let prompt = r
+        .bed
+        .double
+        .requests_for("claude")
+        .iter()
+        .rfind(|q| q.turn == 0)
+        .unwrap()
+        .body
+        .to_string();
+    assert!(
+        prompt.contains("Findings from earlier rounds")
+            && prompt.contains("`I1` (round 1): mean() divides by len(values) - 1"),
+        "the prompt lists round 1's findings"
+    );
+    let round2_ids = vec![
+        (
+            "I1".to_string(),
+            EMPTY.to_string(),
+            Some("raised in round 1 as I2".to_string()),
+        ),
+        (
+            "S1".to_string(),
+            MEDIAN.to_string(),
+            Some("raised in round 1 as S1".to_string()),
+        ),
+    ];
+    const ROUND2_SUMMARY: &str = "Round 2. Addressed since the last round: I1 (mean() divides by len(values) - 1). Raised again: I1 (mean() of an empty list";
+    assert_eq!(ids(&report), round2_ids);
+    let summary = report["summary"].as_str().unwrap();
+    assert!(summary.starts_with(ROUND2_SUMMARY), "{summary}");
+    assert_eq!(
+        statuses(&r.ledger()),
+        vec![
+            (DENOM.into(), "addressed".into()),
+            (EMPTY.into(), "open".into()),
+            (MEDIAN.into(), "open".into())
+        ]
+    );
+
+    // The author declines the median suggestion.
+    let out = r
+        .cmd()
+        .args([
+            "decline",
+            "pr",
+            "7",
+            "S1",
+            "--repo",
+            "acme/widget",
+            "--reason",
+            "upper median by design",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(statuses(&r.ledger())[2], (MEDIAN.into(), "declined".into()));
+
+    // Round 3: the agents raise it again, but it is not new.
+    let report = r.review();
+    assert_eq!(report["run"]["round"], 3);
+    assert_eq!(
+        ids(&report),
+        vec![(
+            "I1".into(),
+            EMPTY.into(),
+            Some("raised in round 2 as I1".into())
+        )]
+    );
+    assert_eq!(report["declined"].as_array().unwrap().len(), 1);
+    assert_eq!(report["declined"][0]["title"], MEDIAN);
+    assert_eq!(report["declined"][0]["reason"], "upper median by design");
+    let shown = r
+        .cmd()
+        .args(["show", report["run"]["id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&shown.stdout);
+    assert!(md.contains("### Declined in prior rounds\n\n- **S1** median() ignores the two middle values of an even-length list (`stats.py`, round 2): declined — upper median by design."), "{md}");
+
+    // A decline a collaborator wrote in a review thread is read at the
+    // next round; a stranger's attempt to reopen the declined S1 is not,
+    // nor the (fork) PR author's own decline of a finding about their code.
+    r.publish_with(
+        json!([{"id": 1, "user": {"login": "mallory"}, "author_association": "NONE",
+                "created_at": "2026-11-21T09:00:00Z", "body": "/deep-review reopen S1"}]),
+        json!([{"id": 3, "user": {"login": "octocat"}, "author_association": "CONTRIBUTOR",
+                "created_at": "2026-11-21T09:30:00Z", "path": "stats.py", "line": 2,
+                "body": "/deep-review decline I1: fine as is"},
+               {"id": 2, "user": {"login": "maintainer"}, "author_association": "COLLABORATOR",
+                "created_at": "2026-11-21T10:00:00Z", "path": "stats.py", "line": 2,
+                "body": "Thanks!\n/deep-review decline I1: empty input is the caller's problem"}]),
+    )
+    .await;
+    let report = r.review();
+    assert_eq!(report["run"]["round"], 4);
+    assert_eq!(ids(&report), vec![]);
+    let declined: Vec<&str> = report["declined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        declined,
+        [
+            "empty input is the caller's problem (@maintainer)",
+            "upper median by design"
+        ]
+    );
+    assert_eq!(
+        statuses(&r.ledger()),
+        vec![
+            (DENOM.into(), "addressed".into()),
+            (EMPTY.into(), "declined".into()),
+            (MEDIAN.into(), "declined".into())
+        ]
+    );
+    assert_eq!(
+        r.ledger()["applied_comments"],
+        json!(["issue:1", "review:3", "review:2"])
+    );
+
+    // Consolidation run again on round 4 (the latest): the report still
+    // knows the earlier rounds, and the ledger is as it was.
+    let round4 = report["run"]["id"].as_str().unwrap().to_string();
+    let ledger = r.ledger();
+    r.consolidate(&round4);
+    let again = r.show(&round4);
+    assert_eq!(again["run"]["round"], 4);
+    assert_eq!(ids(&again), vec![]);
+    assert_eq!(again["declined"], report["declined"]);
+    assert_eq!(r.ledger(), ledger);
+    // A run directory without the ledger it started from (older runs)
+    // never replaces the ledger's history.
+    std::fs::remove_file(r.bed.path(&format!(
+        "data/deep-review/acme/widget/pr-7/{round4}/ledger-before.json"
+    )))
+    .unwrap();
+    r.consolidate(&round4);
+    assert_eq!(r.ledger(), ledger);
+
+    // And on round 2, which later rounds built on: the re-raised findings
+    // keep their round-1 ids, and the ledger is left alone.
+    r.bed
+        .double
+        .set_scenario(serde_json::from_value(round2_scenario).unwrap());
+    r.consolidate(&round2);
+    let again = r.show(&round2);
+    assert_eq!(ids(&again), round2_ids);
+    let summary = again["summary"].as_str().unwrap();
+    assert!(summary.starts_with(ROUND2_SUMMARY), "{summary}");
+    assert_eq!(r.ledger(), ledger);
+
+    // The proposed repo-context rules are kept, and applied on request.
+    let listed = r
+        .cmd()
+        .args(["context", "pr", "7", "--repo", "acme/widget"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout)
+            .starts_with("P1  round 1: Numeric helpers must handle empty input.")
+    );
+    let applied = r
+        .cmd()
+        .args([
+            "context",
+            "pr",
+            "7",
+            "--repo",
+            "acme/widget",
+            "--apply",
+            "P1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.source.join("deep-review-context.md")).unwrap(),
+        "# Review context\n\n- Numeric helpers must handle empty input.\n"
+    );
+}
