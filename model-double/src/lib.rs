@@ -285,6 +285,15 @@ async fn handle(
             let head = events.into_iter().take(1).collect();
             stream_response(head, script.chunk_delay_ms, Some(Tail::Garbage))
         }
+        Some(FaultKind::ErrorMidStream) => {
+            let mut head: Vec<String> = events.into_iter().take(1).collect();
+            head.push(wire::error_event(protocol, facts.turn));
+            stream_response(head, script.chunk_delay_ms, None)
+        }
+        Some(FaultKind::LengthStop) => {
+            let events = wire::length_stop(protocol, turn, facts.turn, &facts);
+            stream_response(events, script.chunk_delay_ms, None)
+        }
         Some(kind) => {
             let (status, body, retry_after) = wire::error_response(protocol, kind);
             let mut response = Response::new(Body::from(body.to_string()));

@@ -58,6 +58,11 @@ pub struct Turn {
     /// tool call when the request offers that tool; otherwise as JSON text.
     #[serde(default)]
     pub structured: Option<Value>,
+    /// Reasoning sent before the answer, as each service streams it: an
+    /// Anthropic `thinking` block, an OpenAI `reasoning` item with its
+    /// summary, Gemini `thought` parts. It is never part of the answer.
+    #[serde(default)]
+    pub thinking: Option<String>,
     #[serde(default)]
     pub usage: Usage,
     #[serde(default)]
@@ -129,6 +134,14 @@ pub enum FaultKind {
     HangMidStream,
     /// Send an event that is not valid JSON, then close.
     Malformed,
+    /// Send the first events of a normal answer, then the service's error
+    /// event inside the stream (`overloaded_error`, `response.failed`, a
+    /// Gemini error object), then close.
+    ErrorMidStream,
+    /// Stop at the output limit: part of the answer, then `max_tokens`
+    /// (Anthropic), `response.incomplete` with `max_output_tokens`
+    /// (OpenAI), `MAX_TOKENS` (Gemini).
+    LengthStop,
 }
 
 impl FaultKind {
@@ -142,6 +155,8 @@ impl FaultKind {
             FaultKind::HangBeforeHeaders => "hang_before_headers".into(),
             FaultKind::HangMidStream => "hang_mid_stream".into(),
             FaultKind::Malformed => "malformed".into(),
+            FaultKind::ErrorMidStream => "error_mid_stream".into(),
+            FaultKind::LengthStop => "length_stop".into(),
         }
     }
 }

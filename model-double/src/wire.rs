@@ -189,6 +189,15 @@ fn chunks(text: &str) -> Vec<String> {
     chars.chunks(64).map(|c| c.iter().collect()).collect()
 }
 
+/// Tool arguments as the services stream them: in pieces that are not
+/// JSON on their own (cut every 7 characters, so even `{}` is whole but
+/// any real argument is split mid-token).
+fn arg_pieces(args: &Value) -> Vec<String> {
+    let text = args.to_string();
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(7).map(|c| c.iter().collect()).collect()
+}
+
 fn anthropic_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> {
     let mut out = vec![sse(
         Some("message_start"),
@@ -212,6 +221,27 @@ fn anthropic_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> 
         } else if text.is_none() {
             text = Some(structured.to_string());
         }
+    }
+    if let Some(thinking) = &turn.thinking {
+        out.push(sse(
+            Some("content_block_start"),
+            &json!({"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        ));
+        for piece in chunks(thinking) {
+            out.push(sse(
+                Some("content_block_delta"),
+                &json!({"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": piece}}),
+            ));
+        }
+        out.push(sse(
+            Some("content_block_delta"),
+            &json!({"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": format!("sig-t{t}")}}),
+        ));
+        out.push(sse(
+            Some("content_block_stop"),
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
+        index += 1;
     }
     if let Some(text) = text {
         out.push(sse(
@@ -241,11 +271,13 @@ fn anthropic_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> 
             &json!({"type": "content_block_start", "index": index, "content_block": {
                 "type": "tool_use", "id": format!("toolu_t{t}_{i}"), "name": name, "input": {}}}),
         ));
-        out.push(sse(
-            Some("content_block_delta"),
-            &json!({"type": "content_block_delta", "index": index, "delta": {
-                "type": "input_json_delta", "partial_json": args.to_string()}}),
-        ));
+        for piece in arg_pieces(args) {
+            out.push(sse(
+                Some("content_block_delta"),
+                &json!({"type": "content_block_delta", "index": index, "delta": {
+                    "type": "input_json_delta", "partial_json": piece}}),
+            ));
+        }
         out.push(sse(
             Some("content_block_stop"),
             &json!({"type": "content_block_stop", "index": index}),
@@ -269,9 +301,46 @@ fn openai_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> {
                 "status": "in_progress", "model": facts.model, "output": []}}),
     )];
     let mut index = 0;
+    if let Some(thinking) = &turn.thinking {
+        let item_id = format!("rs_t{t}");
+        out.push(sse(
+            Some("response.output_item.added"),
+            &json!({"type": "response.output_item.added", "output_index": index, "item": {
+                "type": "reasoning", "id": item_id, "summary": []}}),
+        ));
+        for piece in chunks(thinking) {
+            out.push(sse(
+                Some("response.reasoning_summary_text.delta"),
+                &json!({"type": "response.reasoning_summary_text.delta", "item_id": item_id,
+                        "output_index": index, "summary_index": 0, "delta": piece}),
+            ));
+        }
+        out.push(sse(
+            Some("response.output_item.done"),
+            &json!({"type": "response.output_item.done", "output_index": index, "item": {
+                "type": "reasoning", "id": item_id,
+                "summary": [{"type": "summary_text", "text": thinking}]}}),
+        ));
+        index += 1;
+    }
     for (i, call) in turn.tool_calls.iter().enumerate() {
-        let item = json!({"type": "function_call", "id": format!("fc_t{t}_{i}"),
-            "call_id": format!("call_t{t}_{i}"), "name": call.name,
+        let item_id = format!("fc_t{t}_{i}");
+        let call_id = format!("call_t{t}_{i}");
+        out.push(sse(
+            Some("response.output_item.added"),
+            &json!({"type": "response.output_item.added", "output_index": index, "item": {
+                "type": "function_call", "id": item_id, "call_id": call_id, "name": call.name,
+                "arguments": "", "status": "in_progress"}}),
+        ));
+        for piece in arg_pieces(&call.args) {
+            out.push(sse(
+                Some("response.function_call_arguments.delta"),
+                &json!({"type": "response.function_call_arguments.delta", "item_id": item_id,
+                        "output_index": index, "delta": piece}),
+            ));
+        }
+        let item = json!({"type": "function_call", "id": item_id,
+            "call_id": call_id, "name": call.name,
             "arguments": call.args.to_string(), "status": "completed"});
         out.push(sse(
             Some("response.output_item.done"),
@@ -314,6 +383,15 @@ fn openai_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> {
 
 fn gemini_answer(turn: &Turn, _t: usize, facts: &RequestFacts) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(thinking) = &turn.thinking {
+        for piece in chunks(thinking) {
+            out.push(sse(
+                None,
+                &json!({"candidates": [{"content": {"role": "model", "parts": [{"text": piece, "thought": true}]}, "index": 0}],
+                        "modelVersion": facts.model}),
+            ));
+        }
+    }
     let text = final_text(turn);
     if let Some(text) = &text {
         for piece in chunks(text) {
@@ -399,7 +477,11 @@ pub fn error_response(protocol: Protocol, fault: &FaultKind) -> (u16, Value, Opt
                 *retry_after,
             );
         }
-        FaultKind::HangBeforeHeaders | FaultKind::HangMidStream | FaultKind::Malformed => {
+        FaultKind::HangBeforeHeaders
+        | FaultKind::HangMidStream
+        | FaultKind::Malformed
+        | FaultKind::ErrorMidStream
+        | FaultKind::LengthStop => {
             unreachable!("stream faults have no error body")
         }
     };
@@ -430,5 +512,100 @@ fn gemini_status(status: u16) -> &'static str {
         401 => "UNAUTHENTICATED",
         400 => "INVALID_ARGUMENT",
         _ => "INTERNAL",
+    }
+}
+
+/// The service's error event inside a stream that had begun.
+pub fn error_event(protocol: Protocol, t: usize) -> String {
+    match protocol {
+        Protocol::Anthropic => sse(
+            Some("error"),
+            &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        ),
+        Protocol::Openai => sse(
+            Some("response.failed"),
+            &json!({"type": "response.failed", "response": {"id": format!("resp_t{t}"), "object": "response",
+                "status": "failed", "output": [],
+                "error": {"code": "server_error", "message": "The server had an error while processing your request."}}}),
+        ),
+        Protocol::Gemini => sse(
+            None,
+            &json!({"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}),
+        ),
+    }
+}
+
+/// A turn's answer cut at the output limit: the start of its text, then
+/// the service's way of saying it stopped there.
+pub fn length_stop(protocol: Protocol, turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> {
+    let text = final_text(turn).unwrap_or_default();
+    let cut: String = text.chars().take(text.chars().count() / 2).collect();
+    let u = turn.usage;
+    match protocol {
+        Protocol::Anthropic => vec![
+            sse(
+                Some("message_start"),
+                &json!({"type": "message_start", "message": {
+                    "id": format!("msg_t{t}"), "type": "message", "role": "assistant",
+                    "model": facts.model, "content": [], "stop_reason": null, "stop_sequence": null,
+                    "usage": {"input_tokens": u.input, "output_tokens": 1}}}),
+            ),
+            sse(
+                Some("content_block_start"),
+                &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+            sse(
+                Some("content_block_delta"),
+                &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": cut}}),
+            ),
+            sse(
+                Some("content_block_stop"),
+                &json!({"type": "content_block_stop", "index": 0}),
+            ),
+            sse(
+                Some("message_delta"),
+                &json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": null},
+                        "usage": {"output_tokens": u.output}}),
+            ),
+            sse(Some("message_stop"), &json!({"type": "message_stop"})),
+        ],
+        Protocol::Openai => {
+            let item_id = format!("msg_t{t}");
+            let item = json!({"type": "message", "id": item_id, "role": "assistant", "status": "incomplete",
+                "content": [{"type": "output_text", "text": cut, "annotations": []}]});
+            vec![
+                sse(
+                    Some("response.created"),
+                    &json!({"type": "response.created", "response": {"id": format!("resp_t{t}"), "object": "response",
+                            "status": "in_progress", "model": facts.model, "output": []}}),
+                ),
+                sse(
+                    Some("response.output_text.delta"),
+                    &json!({"type": "response.output_text.delta", "item_id": item_id,
+                            "output_index": 0, "content_index": 0, "delta": cut}),
+                ),
+                sse(
+                    Some("response.output_item.done"),
+                    &json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
+                ),
+                sse(
+                    Some("response.incomplete"),
+                    &json!({"type": "response.incomplete", "response": {"id": format!("resp_t{t}"), "object": "response",
+                        "status": "incomplete", "model": facts.model, "output": [],
+                        "incomplete_details": {"reason": "max_output_tokens"},
+                        "usage": {"input_tokens": u.input, "input_tokens_details": {"cached_tokens": 0},
+                                  "output_tokens": u.output, "output_tokens_details": {"reasoning_tokens": 0},
+                                  "total_tokens": u.input + u.output}}}),
+                ),
+            ]
+        }
+        Protocol::Gemini => vec![sse(
+            None,
+            &json!({"candidates": [{"content": {"role": "model", "parts": [{"text": cut}]},
+                    "finishReason": "MAX_TOKENS", "index": 0}],
+                    "usageMetadata": {"promptTokenCount": u.input, "candidatesTokenCount": u.output,
+                                      "totalTokenCount": u.input + u.output},
+                    "modelVersion": facts.model}),
+        )],
     }
 }

@@ -269,7 +269,8 @@ pub(super) fn resolve(
                 ),
             ));
         }
-        if agent.get("protocol").is_none() {
+        // Not a table: left to the type check below, which says so.
+        if agent.is_table() && agent.get("protocol").is_none() {
             return Err(bad(
                 format!("agents.{name}.protocol"),
                 format!("agent {name:?} needs `protocol = \"claude\" | \"codex\" | \"gemini\"`"),

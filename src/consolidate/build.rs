@@ -106,10 +106,13 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
     let decisions = decisions.as_deref();
     let display = |agent: &str| inputs.display(agent);
     let Placement {
-        kept,
+        mut kept,
         mut dropped,
         notes,
     } = place::place(findings, decisions, &display);
+    // Most severe first, in the order decided: a ledger entry goes to the
+    // most severe finding that matches it.
+    kept.sort_by_key(|k| k.severity);
     let reviewed = inputs.agents.iter().any(AgentResult::succeeded);
     let mut rounds = rounds.filter(|_| reviewed);
     let shown = sort_out(

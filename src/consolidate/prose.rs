@@ -84,7 +84,7 @@ pub fn sections(inputs: &Inputs, decisions: Option<&Decisions>) -> Sections {
 pub fn fallback_summary(info: &ConsolidationInfo, counts: &Counts) -> String {
     format!(
         "Consolidation was not performed ({}). Findings are merged by location only, each keeps the highest \
-         severity any agent gave it, and none was dropped except for invalid paths. Structure: {} critical, {} important, {} suggestions.",
+         severity any agent gave it, and none was dropped except for invalid paths and findings the author declined in an earlier round. Structure: {} critical, {} important, {} suggestions.",
         info.note.as_deref().unwrap_or("no reason recorded"),
         counts.critical,
         counts.important,

@@ -637,3 +637,51 @@ fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
         Status::NoLongerApplies { since: 2 }
     );
 }
+
+/// A ledger entry goes to the most severe finding that matches it, in
+/// whatever order the consolidator listed its groups.
+#[test]
+fn a_ledger_entry_goes_to_the_most_severe_match() {
+    let agents = [agent("claude"), agent("codex")];
+    let code = "return sum(values) / len(values)";
+    let round1 = [verified(
+        "claude:1",
+        Severity::Important,
+        ("stats.py", 3),
+        code,
+    )];
+    let mut ledger = Ledger::default();
+    let priors = Vec::new();
+    let rounds = |ledger: &mut Ledger, findings: &[Finding], round: u32, c: Consolidation| {
+        build(
+            &inputs(&agents, findings, round),
+            c,
+            Some(Rounds {
+                ledger,
+                priors: &priors,
+                code_at_head: &|_| None,
+            }),
+        )
+    };
+    let off = || Consolidation::NotPerformed {
+        reason: "off".into(),
+    };
+    rounds(&mut ledger, &round1, 1, off());
+    ledger.decline("I1", 1, "by design").unwrap();
+    // Both raise the same claim on the same code; the Suggestion is listed first.
+    let mut a = verified("codex:1", Severity::Suggestion, ("stats.py", 3), code);
+    a.raw.title = "claude:1 title".into();
+    a.raw.body = "claude:1 body".into();
+    let b = round1[0].clone();
+    let r = rounds(
+        &mut ledger,
+        &[a, b],
+        2,
+        decided(json!({"groups": [
+            group(&["codex:1"], "suggestion", json!({"title": "claude:1 title", "body": "claude:1 body"})),
+            group(&["claude:1"], "important", json!({"title": "claude:1 title", "body": "claude:1 body"})),
+        ]})),
+    );
+    assert_eq!(dropped(&r), [("claude:1", DropKind::DeclinedBefore)]);
+    assert_eq!(ids(&r), [("S1", "claude:1 title")]);
+}

@@ -127,7 +127,7 @@ pub async fn run(
 
 fn started_manifest(p: &Prepared) -> Manifest {
     Manifest {
-        kind: p.facts.kind,
+        kind: Some(p.facts.kind),
         repo: p.facts.repo.clone(),
         pr: p.facts.pr,
         branch: p.facts.head_ref.clone(),

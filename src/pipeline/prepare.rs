@@ -134,9 +134,10 @@ fn prepare_branch(
         fork: false,
     };
     let facts = facts(about, &fetched);
+    let confinement = decide(config, &run, &facts)?;
     let ledger = Ledger::load(&parent)?;
     settle(
-        config,
+        confinement,
         fetched,
         facts,
         (run, run_id, round),
@@ -213,10 +214,15 @@ fn facts(about: About, fetched: &Fetched) -> Facts {
     }
 }
 
-/// The end of preparation for both kinds: facts saved, confinement
-/// decided, worktree added.
+/// The facts saved, and how the agents are confined.
+fn decide(config: &Config, run: &RunDir, facts: &Facts) -> Result<Confinement, PipelineError> {
+    write_json(&run.facts(), facts).map_err(io("writing the review facts"))?;
+    Confinement::decide(config, facts)
+}
+
+/// The end of preparation for both kinds: the worktree added.
 fn settle(
-    config: &Config,
+    confinement: Confinement,
     fetched: Fetched,
     facts: Facts,
     (run, run_id, round): (RunDir, String, u32),
@@ -224,8 +230,6 @@ fn settle(
     started_at: jiff::ZonedDateTime,
     unprepared: rundir::Unprepared,
 ) -> Result<Prepared, PipelineError> {
-    write_json(&run.facts(), &facts).map_err(io("writing the review facts"))?;
-    let confinement = Confinement::decide(config, &facts)?;
     let Fetched {
         cache, head, _lock, ..
     } = fetched;
@@ -381,6 +385,9 @@ async fn prepare_pr(
             .is_none_or(|head| !head.eq_ignore_ascii_case(&repo.to_string())),
     };
     let facts = facts(about, &fetched);
+    // Before anything is asked of GitHub or written to the ledger: a fork
+    // PR that cannot be confined ends here.
+    let confinement = decide(config, &run, &facts)?;
     // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
     // They are worth a warning, not the review: the comments are read
     // again next round.
@@ -410,7 +417,7 @@ async fn prepare_pr(
         progress.event(ProgressEvent::Warning(warning));
     }
     settle(
-        config,
+        confinement,
         fetched,
         facts,
         (run, run_id, round),

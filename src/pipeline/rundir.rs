@@ -127,8 +127,9 @@ impl RunDir {
         if let Some(a) = &r.answer {
             write_json(&self.answer(name), a)?;
         }
+        // A note for the reader; the outcome already says the answer is missing.
         if let Some(e) = &r.answer_error {
-            std::fs::write(self.answer_error(name), e)?;
+            let _ = std::fs::write(self.answer_error(name), e);
         }
         Ok(())
     }
@@ -194,7 +195,9 @@ pub struct Manifest {
     pub deep_review_version: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub kind: TargetKind,
+    /// Absent only in manifests an older version wrote before it knew.
+    #[serde(default, deserialize_with = "kind_if_known")]
+    pub kind: Option<TargetKind>,
     pub repo: String,
     pub pr: Option<u64>,
     pub branch: String,
@@ -245,6 +248,18 @@ impl Drop for Unprepared {
     }
 }
 
+/// `pr` or `branch`; the empty string older versions wrote is absent.
+fn kind_if_known<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TargetKind>, D::Error> {
+    let text: Option<String> = Deserialize::deserialize(d)?;
+    Ok(match text.as_deref() {
+        None | Some("") => None,
+        Some(other) => Some(
+            serde_json::from_value(serde_json::Value::String(other.to_string()))
+                .map_err(serde::de::Error::custom)?,
+        ),
+    })
+}
+
 impl Manifest {
     /// The first manifest of a run: its id, round and process, until the
     /// run writes the whole of it.
@@ -256,7 +271,7 @@ impl Manifest {
             deep_review_version: env!("CARGO_PKG_VERSION").into(),
             started_at: jiff::Timestamp::now().to_string(),
             finished_at: None,
-            kind,
+            kind: Some(kind),
             repo: String::new(),
             pr: None,
             branch: String::new(),
@@ -321,6 +336,19 @@ pub fn siblings(parent: &Path) -> Vec<(PathBuf, Manifest)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Older versions wrote `"kind": ""` until preparation was done; such
+    /// a run (failed or interrupted early) is still listed.
+    #[test]
+    fn a_manifest_without_a_known_kind_still_reads() {
+        let mut m = serde_json::to_value(Manifest::claimed("r", 1, TargetKind::Pr)).unwrap();
+        assert_eq!(m["kind"], "pr");
+        m["kind"] = "".into();
+        let old: Manifest = serde_json::from_value(m.clone()).unwrap();
+        assert_eq!(old.kind, None);
+        m["kind"] = "tag".into();
+        assert!(serde_json::from_value::<Manifest>(m).is_err());
+    }
 
     #[test]
     fn runs_started_in_the_same_second_get_their_own_directories() {

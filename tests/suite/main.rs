@@ -16,3 +16,4 @@ mod report;
 mod report_tools;
 mod rounds;
 mod runner;
+mod stream_shapes;
