@@ -91,7 +91,17 @@ pub fn classify(
             Some(one_line(&text)),
         );
     }
+    // Gemini CLI ends a reply it takes for a loop with a warning and a
+    // successful result: what it kept is part of an answer, not one.
+    let stopped_early = tally
+        .warnings
+        .iter()
+        .find(|w| w.to_lowercase().contains("stopping execution"));
     match (finish, exit_code) {
+        (Some(_), Some(0)) if stopped_early.is_some() => (
+            Status::Failed,
+            stopped_early.map(|w| one_line(&format!("the CLI stopped the answer early: {w}"))),
+        ),
         (Some(_), Some(0)) => (Status::Ok, None),
         (Some(_), code) => {
             let message = format!(

@@ -1,7 +1,7 @@
 //! The agent's two pipes, drained at once and copied to disk as bytes
 //! arrive, secrets redacted; only complete lines reach the parser.
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
 use crate::sandbox::redact::Redactor;
 
@@ -18,37 +18,70 @@ pub(super) struct Pumped {
     pub write_error: Option<std::io::Error>,
 }
 
-/// Copies `reader` to `file` line by line as bytes arrive, secrets
+/// Set when the supervisor stops waiting for a pipe (a process that left
+/// the agent's group held it open): the reader writes nothing more.
+pub(super) type Stop = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+fn stopped(stop: &Stop) -> bool {
+    stop.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// How much one read takes from the pipe, and the size asked of the pipe:
+/// a CLI that writes a large answer and exits (Claude's native binary
+/// does) loses what it could not write by then, so the pipe is read on a
+/// thread of its own as fast as it fills, never waiting for the disk or
+/// the async runtime.
+const READ: usize = 1024 * 1024;
+
+/// Asks for a pipe buffer of [`READ`] bytes (the kernel caps it at
+/// `/proc/sys/fs/pipe-max-size`, 1 MiB by default); best effort.
+pub(super) fn widen(fd: std::os::fd::BorrowedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ on a descriptor we own; failure changes nothing.
+    unsafe {
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, READ as libc::c_int);
+    }
+}
+
+/// Copies `reader` to `file` as bytes arrive, line by line, secrets
 /// redacted, and hands each complete line (up to [`MAX_LINE`]) to
 /// `on_line`. A longer line is written in pieces as it comes and not
-/// parsed.
-pub(super) async fn pump_lines(
-    reader: impl AsyncRead + Unpin,
-    mut file: tokio::fs::File,
+/// parsed. Blocking: run it on a thread of its own.
+pub(super) fn pump_lines(
+    mut reader: impl Read,
+    file: std::fs::File,
     redactor: Redactor,
+    stop: Stop,
     mut on_line: impl FnMut(&str),
 ) -> Pumped {
     let mut pumped = Pumped::default();
-    let write = async |file: &mut tokio::fs::File, bytes: &[u8], pumped: &mut Pumped| {
+    let mut out = BufWriter::with_capacity(READ, file);
+    let mut write = |bytes: &[u8], pumped: &mut Pumped| {
         if pumped.write_error.is_none()
-            && let Err(e) = file.write_all(bytes).await
+            && let Err(e) = out.write_all(bytes)
         {
             pumped.write_error = Some(e);
         }
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let mut buf = vec![0u8; READ];
     let mut line: Vec<u8> = Vec::new();
     let mut overflow = false;
     loop {
-        let chunk = match reader.fill_buf().await {
-            Ok([]) | Err(_) => break,
-            Ok(chunk) => chunk,
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         };
-        let mut rest = chunk;
-        while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
+        if stopped(&stop) {
+            return pumped;
+        }
+        let mut rest = &buf[..n];
+        while let Some(pos) = memchr::memchr(b'\n', rest) {
             line.extend_from_slice(&rest[..=pos]);
+            overflow |= line.len() > MAX_LINE + 1;
             let clean = redactor.redact(&line);
-            write(&mut file, &clean, &mut pumped).await;
+            write(&clean, &mut pumped);
             if overflow {
                 pumped.too_long += 1;
                 on_line("<line too long to parse>");
@@ -63,22 +96,20 @@ pub(super) async fn pump_lines(
         if line.len() > MAX_LINE {
             overflow = true;
             let clean = redactor.redact(&line);
-            write(&mut file, &clean, &mut pumped).await;
+            write(&clean, &mut pumped);
             line.clear();
         }
-        let n = chunk.len();
-        reader.consume(n);
     }
     if !line.is_empty() || overflow {
         let clean = redactor.redact(&line);
-        write(&mut file, &clean, &mut pumped).await;
+        write(&clean, &mut pumped);
         if overflow {
             pumped.too_long += 1;
         } else {
             on_line(&String::from_utf8_lossy(&clean));
         }
     }
-    if let Err(e) = file.flush().await {
+    if let Err(e) = out.flush() {
         pumped.write_error.get_or_insert(e);
     }
     pumped
@@ -86,15 +117,17 @@ pub(super) async fn pump_lines(
 
 /// Copies `reader` to `file` line by line, secrets redacted, returning
 /// the last few KiB for messages and the write error, if writing failed
-/// (reading on, so the CLI never blocks on a full pipe).
-pub(super) async fn pump_tail(
-    reader: impl AsyncRead + Unpin,
-    mut file: tokio::fs::File,
+/// (reading on, so the CLI never blocks on a full pipe). Blocking.
+pub(super) fn pump_tail(
+    reader: impl Read,
+    file: std::fs::File,
     redactor: Redactor,
+    stop: Stop,
 ) -> (String, Option<std::io::Error>) {
     let mut write_error = None;
     const TAIL: usize = 8 * 1024;
-    let mut reader = BufReader::new(reader);
+    let mut out = BufWriter::new(file);
+    let mut reader = BufReader::with_capacity(READ, reader);
     let mut tail: Vec<u8> = Vec::new();
     let mut line: Vec<u8> = Vec::new();
     loop {
@@ -104,14 +137,16 @@ pub(super) async fn pump_tail(
         let n = match (&mut reader)
             .take(MAX_LINE as u64)
             .read_until(b'\n', &mut line)
-            .await
         {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        if stopped(&stop) {
+            break;
+        }
         let clean = redactor.redact(&line[..n]);
         if write_error.is_none()
-            && let Err(e) = file.write_all(&clean).await
+            && let Err(e) = out.write_all(&clean)
         {
             write_error = Some(e);
         }
@@ -120,7 +155,7 @@ pub(super) async fn pump_tail(
             tail.drain(..tail.len() - TAIL);
         }
     }
-    if let Err(e) = file.flush().await {
+    if let Err(e) = out.flush() {
         write_error.get_or_insert(e);
     }
     (String::from_utf8_lossy(&tail).into_owned(), write_error)
@@ -131,19 +166,17 @@ mod tests {
     use super::*;
 
     /// A full disk loses no line to the parser and is reported, not hidden.
-    #[tokio::test]
-    async fn a_write_error_is_kept_and_reading_goes_on() {
-        let full = tokio::fs::File::options()
+    #[test]
+    fn a_write_error_is_kept_and_reading_goes_on() {
+        let full = std::fs::File::options()
             .write(true)
             .open("/dev/full")
-            .await
             .unwrap();
         let input: &[u8] = b"{\"a\":1}\n{\"b\":2}\nlast";
         let mut lines = Vec::new();
-        let pumped = pump_lines(input, full, Redactor::default(), |l| {
+        let pumped = pump_lines(input, full, Redactor::default(), Stop::default(), |l| {
             lines.push(l.to_string())
-        })
-        .await;
+        });
         assert_eq!(lines, ["{\"a\":1}", "{\"b\":2}", "last"]);
         assert_eq!(
             pumped.write_error.map(|e| e.raw_os_error()),
@@ -151,26 +184,32 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn an_over_long_line_is_counted_and_kept_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.jsonl");
-        let file = tokio::fs::File::create(&path).await.unwrap();
-        let mut input = b"{\"ok\":1}\n".to_vec();
-        // Past the cap by more than one read, so the cap is seen mid-line.
-        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 200_000));
-        input.extend_from_slice(b"\n{\"after\":2}\n");
-        let mut lines = Vec::new();
-        let pumped = pump_lines(&input[..], file, Redactor::default(), |l| {
-            lines.push(l.chars().take(30).collect::<String>())
-        })
-        .await;
-        assert_eq!(pumped.too_long, 1);
-        assert!(pumped.write_error.is_none());
-        assert_eq!(
-            lines,
-            ["{\"ok\":1}", "<line too long to parse>", "{\"after\":2}"]
-        );
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), input.len() as u64);
+    #[test]
+    fn an_over_long_line_is_counted_and_kept_on_disk() {
+        // Past the cap by less than one read (seen at the newline), and by
+        // more (seen mid-line).
+        for past in [200_000, 3 * READ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("events.jsonl");
+            let file = std::fs::File::create(&path).unwrap();
+            let mut input = b"{\"ok\":1}\n".to_vec();
+            input.extend(std::iter::repeat_n(b'x', MAX_LINE + past));
+            input.extend_from_slice(b"\n{\"after\":2}\n");
+            let mut lines = Vec::new();
+            let pumped = pump_lines(
+                &input[..],
+                file,
+                Redactor::default(),
+                Stop::default(),
+                |l| lines.push(l.chars().take(30).collect::<String>()),
+            );
+            assert_eq!(pumped.too_long, 1, "{past}");
+            assert!(pumped.write_error.is_none());
+            assert_eq!(
+                lines,
+                ["{\"ok\":1}", "<line too long to parse>", "{\"after\":2}"]
+            );
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), input.len() as u64);
+        }
     }
 }

@@ -18,7 +18,7 @@ use super::events::{Event, Tally};
 use super::install::install_hint;
 use super::invocation::ReviewJob;
 use super::outcome::{Outcome, Status, Stopped, classify};
-use super::pump::{MAX_LINE, Pumped, pump_lines, pump_tail};
+use super::pump::{MAX_LINE, Pumped, Stop, pump_lines, pump_tail, widen};
 use crate::domain::Protocol;
 use crate::progress::{AgentProgress, Progress, ProgressEvent};
 use crate::sandbox::RunPolicy;
@@ -179,8 +179,10 @@ pub async fn run(
     // Whatever the leader did, nothing it started may outlive it.
     kill_group(agent.pgid, nix::sys::signal::Signal::SIGKILL);
     let drained = agent.drain(dir, supervision.grace).await;
-    while let Ok(event) = agent.events.try_recv() {
-        tally.apply(event);
+    while let Ok(line) = agent.lines.try_recv() {
+        for event in super::parse_line(spec.protocol, &line) {
+            tally.apply(event);
+        }
     }
     // The group is dead: a refreshed login may go back to the user's.
     if supervision.sandbox.is_some() {
@@ -215,9 +217,13 @@ pub async fn run(
 struct Running {
     child: Child,
     pgid: Option<i32>,
-    events: tokio::sync::mpsc::UnboundedReceiver<Event>,
-    stdout_task: tokio::task::JoinHandle<Pumped>,
-    stderr_task: tokio::task::JoinHandle<(String, Option<std::io::Error>)>,
+    /// stdout's lines, parsed here rather than on the reader's thread,
+    /// which must keep the pipe empty.
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    stdout_task: tokio::sync::oneshot::Receiver<Pumped>,
+    stderr_task: tokio::sync::oneshot::Receiver<(String, Option<std::io::Error>)>,
+    /// Tells the pipe readers to stop writing, once they are given up on.
+    stop: Stop,
     /// Where the CLI's own state lives, before it was pointed at the copy.
     user_env: Vec<(String, String)>,
     _registered: Registered,
@@ -308,34 +314,76 @@ fn start(
     })?;
     drop(ruleset);
     let pgid = child.id().map(|id| id as i32);
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (tx, events) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let protocol = spec.protocol;
+    let failed_pipe = |e: std::io::Error| failed(format!("cannot read the agent's output: {e}"));
+    let stdout = std::fs::File::from(
+        child
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .into_owned_fd()
+            .map_err(failed_pipe)?,
+    );
+    let stderr = std::fs::File::from(
+        child
+            .stderr
+            .take()
+            .expect("stderr is piped")
+            .into_owned_fd()
+            .map_err(failed_pipe)?,
+    );
+    {
+        use std::os::fd::AsFd;
+        widen(stdout.as_fd());
+    }
+    let (tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     let redactor = supervision.redactor.clone();
-    let stdout_task = tokio::spawn(pump_lines(stdout, events_file, redactor, move |line| {
-        for event in super::parse_line(protocol, line) {
-            let _ = tx.send(event);
-        }
-    }));
-    let stderr_task = tokio::spawn(pump_tail(stderr, stderr_file, supervision.redactor.clone()));
+    let stop = Stop::default();
+    let halt = stop.clone();
+    let stdout_task = on_thread("stdout", move || {
+        pump_lines(stdout, events_file, redactor, halt, move |line| {
+            let _ = tx.send(line.to_string());
+        })
+    })
+    .map_err(failed_pipe)?;
+    let (redactor, halt) = (supervision.redactor.clone(), stop.clone());
+    let stderr_task = on_thread("stderr", move || {
+        pump_tail(stderr, stderr_file, redactor, halt)
+    })
+    .map_err(failed_pipe)?;
     Ok(Running {
         child,
         pgid,
-        events,
+        lines,
         stdout_task,
         stderr_task,
+        stop,
         user_env,
         _registered: Registered::new(pgid, &private.0),
         private,
     })
 }
 
+/// Runs a pipe reader on a thread of its own: not the runtime's blocking
+/// pool, which would wait at exit for a reader blocked on a pipe that an
+/// escaped process holds open.
+fn on_thread<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<T>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("agent-{name}"))
+        .spawn(move || {
+            let _ = tx.send(work());
+        })?;
+    Ok(rx)
+}
+
 /// The files the CLI is given, and the two its output is streamed to.
 fn write_files(
     dir: &Path,
     files: &[(PathBuf, String)],
-) -> std::io::Result<(tokio::fs::File, tokio::fs::File)> {
+) -> std::io::Result<(std::fs::File, std::fs::File)> {
     std::fs::create_dir_all(dir)?;
     for (path, contents) in files {
         if let Some(parent) = path.parent() {
@@ -345,7 +393,7 @@ fn write_files(
     }
     let events = std::fs::File::create(dir.join("events.jsonl"))?;
     let stderr = std::fs::File::create(dir.join("stderr.log"))?;
-    Ok((events.into(), stderr.into()))
+    Ok((events, stderr))
 }
 
 /// The group's leader is a keeper shell that runs the CLI and, should
@@ -414,7 +462,11 @@ impl Running {
         loop {
             tokio::select! {
                 status = self.child.wait() => return (status.ok(), None),
-                Some(event) = self.events.recv() => on_event(event),
+                Some(line) = self.lines.recv() => {
+                    for event in super::parse_line(spec.protocol, &line) {
+                        on_event(event);
+                    }
+                }
                 () = &mut deadline => {
                     let exit = terminate(&mut self.child, self.pgid, supervision.grace).await;
                     return (exit, Some(Stopped::Timeout(spec.timeout)));
@@ -434,8 +486,8 @@ impl Running {
         let events_path = dir.join("events.jsonl");
         let drained = tokio::time::timeout(grace, &mut self.stdout_task).await;
         if drained.is_err() {
-            self.stdout_task.abort();
-            self.stderr_task.abort();
+            // The readers block on the pipe; they stop at their next read.
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let mut held_open = drained.is_err();
         let lost = match drained.unwrap_or(Ok(Pumped::default())) {
@@ -453,7 +505,7 @@ impl Running {
         };
         let stderr_drained = tokio::time::timeout(grace, &mut self.stderr_task).await;
         if stderr_drained.is_err() {
-            self.stderr_task.abort();
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
             held_open = true;
         }
         let (stderr_tail, stderr_error) = match stderr_drained {

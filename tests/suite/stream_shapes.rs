@@ -33,6 +33,12 @@ async fn run_all(turns: fn(Protocol, &Path) -> Value) -> Vec<Run> {
             ..ReviewJob::default()
         };
         let outcome = bed.run_agent(p, &repo, job, T).await;
+        if std::env::var("KEEP_EVENTS").is_ok() {
+            let _ = std::fs::copy(
+                bed.path(&format!("runs/{}/events.jsonl", p.name())),
+                format!("/tmp/events-{}.jsonl", p.name()),
+            );
+        }
         Run {
             protocol: p,
             outcome,
@@ -167,4 +173,61 @@ async fn a_stop_at_the_output_limit_never_passes_for_an_answer() {
             }
         }
     }
+}
+
+/// A large answer arrives whole from every CLI: the pipe is read on a
+/// thread of its own, so nothing is lost when a CLI exits right after
+/// writing it (Claude's native binary drops what it could not write by
+/// then). 600 findings make an answer of about 650 KB, twice what was cut
+/// before; the findings differ, or Gemini stops at its loop detection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_answer_arrives_whole() {
+    let runs = run_all(|_, _| json!([{"structured": large_answer()}])).await;
+    let expected = large_answer();
+    for r in runs {
+        let name = r.protocol.name();
+        assert_eq!(
+            r.outcome.status,
+            Status::Ok,
+            "{name}: {:?}",
+            r.outcome.message
+        );
+        let answer: Value = serde_json::from_str(r.outcome.answer.as_deref().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{name}: the answer reads: {e}"));
+        assert_eq!(answer, expected, "{name}: whole");
+    }
+}
+
+fn large_answer() -> Value {
+    let findings: Vec<Value> = (0..600)
+        .map(|i| {
+            json!({"id": format!("S{i}"), "severity": "suggestion",
+                "title": format!("Finding number {i} about line {}", i * 7 % 97),
+                "path": "calc.py", "line_start": i % 40 + 1, "line_end": i % 40 + 1,
+                "quote": format!("x = {i}"),
+                "body": (0..12).map(|w| format!("word{}-{i}", w * 31 % 17)).collect::<Vec<_>>().join(" ").repeat(8)})
+        })
+        .collect();
+    json!({"summary": "many findings", "findings": findings})
+}
+
+/// Gemini CLI stops a reply it takes for a loop and still reports success;
+/// what it kept is not an answer, so the agent fails and says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_gemini_stops_as_a_loop_is_a_failure() {
+    let bed = Bed::start(json!({"agents": [{"name": "gemini", "protocol": "gemini",
+        "turns": [{"text": "same words again. ".repeat(4_000)}]}]}))
+    .await;
+    let repo = bed.sample_repo();
+    let job = ReviewJob {
+        prompt: "Review the last commit.".into(),
+        ..ReviewJob::default()
+    };
+    let outcome = bed.run_agent(Protocol::Gemini, &repo, job, T).await;
+    assert_eq!(outcome.exit_code, Some(0), "the CLI calls it a success");
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(
+        outcome.message.as_deref(),
+        Some("the CLI stopped the answer early: Loop detected, stopping execution")
+    );
 }
