@@ -26,6 +26,35 @@ fn stopped(stop: &Stop) -> bool {
     stop.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+/// Lines read but not yet parsed, in bytes: the reader keeps the pipe
+/// empty through a burst, yet memory stays bounded when the parser falls
+/// behind for long (then the reader waits, and the CLI with it).
+#[derive(Default)]
+pub(super) struct Backlog {
+    bytes: std::sync::Mutex<usize>,
+    room: std::sync::Condvar,
+}
+
+impl Backlog {
+    /// At most this much waits for the parser.
+    const LIMIT: usize = 64 * 1024 * 1024;
+
+    /// Blocks until `n` more bytes fit (a longer line fits when none waits).
+    pub(super) fn take(&self, n: usize) {
+        let mut bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        while *bytes > 0 && *bytes + n > Self::LIMIT {
+            bytes = self.room.wait(bytes).unwrap_or_else(|e| e.into_inner());
+        }
+        *bytes += n;
+    }
+
+    pub(super) fn give(&self, n: usize) {
+        let mut bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        *bytes = bytes.saturating_sub(n);
+        self.room.notify_all();
+    }
+}
+
 /// How much one read takes from the pipe, and the size asked of the pipe:
 /// a CLI that writes a large answer and exits (Claude's native binary
 /// does) loses what it could not write by then, so the pipe is read on a
@@ -164,6 +193,30 @@ pub(super) fn pump_tail(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backlog_holds_the_reader_until_the_parser_catches_up() {
+        let backlog = std::sync::Arc::new(Backlog::default());
+        backlog.take(Backlog::LIMIT - 10);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = {
+            let backlog = backlog.clone();
+            std::thread::spawn(move || {
+                backlog.take(20);
+                tx.send(()).unwrap();
+            })
+        };
+        // Handshake, no sleep: the reader cannot pass while the backlog is
+        // full, so nothing has arrived until room is given.
+        assert!(rx.try_recv().is_err());
+        backlog.give(Backlog::LIMIT - 10);
+        rx.recv().unwrap();
+        reader.join().unwrap();
+        assert_eq!(*backlog.bytes.lock().unwrap(), 20);
+        // A line longer than the limit passes when nothing waits.
+        backlog.give(20);
+        backlog.take(Backlog::LIMIT * 2);
+    }
 
     /// A full disk loses no line to the parser and is reported, not hidden.
     #[test]

@@ -18,7 +18,7 @@ use super::events::{Event, Tally};
 use super::install::install_hint;
 use super::invocation::ReviewJob;
 use super::outcome::{Outcome, Status, Stopped, classify};
-use super::pump::{MAX_LINE, Pumped, Stop, pump_lines, pump_tail, widen};
+use super::pump::{Backlog, MAX_LINE, Pumped, Stop, pump_lines, pump_tail, widen};
 use crate::domain::Protocol;
 use crate::progress::{AgentProgress, Progress, ProgressEvent};
 use crate::sandbox::RunPolicy;
@@ -178,11 +178,16 @@ pub async fn run(
         .await;
     // Whatever the leader did, nothing it started may outlive it.
     kill_group(agent.pgid, nix::sys::signal::Signal::SIGKILL);
-    let drained = agent.drain(dir, supervision.grace).await;
+    let drained = agent
+        .drain((dir, supervision.grace), spec.protocol, |event| {
+            tally.apply(event)
+        })
+        .await;
     while let Ok(line) = agent.lines.try_recv() {
         for event in super::parse_line(spec.protocol, &line) {
             tally.apply(event);
         }
+        agent.backlog.give(line.len());
     }
     // The group is dead: a refreshed login may go back to the user's.
     if supervision.sandbox.is_some() {
@@ -220,6 +225,7 @@ struct Running {
     /// stdout's lines, parsed here rather than on the reader's thread,
     /// which must keep the pipe empty.
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    backlog: Arc<Backlog>,
     stdout_task: tokio::sync::oneshot::Receiver<Pumped>,
     stderr_task: tokio::sync::oneshot::Receiver<(String, Option<std::io::Error>)>,
     /// Tells the pipe readers to stop writing, once they are given up on.
@@ -336,11 +342,14 @@ fn start(
         widen(stdout.as_fd());
     }
     let (tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let backlog = Arc::new(Backlog::default());
+    let queued = backlog.clone();
     let redactor = supervision.redactor.clone();
     let stop = Stop::default();
     let halt = stop.clone();
     let stdout_task = on_thread("stdout", move || {
         pump_lines(stdout, events_file, redactor, halt, move |line| {
+            queued.take(line.len());
             let _ = tx.send(line.to_string());
         })
     })
@@ -354,6 +363,7 @@ fn start(
         child,
         pgid,
         lines,
+        backlog,
         stdout_task,
         stderr_task,
         stop,
@@ -466,6 +476,7 @@ impl Running {
                     for event in super::parse_line(spec.protocol, &line) {
                         on_event(event);
                     }
+                    self.backlog.give(line.len());
                 }
                 () = &mut deadline => {
                     let exit = terminate(&mut self.child, self.pgid, supervision.grace).await;
@@ -482,9 +493,29 @@ impl Running {
     /// The group is dead; a process that left it (setsid) could still hold
     /// the pipes open, to hang the run or to feed it. Its output gets the
     /// grace period, then it is cut off.
-    async fn drain(&mut self, dir: &Path, grace: Duration) -> Drained {
+    async fn drain(
+        &mut self,
+        (dir, grace): (&Path, Duration),
+        protocol: Protocol,
+        mut on_event: impl FnMut(Event),
+    ) -> Drained {
         let events_path = dir.join("events.jsonl");
-        let drained = tokio::time::timeout(grace, &mut self.stdout_task).await;
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        // Lines are still parsed meanwhile: a reader waiting for room in
+        // the backlog must not be taken for one held open.
+        let drained = loop {
+            tokio::select! {
+                done = &mut self.stdout_task => break Ok(done),
+                Some(line) = self.lines.recv() => {
+                    for event in super::parse_line(protocol, &line) {
+                        on_event(event);
+                    }
+                    self.backlog.give(line.len());
+                }
+                () = &mut deadline => break Err(()),
+            }
+        };
         if drained.is_err() {
             // The readers block on the pipe; they stop at their next read.
             self.stop.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -119,6 +119,8 @@ fn inputs<'a>(agents: &'a [AgentResult], findings: &'a [Finding], round: u32) ->
             started_at: "2026-11-30T00:00:00Z".into(),
             started_local: "2026-11-30 00:00".into(),
             wall_clock_ms: 0,
+            checkout_ms: None,
+            consolidation_ms: None,
             deep_review_version: "test".into(),
             sandbox: None,
         },

@@ -82,32 +82,94 @@ pub(super) async fn fan_out(
     Ok(futures_util::future::join_all(runs).await)
 }
 
-/// The agents as the manifest lists them, with their CLIs' versions.
-pub(super) async fn versions(
-    config: &Config,
-    agents: &[(String, AgentConfig)],
-) -> Vec<ManifestAgent> {
-    // Each `--version` starts a Node.js process: ask all at once.
-    let probes = agents.iter().map(|(name, agent)| async move {
-        let spec = spec(config, name, agent);
-        let version = match crate::agents::locate(&spec.binary) {
-            Some(path) => {
-                crate::agents::probe(spec.protocol, &path, &config.github.strip_env)
-                    .await
-                    .version
-            }
-            None => None,
-        };
-        ManifestAgent {
+/// The agents as the manifest lists them, before their versions are known.
+pub(super) fn listed(config: &Config, agents: &[(String, AgentConfig)]) -> Vec<ManifestAgent> {
+    agents
+        .iter()
+        .map(|(name, agent)| ManifestAgent {
             name: name.clone(),
-            binary: spec.binary,
-            version,
+            binary: spec(config, name, agent).binary,
+            version: None,
             model: agent.model.clone(),
             effort: agent.effort.clone(),
             status: None,
+        })
+        .collect()
+}
+
+/// A CLI's version as last asked, valid while its file is unchanged.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct KnownVersion {
+    size: u64,
+    modified_ns: i128,
+    version: Option<String>,
+}
+
+/// Where the versions asked before are kept: by the CLI's resolved path.
+fn versions_file(config: &Config) -> PathBuf {
+    config.paths.cache_dir.join("cli-versions.json")
+}
+
+/// The file's identity: its size and modification time.
+fn identity(path: &Path) -> Option<(u64, i128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?;
+    let ns = match modified.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    };
+    Some((meta.len(), ns))
+}
+
+/// Each agent's CLI version, in the order given: from the versions asked
+/// before while the CLI's file is the same (size and mtime), else asked
+/// now (`--version` starts a Node.js process; all at once).
+pub(super) async fn versions(
+    config: &Config,
+    agents: &[(String, AgentConfig)],
+) -> Vec<Option<String>> {
+    let file = versions_file(config);
+    let known: std::collections::BTreeMap<String, KnownVersion> =
+        crate::files::read_json(&file).unwrap_or_default();
+    let asks = agents.iter().map(|(name, agent)| {
+        let known = &known;
+        async move {
+            let spec = spec(config, name, agent);
+            let path = crate::agents::locate(&spec.binary)?;
+            let (size, modified_ns) = identity(&path)?;
+            let key = path.display().to_string();
+            if let Some(k) = known.get(&key)
+                && (k.size, k.modified_ns) == (size, modified_ns)
+            {
+                return Some((key, k.clone()));
+            }
+            let version = crate::agents::probe(spec.protocol, &path, &config.github.strip_env)
+                .await
+                .version;
+            Some((
+                key,
+                KnownVersion {
+                    size,
+                    modified_ns,
+                    version,
+                },
+            ))
         }
     });
-    futures_util::future::join_all(probes).await
+    let found = futures_util::future::join_all(asks).await;
+    let mut updated = known.clone();
+    // A version that could not be read is asked again next time.
+    for (key, k) in found.iter().flatten().filter(|(_, k)| k.version.is_some()) {
+        updated.insert(key.clone(), k.clone());
+    }
+    if updated != known {
+        // Best effort: a lost update only means asking again next time.
+        let _ = crate::files::write_json(&file, &updated);
+    }
+    found
+        .into_iter()
+        .map(|f| f.and_then(|(_, k)| k.version))
+        .collect()
 }
 
 /// Where a run's agents get their private, throwaway areas: under the

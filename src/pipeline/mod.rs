@@ -93,17 +93,16 @@ pub async fn run(
     progress.event(ProgressEvent::Stage("gathering the change".into()));
     let prepared = prepare::prepare(config, request, &progress).await?;
     let mut manifest = started_manifest(&prepared);
-    manifest.agents = fanout::versions(config, &agents).await;
+    manifest.agents = fanout::listed(config, &agents);
     write_json(&prepared.run.manifest(), &manifest).map_err(io("writing the manifest"))?;
-    let result = review(
-        config,
-        request,
-        &prepared,
-        &agents,
-        (progress.clone(), &cancel),
-        started,
-    )
-    .await;
+    // The CLIs' versions are asked for while the agents run, never before.
+    let (versions, reviewed) = tokio::join!(
+        fanout::versions(config, &agents),
+        review(config, &prepared, &agents, (progress.clone(), &cancel)),
+    );
+    for (listed, version) in manifest.agents.iter_mut().zip(versions) {
+        listed.version = version;
+    }
     // Each agent removed its own private area; the run's folder is empty.
     let _ = std::fs::remove_dir_all(fanout::private_root(config, &prepared.run_id));
     if !request.keep_worktree
@@ -113,6 +112,16 @@ pub async fn run(
             "could not remove the worktree: {e}"
         )));
     }
+    let result = reviewed.and_then(|mut report| {
+        // From start to here: everything but writing the files.
+        report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
+        let written = write_reports(&prepared.run, &report, &request.formats)?;
+        Ok(Finished {
+            report,
+            run: prepared.run.clone(),
+            written,
+        })
+    });
     match &result {
         Ok(finished) => manifest.record(&finished.report, cancel.is_cancelled()),
         Err(e) => {
@@ -142,14 +151,14 @@ fn remove_worktree(cache: &Cache, worktree: &Worktree) -> Result<(), CheckoutErr
     cache.remove_worktree(worktree)
 }
 
+/// The review itself, from the prepared change to the report recorded
+/// in the ledger (not yet written).
 async fn review(
     config: &Config,
-    request: &Request,
     p: &Prepared,
     agents: &[(String, AgentConfig)],
     (progress, cancel): (Arc<dyn Progress>, &CancellationToken),
-    started: Instant,
-) -> Result<Finished, PipelineError> {
+) -> Result<Report, PipelineError> {
     let access = p.confinement.access;
     let supervision = fanout::supervision(
         config,
@@ -191,6 +200,7 @@ async fn review(
         agent_count: results.len(),
         prior: &prior,
     };
+    let consolidating = Instant::now();
     let consolidation = consolidation::after_review(
         config,
         (&p.facts, &p.run),
@@ -200,10 +210,14 @@ async fn review(
         progress.clone(),
     )
     .await;
+    let consolidation_ms = consolidating.elapsed().as_millis() as u64;
     progress.event(ProgressEvent::Stage("writing the report".into()));
     let reviewed = Reviewed {
         facts: &p.facts,
-        run_info: run_info(p),
+        run_info: RunInfo {
+            consolidation_ms: Some(consolidation_ms),
+            ..run_info(p)
+        },
         results: &results,
         findings: &findings,
         workdir: &p.worktree.path,
@@ -213,21 +227,14 @@ async fn review(
     let at_head = |path: &str| p.at_head(path);
     // Recorded in the ledger as it is now: another run of the same PR may
     // have finished meanwhile.
-    let mut report = if reviewed.happened() {
+    if reviewed.happened() {
         Ledger::update(&p.parent, |ledger| {
             Ok::<_, LedgerError>(finish::report(reviewed, Some(ledger), &at_head))
-        })?
+        })
+        .map_err(PipelineError::from)
     } else {
-        finish::report(reviewed, None, &at_head)
-    };
-    // Measured from start to the written report.
-    report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
-    let written = write_reports(&p.run, &report, &request.formats)?;
-    Ok(Finished {
-        report,
-        run: p.run.clone(),
-        written,
-    })
+        Ok(finish::report(reviewed, None, &at_head))
+    }
 }
 
 fn run_info(p: &Prepared) -> RunInfo {
@@ -237,6 +244,8 @@ fn run_info(p: &Prepared) -> RunInfo {
         started_at: p.started_at.timestamp().to_string(),
         started_local: p.started_at.strftime("%Y-%m-%d %H:%M").to_string(),
         wall_clock_ms: 0,
+        checkout_ms: Some(p.checkout_ms),
+        consolidation_ms: None,
         deep_review_version: env!("CARGO_PKG_VERSION").into(),
         sandbox: Some(p.confinement.info(&p.facts.ignored_head_files)),
     }
@@ -329,6 +338,7 @@ pub async fn reconsolidate(
         agent_count: saved.results.len(),
         prior: &prior,
     };
+    let consolidating = Instant::now();
     let consolidation = consolidation::consolidate_pass(
         config,
         &saved.facts,
@@ -342,7 +352,10 @@ pub async fn reconsolidate(
     let _ = std::fs::remove_dir_all(fanout::private_root(config, &name));
     let reviewed = Reviewed {
         facts: &saved.facts,
-        run_info: saved.previous.run.clone(),
+        run_info: RunInfo {
+            consolidation_ms: Some(consolidating.elapsed().as_millis() as u64),
+            ..saved.previous.run.clone()
+        },
         results: &saved.results,
         findings: &saved.findings,
         workdir: &worktree.path,

@@ -32,6 +32,8 @@ pub(super) struct Prepared {
     pub parent: PathBuf,
     pub ledger: Ledger,
     pub confinement: Confinement,
+    /// Fetching the change and adding its worktree.
+    pub checkout_ms: u64,
 }
 
 impl Prepared {
@@ -231,10 +233,15 @@ fn settle(
     unprepared: rundir::Unprepared,
 ) -> Result<Prepared, PipelineError> {
     let Fetched {
-        cache, head, _lock, ..
+        cache,
+        head,
+        started,
+        _lock,
+        ..
     } = fetched;
     let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
     drop(_lock);
+    let checkout_ms = started.elapsed().as_millis() as u64;
     unprepared.done();
     Ok(Prepared {
         facts,
@@ -248,6 +255,7 @@ fn settle(
         parent,
         ledger,
         confinement,
+        checkout_ms,
     })
 }
 
@@ -257,6 +265,8 @@ pub(super) struct Fetched {
     head: git2::Oid,
     base: git2::Oid,
     summary: crate::checkout::DiffSummary,
+    /// When fetching began (waiting for the lock included).
+    started: std::time::Instant,
     _lock: FileLock,
 }
 
@@ -271,6 +281,7 @@ fn fetch_change(
     run: &RunDir,
     progress: &Arc<dyn Progress>,
 ) -> Result<Fetched, PipelineError> {
+    let started = std::time::Instant::now();
     let lock = FileLock::acquire(&Cache::path_for(&config.paths.cache_dir, key), || {
         progress.event(ProgressEvent::Stage(
             "waiting for another deep-review run to release the repository cache".into(),
@@ -299,6 +310,7 @@ fn fetch_change(
         head,
         base,
         summary,
+        started,
         _lock: lock,
     })
 }

@@ -49,7 +49,15 @@ pub struct RunInfo {
     pub started_at: String,
     /// Local `YYYY-MM-DD HH:MM`, as the header shows it.
     pub started_local: String,
+    /// From start to exit, but for writing the report files.
     pub wall_clock_ms: u64,
+    /// Fetching the change and adding its worktree (absent in reports
+    /// from before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_ms: Option<u64>,
+    /// The consolidation pass, when it was attempted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consolidation_ms: Option<u64>,
     pub deep_review_version: String,
     /// How the agents were confined (absent in reports from before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

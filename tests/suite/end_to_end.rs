@@ -241,6 +241,29 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     assert_eq!(manifest["agents"][0]["version"], "2.1.197");
     assert_eq!(manifest["agents"][1]["version"], "0.171.0");
     assert_eq!(manifest["agents"][2]["version"], "0.61.0");
+    // The versions are kept for the next run, by each CLI's path, and
+    // asked again only when its file changes.
+    let known: Value = serde_json::from_str(
+        &std::fs::read_to_string(e.bed.path("cache/deep-review/cli-versions.json")).unwrap(),
+    )
+    .unwrap();
+    let mut versions: Vec<&str> = known
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|k| k["version"].as_str().unwrap())
+        .collect();
+    versions.sort();
+    assert_eq!(versions, ["0.171.0", "0.61.0", "2.1.197"]);
+    // The overhead is split out: the checkout and the consolidation pass.
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    assert!(saved["run"]["checkout_ms"].is_u64(), "{}", saved["run"]);
+    assert!(
+        saved["run"]["consolidation_ms"].is_u64(),
+        "{}",
+        saved["run"]
+    );
     // The user's checkout is byte-for-byte untouched, .git included.
     assert_eq!(crate::common::snapshot(&e.repo), before);
 

@@ -94,6 +94,8 @@ pub fn rich_report() -> Report {
             started_at: "2026-04-22T17:02:29+00:00".into(),
             started_local: "2026-04-22 17:02".into(),
             wall_clock_ms: 2_196_000,
+            checkout_ms: None,
+            consolidation_ms: None,
             deep_review_version: "0.1.0".into(),
             sandbox: Some(SandboxInfo {
                 mechanism: "landlock".into(),
