@@ -37,7 +37,7 @@ pub(super) struct Backlog {
 
 impl Backlog {
     /// At most this much waits for the parser.
-    const LIMIT: usize = 64 * 1024 * 1024;
+    const LIMIT: usize = 16 * 1024 * 1024;
 
     /// Blocks until `n` more bytes fit (a longer line fits when none waits).
     pub(super) fn take(&self, n: usize) {

@@ -25,7 +25,6 @@ use crate::config::{AgentConfig, Config, Format};
 use crate::consolidate::AgentResult;
 use crate::files::{FileLock, read_json, write_json};
 use crate::findings::Finding;
-use crate::findings::evidence::TreeSource;
 use crate::progress::{Progress, ProgressEvent};
 use crate::report::Report;
 use crate::report::model::RunInfo;
@@ -184,17 +183,7 @@ async fn review(
     progress.event(ProgressEvent::Stage(
         "checking findings against the code".into(),
     ));
-    let tree = p
-        .cache
-        .repo
-        .find_commit(p.head)
-        .and_then(|c| c.tree())
-        .map_err(CheckoutError::from)?;
-    let source = TreeSource {
-        repo: &p.cache.repo,
-        tree,
-    };
-    let (results, findings) = collect::collect(&p.run, outcomes, &source)?;
+    let (results, findings) = collect::collect(&p.run, outcomes, &p.tree_at_head()?)?;
     let input = ToConsolidate {
         findings: &findings,
         agent_count: results.len(),
@@ -224,17 +213,19 @@ async fn review(
         priors: consolidation::prior_statuses(&consolidation, &results),
         consolidation,
     };
+    record(p, reviewed)
+}
+
+/// The round's report, recorded in the PR's ledger as it is now: another
+/// run of the same PR may have finished meanwhile.
+fn record(p: &Prepared, reviewed: Reviewed) -> Result<Report, PipelineError> {
     let at_head = |path: &str| p.at_head(path);
-    // Recorded in the ledger as it is now: another run of the same PR may
-    // have finished meanwhile.
-    if reviewed.happened() {
-        Ledger::update(&p.parent, |ledger| {
-            Ok::<_, LedgerError>(finish::report(reviewed, Some(ledger), &at_head))
-        })
-        .map_err(PipelineError::from)
-    } else {
-        Ok(finish::report(reviewed, None, &at_head))
+    if !reviewed.happened() {
+        return Ok(finish::report(reviewed, None, &at_head));
     }
+    Ok(Ledger::update(&p.parent, |ledger| {
+        Ok::<_, LedgerError>(finish::report(reviewed, Some(ledger), &at_head))
+    })?)
 }
 
 fn run_info(p: &Prepared) -> RunInfo {
@@ -278,11 +269,7 @@ impl Saved {
     }
 
     /// The reviewed commit, checked out again for the consolidator.
-    fn checkout(
-        &self,
-        run: &RunDir,
-        name: &str,
-    ) -> Result<(Cache, git2::Oid, Worktree), PipelineError> {
+    fn checkout(&self, run: &RunDir) -> Result<Again, PipelineError> {
         let cache_path = self
             .manifest
             .cache
@@ -293,10 +280,76 @@ impl Saved {
             })?;
         let cache = Cache::existing(&cache_path)?;
         let head = git2::Oid::from_str(&self.facts.head_sha).map_err(CheckoutError::from)?;
+        let name = format!(
+            "{}-consolidate-{}",
+            self.manifest.run_id,
+            std::process::id()
+        );
         let _lock =
             FileLock::acquire(&cache.path, || {}).map_err(io("locking the repository cache"))?;
-        let worktree = cache.add_worktree(name, &run.root.join("worktree-consolidate"), head)?;
-        Ok((cache, head, worktree))
+        let worktree = cache.add_worktree(&name, &run.root.join("worktree-consolidate"), head)?;
+        Ok(Again {
+            cache,
+            head,
+            worktree,
+            name,
+        })
+    }
+}
+
+/// A saved run's commit checked out again, for another consolidation.
+struct Again {
+    cache: Cache,
+    head: git2::Oid,
+    worktree: Worktree,
+    /// The worktree's and the private areas' name.
+    name: String,
+}
+
+impl Again {
+    /// The consolidation pass on the saved findings (it only reads), then
+    /// the worktree and private areas removed.
+    async fn pass(
+        &self,
+        config: &Config,
+        run: &RunDir,
+        saved: &Saved,
+        prior: &[String],
+        (progress, cancel): (Arc<dyn Progress>, CancellationToken),
+    ) -> Result<crate::consolidate::Consolidation, PipelineError> {
+        let confinement = match Confinement::decide(config, &saved.facts) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = remove_worktree(&self.cache, &self.worktree);
+                return Err(e);
+            }
+        };
+        let supervision = fanout::supervision(
+            config,
+            (&confinement, Access::ReadOnly),
+            (&self.worktree.path, &self.cache.path),
+            run,
+            &self.name,
+            cancel,
+        );
+        progress.event(ProgressEvent::Stage("consolidating".into()));
+        let input = ToConsolidate {
+            findings: &saved.findings,
+            agent_count: saved.results.len(),
+            prior,
+        };
+        let consolidation = consolidation::consolidate_pass(
+            config,
+            &saved.facts,
+            run,
+            input,
+            &supervision,
+            progress,
+        )
+        .await;
+        remove_worktree(&self.cache, &self.worktree)?;
+        let _ = std::fs::remove_dir_all(fanout::private_root(config, &self.name));
+        Ok(consolidation)
     }
 }
 
@@ -311,45 +364,21 @@ pub async fn reconsolidate(
 ) -> Result<Finished, PipelineError> {
     let started = Instant::now();
     let mut saved = Saved::load(run)?;
-    let name = format!(
-        "{}-consolidate-{}",
-        saved.manifest.run_id,
-        std::process::id()
-    );
-    let (cache, head, worktree) = saved.checkout(run, &name)?;
-    // The consolidation pass only reads.
-    let confinement = Confinement::decide(config, &saved.facts)?;
-    let supervision = fanout::supervision(
-        config,
-        (&confinement, Access::ReadOnly),
-        (&worktree.path, &cache.path),
-        run,
-        &name,
-        cancel,
-    );
+    let again = saved.checkout(run)?;
     // The ledger as the run found it: earlier rounds, as the agents saw them.
     // Runs from before ledger-before.json: their starting point is unknown.
     let known = run.ledger_before().exists();
     let mut after = Ledger::load_file(&run.ledger_before())?;
-    let prior = after.prompt_lines();
-    progress.event(ProgressEvent::Stage("consolidating".into()));
-    let input = ToConsolidate {
-        findings: &saved.findings,
-        agent_count: saved.results.len(),
-        prior: &prior,
-    };
     let consolidating = Instant::now();
-    let consolidation = consolidation::consolidate_pass(
-        config,
-        &saved.facts,
-        run,
-        input,
-        &supervision,
-        progress.clone(),
-    )
-    .await;
-    remove_worktree(&cache, &worktree)?;
-    let _ = std::fs::remove_dir_all(fanout::private_root(config, &name));
+    let consolidation = again
+        .pass(
+            config,
+            run,
+            &saved,
+            &after.prompt_lines(),
+            (progress.clone(), cancel),
+        )
+        .await?;
     let reviewed = Reviewed {
         facts: &saved.facts,
         run_info: RunInfo {
@@ -358,12 +387,12 @@ pub async fn reconsolidate(
         },
         results: &saved.results,
         findings: &saved.findings,
-        workdir: &worktree.path,
+        workdir: &again.worktree.path,
         priors: consolidation::prior_statuses(&consolidation, &saved.results),
         consolidation,
     };
     let happened = reviewed.happened();
-    let at_head = |path: &str| prepare::read_at(&cache.repo, head, path);
+    let at_head = |path: &str| prepare::read_at(&again.cache.repo, again.head, path);
     let mut report = finish::report(reviewed, happened.then_some(&mut after), &at_head);
     if let Some(warning) = replace_ledger(run, after, known, &report)? {
         progress.event(ProgressEvent::Warning(warning));

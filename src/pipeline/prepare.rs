@@ -13,6 +13,7 @@ use crate::checkout::{Cache, CheckoutError, Worktree};
 use crate::config::Config;
 use crate::domain::{ChangedFile, Commit, Feedback, TargetKind};
 use crate::files::{FileLock, write_json};
+use crate::findings::evidence::TreeSource;
 use crate::github::{self, Github, RepoRef};
 use crate::progress::{Progress, ProgressEvent};
 use crate::review::Facts;
@@ -37,6 +38,20 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
+    /// The reviewed commit's tree, which findings are checked against.
+    pub fn tree_at_head(&self) -> Result<TreeSource<'_>, PipelineError> {
+        let tree = self
+            .cache
+            .repo
+            .find_commit(self.head)
+            .and_then(|c| c.tree())
+            .map_err(CheckoutError::from)?;
+        Ok(TreeSource {
+            repo: &self.cache.repo,
+            tree,
+        })
+    }
+
     /// A file's text at the reviewed commit.
     pub fn at_head(&self, path: &str) -> Option<String> {
         read_at(&self.cache.repo, self.head, path)
@@ -147,6 +162,66 @@ fn prepare_branch(
         started_at,
         unprepared,
     )
+}
+
+/// Decisions people with write access wrote on the PR (`/deep-review
+/// decline ID: reason`), applied to its ledger; the ledger as it is then.
+/// Comments that cannot be read are worth a warning, not the review: they
+/// are read again next round.
+async fn apply_pr_comments(
+    gh: &Github,
+    (repo, pr): (&RepoRef, &github::PullRequest),
+    parent: &Path,
+    round: u32,
+    progress: &Arc<dyn Progress>,
+) -> Result<Ledger, PipelineError> {
+    let poster = gh.viewer().await;
+    let marker = crate::report::markdown::MARKER;
+    let commands = match gh
+        .ledger_commands(repo, pr.number, marker, poster.as_deref())
+        .await
+    {
+        Ok(commands) => commands,
+        Err(e) => {
+            progress.event(ProgressEvent::Warning(format!(
+                "could not read the PR's comments for decline lines ({e}); they are read again next round"
+            )));
+            Vec::new()
+        }
+    };
+    let (ledger, warnings) = Ledger::update(parent, |ledger| {
+        let warnings = ledger.apply_comments(&commands, &pr.author, round);
+        Ok::<_, LedgerError>((ledger.clone(), warnings))
+    })?;
+    for warning in warnings {
+        progress.event(ProgressEvent::Warning(warning));
+    }
+    Ok(ledger)
+}
+
+/// What GitHub says of the PR.
+fn about_pr(repo: &RepoRef, number: u64, pr: &github::PullRequest) -> About {
+    About {
+        kind: TargetKind::Pr,
+        repo: repo.to_string(),
+        repo_url: Some(pr.repo_html_url.clone()),
+        pr: Some(number),
+        pr_url: Some(pr.html_url.clone()),
+        title: pr.title.clone(),
+        body: pr.body.clone(),
+        author: Some(pr.author.clone()),
+        author_url: pr.author_url.clone(),
+        base_ref: pr.base_ref.clone(),
+        head_ref: pr.head_ref.clone(),
+        commits: pr.commits.clone(),
+        changed_files: pr.files.clone(),
+        unresolved: pr.unresolved.clone(),
+        // A PR whose head repository is gone counts as a fork.
+        fork: pr
+            .head_repo
+            .as_deref()
+            .is_none_or(|head| !head.eq_ignore_ascii_case(&repo.to_string())),
+    }
 }
 
 /// The bodies of the branch's commits: its description.
@@ -376,58 +451,12 @@ async fn prepare_pr(
             &fetched.head.to_string()[..7]
         )));
     }
-    let about = About {
-        kind: TargetKind::Pr,
-        repo: repo.to_string(),
-        repo_url: Some(pr.repo_html_url.clone()),
-        pr: Some(number),
-        pr_url: Some(pr.html_url.clone()),
-        title: pr.title.clone(),
-        body: pr.body.clone(),
-        author: Some(pr.author.clone()),
-        author_url: pr.author_url.clone(),
-        base_ref: pr.base_ref.clone(),
-        head_ref: pr.head_ref.clone(),
-        commits: pr.commits.clone(),
-        changed_files: pr.files.clone(),
-        unresolved: pr.unresolved.clone(),
-        fork: pr
-            .head_repo
-            .as_deref()
-            .is_none_or(|head| !head.eq_ignore_ascii_case(&repo.to_string())),
-    };
+    let about = about_pr(&repo, number, &pr);
     let facts = facts(about, &fetched);
     // Before anything is asked of GitHub or written to the ledger: a fork
     // PR that cannot be confined ends here.
     let confinement = decide(config, &run, &facts)?;
-    // Decisions the author wrote on the PR (`/deep-review decline ID: reason`).
-    // They are worth a warning, not the review: the comments are read
-    // again next round.
-    let poster = gh.viewer().await;
-    let commands = match gh
-        .ledger_commands(
-            &repo,
-            number,
-            crate::report::markdown::MARKER,
-            poster.as_deref(),
-        )
-        .await
-    {
-        Ok(commands) => commands,
-        Err(e) => {
-            progress.event(ProgressEvent::Warning(format!(
-                "could not read the PR's comments for decline lines ({e}); they are read again next round"
-            )));
-            Vec::new()
-        }
-    };
-    let (ledger, warnings) = Ledger::update(&parent, |ledger| {
-        let warnings = ledger.apply_comments(&commands, &pr.author, round);
-        Ok::<_, LedgerError>((ledger.clone(), warnings))
-    })?;
-    for warning in warnings {
-        progress.event(ProgressEvent::Warning(warning));
-    }
+    let ledger = apply_pr_comments(&gh, (&repo, &pr), &parent, round, progress).await?;
     settle(
         confinement,
         fetched,
