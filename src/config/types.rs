@@ -379,6 +379,49 @@ mod tests {
             assert_eq!(got, expected, "{fail_on:?}");
         }
     }
+
+    /// Format names are the `--format` words and the run directory's file
+    /// names; `-o` picks the format from the extension.
+    #[test]
+    fn formats_by_name_file_and_extension() {
+        let names: Vec<String> = Format::ALL.iter().map(|f| f.to_string()).collect();
+        assert_eq!(names, ["md", "github", "html", "json", "sarif"]);
+        for f in Format::ALL {
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+        }
+        assert!(
+            "markdown"
+                .parse::<Format>()
+                .unwrap_err()
+                .contains("unknown format")
+        );
+        let files: Vec<&str> = Format::ALL.iter().map(|f| f.file_name()).collect();
+        assert_eq!(
+            files,
+            [
+                "report.md",
+                "report.github.md",
+                "report.html",
+                "report.json",
+                "report.sarif"
+            ]
+        );
+        let by_extension = |p: &str| Format::from_extension(std::path::Path::new(p));
+        assert_eq!(by_extension("r.md"), Some(Format::Md));
+        assert_eq!(by_extension("r.markdown"), Some(Format::Md));
+        assert_eq!(by_extension("r.html"), Some(Format::Html));
+        assert_eq!(by_extension("r.htm"), Some(Format::Html));
+        assert_eq!(by_extension("r.json"), Some(Format::Json));
+        assert_eq!(by_extension("r.sarif"), Some(Format::Sarif));
+        assert_eq!(by_extension("r.txt"), None);
+        assert_eq!(by_extension("report"), None);
+    }
+
+    #[test]
+    fn exec_policies_are_named_as_configured() {
+        let names = [ExecPolicy::Never, ExecPolicy::Trusted, ExecPolicy::Always].map(|p| p.name());
+        assert_eq!(names, ["never", "trusted", "always"]);
+    }
 }
 
 #[cfg(test)]
@@ -410,5 +453,41 @@ mod name_tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    fn load_text(text: &str) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, text).unwrap();
+        load(&LoadOptions {
+            user_file: Some(file),
+            data_dir: "/d".into(),
+            cache_dir: "/c".into(),
+            ..LoadOptions::default()
+        })
+        .map(|l| l.config)
+    }
+
+    /// Names of letters, digits, '.', '_' and '-' are fine.
+    #[test]
+    fn ordinary_agent_names_are_accepted() {
+        let config = load_text(
+            "[agents.\"sonnet-4.6_b\"]\nprotocol = \"claude\"\n\n[review]\nagents = [\"sonnet-4.6_b\"]\n",
+        )
+        .unwrap();
+        assert!(config.agents.contains_key("sonnet-4.6_b"));
+    }
+
+    /// An agent's own timeout, when set, is read as a duration.
+    #[test]
+    fn an_agent_timeout_is_a_duration() {
+        let config = load_text("[agents.claude]\ntimeout = \"90s\"\n").unwrap();
+        assert_eq!(
+            config.agents["claude"].timeout,
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(load_text("").unwrap().agents["claude"].timeout, None);
+        let err = load_text("[agents.claude]\ntimeout = \"soon\"\n").unwrap_err();
+        assert!(err.to_string().contains("agents.claude.timeout"), "{err}");
     }
 }
