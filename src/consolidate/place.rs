@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::decisions::{Decisions, DropDecision, DropDecisionKind, GroupDecision};
 use crate::domain::Severity;
-use crate::findings::group::candidate_groups;
+use crate::findings::group::{Grouping, groups};
 use crate::findings::{Evidence, Finding};
 use crate::report::model::{DropKind, Dropped};
 
@@ -201,7 +201,7 @@ fn keep_group(
 /// severity any agent gave it; only invalid paths are dropped.
 fn by_location(findings: &[Finding]) -> Placement {
     let mut out = Placement::default();
-    for group in candidate_groups(findings) {
+    for group in groups(findings, Grouping::Final) {
         let (invalid, members): (Vec<usize>, Vec<usize>) = group
             .into_iter()
             .partition(|&i| matches!(findings[i].checked.evidence, Evidence::InvalidPath { .. }));

@@ -11,9 +11,32 @@ const NEAR_LINES: u32 = 3;
 /// Title word overlap (Jaccard) that counts as the same claim.
 const SIMILAR: f64 = 0.5;
 
+/// How readily two findings of different agents are taken for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Hints for the consolidator, who decides: the same first line is
+    /// enough.
+    Hints,
+    /// The fallback's final answer, when no consolidator decided: the same
+    /// first line also needs a shared word, so two different claims about
+    /// one line stay two (losing a finding is worse than showing two).
+    Final,
+}
+
 /// Indices of `findings` in groups of candidate duplicates, in order of
 /// first appearance; every finding is in exactly one group.
 pub fn candidate_groups(findings: &[Finding]) -> Vec<Vec<usize>> {
+    groups(findings, Grouping::Hints)
+}
+
+pub fn groups(findings: &[Finding], grouping: Grouping) -> Vec<Vec<usize>> {
+    // Each title's words once, and pairs only within a file: grouping is
+    // linear in the findings of other files.
+    let words: Vec<BTreeSet<String>> = findings.iter().map(|f| words(&f.raw.title)).collect();
+    let mut by_file: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_file.entry(f.checked.path.as_str()).or_default().push(i);
+    }
     let mut parent: Vec<usize> = (0..findings.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -22,12 +45,15 @@ pub fn candidate_groups(findings: &[Finding]) -> Vec<Vec<usize>> {
         }
         i
     }
-    for i in 0..findings.len() {
-        for j in i + 1..findings.len() {
-            if same_issue(&findings[i], &findings[j]) {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                if a != b {
-                    parent[b.max(a)] = a.min(b);
+    for members in by_file.values() {
+        for (n, &i) in members.iter().enumerate() {
+            for &j in &members[n + 1..] {
+                let sim = jaccard(&words[i], &words[j]);
+                if same_issue(&findings[i], &findings[j], sim, grouping) {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    if a != b {
+                        parent[b.max(a)] = a.min(b);
+                    }
                 }
             }
         }
@@ -45,10 +71,9 @@ pub fn candidate_groups(findings: &[Finding]) -> Vec<Vec<usize>> {
     groups
 }
 
-fn same_issue(a: &Finding, b: &Finding) -> bool {
-    if a.checked.path != b.checked.path {
-        return false;
-    }
+/// Two findings of one file: the same issue? `sim` is their titles'
+/// word overlap.
+fn same_issue(a: &Finding, b: &Finding, sim: f64, grouping: Grouping) -> bool {
     let (a1, a2) = (
         a.checked.line_start,
         a.checked.line_end.max(a.checked.line_start),
@@ -58,7 +83,6 @@ fn same_issue(a: &Finding, b: &Finding) -> bool {
         b.checked.line_end.max(b.checked.line_start),
     );
     let near = a1 <= b2 + NEAR_LINES && b1 <= a2 + NEAR_LINES;
-    let sim = similarity(&a.raw.title, &b.raw.title);
     if a.agent == b.agent {
         // An agent that reports two findings meant two, unless it
         // repeated itself.
@@ -67,7 +91,12 @@ fn same_issue(a: &Finding, b: &Finding) -> bool {
     // Overlapping ranges alone are not enough: two different problems can
     // sit in one function. The same first line, or some shared wording,
     // is; so is a clearly similar claim a little further away.
-    (near && (a1 == b1 || sim >= SOME_WORDING)) || (sim >= SIMILAR && a1.abs_diff(b1) <= FAR_LINES)
+    let same_line = a1 == b1
+        && match grouping {
+            Grouping::Hints => true,
+            Grouping::Final => sim > 0.0,
+        };
+    (near && (same_line || sim >= SOME_WORDING)) || (sim >= SIMILAR && a1.abs_diff(b1) <= FAR_LINES)
 }
 
 /// Title overlap that, with nearby lines, suggests the same claim.
@@ -77,19 +106,23 @@ const FAR_LINES: u32 = 20;
 
 /// Jaccard similarity of the significant words of two titles.
 pub fn similarity(a: &str, b: &str) -> f64 {
-    let words = |s: &str| -> BTreeSet<String> {
-        s.split(|c: char| !c.is_alphanumeric() && c != '_')
-            .filter(|w| w.len() > 2)
-            .map(str::to_lowercase)
-            .filter(|w| !STOP.contains(&w.as_str()))
-            .collect()
-    };
-    let (wa, wb) = (words(a), words(b));
+    jaccard(&words(a), &words(b))
+}
+
+fn words(s: &str) -> BTreeSet<String> {
+    s.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| w.len() > 2)
+        .map(str::to_lowercase)
+        .filter(|w| !STOP.contains(&w.as_str()))
+        .collect()
+}
+
+fn jaccard(wa: &BTreeSet<String>, wb: &BTreeSet<String>) -> f64 {
     if wa.is_empty() || wb.is_empty() {
         return 0.0;
     }
-    let shared = wa.intersection(&wb).count() as f64;
-    shared / wa.union(&wb).count() as f64
+    let shared = wa.intersection(wb).count() as f64;
+    shared / wa.union(wb).count() as f64
 }
 
 const STOP: &[&str] = &[
@@ -147,6 +180,44 @@ mod tests {
             candidate_groups(&findings),
             vec![vec![0, 1, 2], vec![3], vec![4]]
         );
+    }
+
+    /// Without a consolidator the grouping is final: two agents' different
+    /// claims that start on the same line stay two; paraphrases that share
+    /// a word still merge.
+    #[test]
+    fn the_fallback_keeps_distinct_claims_on_one_line_apart() {
+        let findings = vec![
+            f(
+                "claude",
+                "parse_range does not check that low <= high",
+                7,
+                7,
+            ),
+            f("codex", "Splits on every dash", 7, 7),
+            f("gemini", "mean() uses the wrong divisor", 20, 20),
+            f("codex", "Off-by-one denominator in mean()", 20, 20),
+        ];
+        assert_eq!(
+            candidate_groups(&findings),
+            vec![vec![0, 1], vec![2, 3]],
+            "as hints, the same line is enough"
+        );
+        assert_eq!(
+            groups(&findings, Grouping::Final),
+            vec![vec![0], vec![1], vec![2, 3]]
+        );
+    }
+
+    #[test]
+    fn findings_in_other_files_never_group() {
+        let mut other = f("codex", "mean() divides by len(values) - 1", 9, 9);
+        other.checked.path = "other.py".into();
+        let findings = vec![
+            f("claude", "mean() divides by len(values) - 1", 9, 9),
+            other,
+        ];
+        assert_eq!(candidate_groups(&findings), vec![vec![0], vec![1]]);
     }
 
     #[test]

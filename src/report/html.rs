@@ -180,7 +180,7 @@ pub fn render(report: &Report) -> String {
         limitations: r.limitations.iter().map(limitation_line).collect(),
         declined: r.declined.iter().map(declined_line).collect(),
         feedback: r.unresolved_feedback.iter().map(feedback_view).collect(),
-        retro: r.agents.iter().map(retro_text).collect(),
+        retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),
         table_head: r.agents.iter().map(|a| r.agent_heading(a)).collect(),
         table_rows: retro_rows(r),
         reconciliation: r
@@ -348,7 +348,7 @@ fn feedback_view(f: &Feedback) -> (String, String, String, String) {
     }
 }
 
-fn retro_text(a: &AgentReport) -> (String, String) {
+fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
     {
         let text = if a.retro.is_empty() {
             match &a.message {
@@ -356,7 +356,13 @@ fn retro_text(a: &AgentReport) -> (String, String) {
                     "<p>Did not complete: {}.</p>",
                     html_escape(m.trim_end_matches('.'))
                 ),
-                _ => "<p>No retro note (consolidation was not performed).</p>".into(),
+                _ => {
+                    if r.consolidation.performed {
+                        "<p>No retro note from the consolidator.</p>".into()
+                    } else {
+                        "<p>No retro note (consolidation was not performed).</p>".into()
+                    }
+                }
             }
         } else {
             to_html(&a.retro)

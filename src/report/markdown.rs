@@ -261,7 +261,7 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
         limitations: r.limitations.iter().map(limitation_line).collect(),
         declined: r.declined.iter().map(declined_line).collect(),
         feedback: r.unresolved_feedback.iter().map(feedback_line).collect(),
-        retro: r.agents.iter().map(retro_text).collect(),
+        retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),
         table: retro_table(r),
         reconciliation: r
             .reconciliation
@@ -538,13 +538,19 @@ fn observation(r: &Report, d: &DesignNote) -> String {
     )
 }
 
-fn retro_text(a: &AgentReport) -> (String, String) {
+fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
     let text = if a.retro.is_empty() {
         match &a.message {
             Some(m) if !a.status.is_ok() => {
                 format!("Did not complete: {}.", inline(m.trim_end_matches('.')))
             }
-            _ => "No retro note (consolidation was not performed).".into(),
+            _ => {
+                if r.consolidation.performed {
+                    "No retro note from the consolidator.".into()
+                } else {
+                    "No retro note (consolidation was not performed).".into()
+                }
+            }
         }
     } else {
         block(&a.retro)

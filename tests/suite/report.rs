@@ -201,3 +201,29 @@ fn a_report_over_the_limit_only_loses_its_appendix_when_that_suffices() {
         assert!(comment.contains(heading), "{heading}");
     }
 }
+
+/// An agent the consolidator wrote no retro note for is not said to lack
+/// one because consolidation did not run, when it did.
+#[test]
+fn a_missing_retro_note_says_why() {
+    let mut r = rich_report();
+    r.agents[0].retro.clear();
+    for format in [Format::Md, Format::Html] {
+        r.consolidation.performed = true;
+        let text = render(&r, format, None);
+        assert!(
+            text.contains("No retro note from the consolidator."),
+            "{format}"
+        );
+        assert!(
+            !text.contains("consolidation was not performed"),
+            "{format}"
+        );
+        r.consolidation.performed = false;
+        let text = render(&r, format, None);
+        assert!(
+            text.contains("No retro note (consolidation was not performed)."),
+            "{format}"
+        );
+    }
+}
