@@ -7,8 +7,20 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 /// One line of text for a heading, list item or table cell.
 pub fn inline(s: &str) -> String {
     let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = flat.chars().collect();
     let mut out = String::with_capacity(flat.len());
-    for c in flat.chars() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`'
+            && let Some((content, end)) = code_span_at(&chars, i)
+        {
+            // A balanced code span stays code: literal inside, and no pipe
+            // may end a table cell from in there.
+            out.push_str(&code(&content).replace('|', "\\|"));
+            i = end;
+            continue;
+        }
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -20,8 +32,29 @@ pub fn inline(s: &str) -> String {
             }
             _ => out.push(c),
         }
+        i += 1;
     }
     out
+}
+
+/// The code span opening at `start` (a run of backticks closed by a run
+/// of the same length): its content and where it ends.
+fn code_span_at(chars: &[char], start: usize) -> Option<(String, usize)> {
+    let run = chars[start..].iter().take_while(|c| **c == '`').count();
+    let mut j = start + run;
+    while j < chars.len() {
+        if chars[j] == '`' {
+            let r = chars[j..].iter().take_while(|c| **c == '`').count();
+            if r == run {
+                let content: String = chars[start + run..j].iter().collect();
+                return (!content.trim().is_empty()).then(|| (content.trim().to_string(), j + r));
+            }
+            j += r;
+        } else {
+            j += 1;
+        }
+    }
+    None
 }
 
 /// A code span: its text literal, on one line, delimited so that no
@@ -223,6 +256,21 @@ mod tests {
             inline("a | b\n<b>*x*</b>"),
             "a \\| b &lt;b&gt;\\*x\\*&lt;/b&gt;"
         );
+    }
+
+    /// Code in a title stays code; what is inside is literal, and neither
+    /// a pipe nor an unbalanced backtick escapes.
+    #[test]
+    fn inline_text_keeps_its_code_spans() {
+        assert_eq!(
+            inline("`Settled` docstring is wrong"),
+            "`Settled` docstring is wrong"
+        );
+        assert_eq!(inline("use `a | b` here"), "use `a \\| b` here");
+        assert_eq!(inline("`<script>` tag"), "`<script>` tag");
+        assert_eq!(inline("one ` tick"), "one \\` tick");
+        assert_eq!(inline("``x ` y``"), "`` x ` y ``");
+        assert_eq!(inline("`` empty"), "\\`\\` empty");
     }
 }
 
