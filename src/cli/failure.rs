@@ -114,6 +114,9 @@ pub fn github_hint(e: &GithubError) -> String {
         GithubError::Unreachable { .. } => {
             "check the network, or github.api_url for GitHub Enterprise".into()
         }
+        GithubError::NoGraphql { .. } => {
+            "for GitHub Enterprise Server set github.api_url to https://HOST/api/v3 (or https://HOST); GraphQL is then read from https://HOST/api/graphql".into()
+        }
     }
 }
 

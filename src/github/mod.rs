@@ -1,7 +1,10 @@
 //! GitHub through octocrab: which repository, the token, the pull
 //! request's metadata, its review threads, and the report comment.
 
+mod endpoints;
 mod remote;
+
+pub use endpoints::Endpoints;
 
 use std::time::Duration;
 
@@ -32,6 +35,8 @@ pub enum GithubError {
     Unreachable { url: String, message: String },
     #[error("unexpected answer from GitHub: {0}")]
     Unexpected(String),
+    #[error("GitHub's GraphQL API is not at {url} (it answered 404)")]
+    NoGraphql { url: String },
 }
 
 fn rate_limit_message(secondary: bool, reset: Option<&str>) -> String {
@@ -51,7 +56,9 @@ pub enum TokenSource {
     GhCli,
 }
 
-/// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (for `host`).
+/// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (for `host`); for
+/// an Enterprise Server host `GH_ENTERPRISE_TOKEN` and
+/// `GITHUB_ENTERPRISE_TOKEN` first.
 pub async fn find_token(host: &str) -> Option<(String, TokenSource)> {
     token_from(|k| std::env::var(k).ok(), crate::agents::locate("gh"), host).await
 }
@@ -62,7 +69,20 @@ pub async fn token_from(
     gh: Option<std::path::PathBuf>,
     host: &str,
 ) -> Option<(String, TokenSource)> {
-    for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
+    // gh's own rule: the enterprise variables are for Enterprise Server
+    // hosts, and come first there.
+    let enterprise = host != "github.com" && !host.ends_with(".ghe.com");
+    let vars: &[&'static str] = if enterprise {
+        &[
+            "GH_ENTERPRISE_TOKEN",
+            "GITHUB_ENTERPRISE_TOKEN",
+            "GH_TOKEN",
+            "GITHUB_TOKEN",
+        ]
+    } else {
+        &["GH_TOKEN", "GITHUB_TOKEN"]
+    };
+    for &var in vars {
         if let Some(t) = env(var).filter(|t| !t.trim().is_empty()) {
             return Some((t.trim().to_string(), TokenSource::Env(var)));
         }
@@ -83,7 +103,10 @@ pub async fn token_from(
 
 pub struct Github {
     octo: Octocrab,
+    /// The same client rooted where GraphQL lives (`/api` on Enterprise).
+    graphql: Octocrab,
     api_url: String,
+    graphql_url: String,
     has_token: bool,
 }
 
@@ -239,20 +262,29 @@ struct RawFile {
 
 impl Github {
     pub fn new(api_url: &str, token: Option<String>) -> Result<Github, GithubError> {
-        let mut builder = Octocrab::builder()
-            .base_uri(api_url)
-            .map_err(|e| GithubError::Unexpected(format!("bad API URL {api_url:?}: {e}")))?;
-        let has_token = token.is_some();
-        if let Some(token) = token {
-            builder = builder.personal_token(token);
-        }
-        let octo = builder
-            .build()
-            .map_err(|e| GithubError::Unexpected(e.to_string()))?;
+        let endpoints = Endpoints::of(api_url);
+        let client = |base: &str| {
+            let mut builder = Octocrab::builder()
+                .base_uri(base)
+                .map_err(|e| GithubError::Unexpected(format!("bad API URL {api_url:?}: {e}")))?;
+            if let Some(token) = &token {
+                builder = builder.personal_token(token.clone());
+            }
+            builder
+                .build()
+                .map_err(|e| GithubError::Unexpected(e.to_string()))
+        };
+        let graphql_root = endpoints
+            .graphql
+            .strip_suffix("/graphql")
+            .unwrap_or(&endpoints.graphql)
+            .to_string();
         Ok(Github {
-            octo,
-            api_url: api_url.trim_end_matches('/').to_string(),
-            has_token,
+            octo: client(&endpoints.rest)?,
+            graphql: client(&graphql_root)?,
+            api_url: endpoints.rest,
+            graphql_url: endpoints.graphql,
+            has_token: token.is_some(),
         })
     }
 
@@ -374,10 +406,10 @@ impl Github {
             // octocrab returns the response's `data` and turns `errors`
             // into an error.
             let data: Value = self
-                .octo
+                .graphql
                 .graphql(&body)
                 .await
-                .map_err(|e| self.classify(e, repo, Some(number)))?;
+                .map_err(|e| self.classify_graphql(e, repo, number))?;
             let threads = &data["repository"]["pullRequest"]["reviewThreads"];
             for t in threads["nodes"].as_array().into_iter().flatten() {
                 if t["isResolved"].as_bool() == Some(true)
@@ -511,6 +543,19 @@ impl Github {
                 .map_err(|e| self.classify(e, repo, Some(number)))?,
         };
         Ok(result["html_url"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// A GraphQL failure: a 404 there means no GraphQL endpoint at that
+    /// URL (an API URL that does not fit the server), not a missing PR.
+    fn classify_graphql(&self, e: octocrab::Error, repo: &RepoRef, number: u64) -> GithubError {
+        match &e {
+            octocrab::Error::GitHub { source, .. } if source.status_code.as_u16() == 404 => {
+                GithubError::NoGraphql {
+                    url: self.graphql_url.clone(),
+                }
+            }
+            _ => self.classify(e, repo, Some(number)),
+        }
     }
 
     fn classify(&self, e: octocrab::Error, repo: &RepoRef, number: Option<u64>) -> GithubError {

@@ -308,3 +308,66 @@ async fn doctor_checks_agents_credentials_and_the_token_scopes() {
     );
     assert!(text.ends_with("2 problem(s) found.\n"), "{text}");
 }
+
+/// GitHub Enterprise Server: REST under `/api/v3`, GraphQL at
+/// `/api/graphql` (not `/api/v3/graphql`); `https://HOST/api/v3` works.
+#[tokio::test]
+async fn github_enterprise_serves_graphql_beside_the_rest_api() {
+    let gh = MockGithub::start().await;
+    gh.serve_pr_under(
+        ("/api/v3", "/api/graphql"),
+        "file:///remote.git",
+        (HEAD, BASE),
+        false,
+    )
+    .await;
+    let client = Github::new(&format!("{}/api/v3", gh.url()), Some("t0ken".into())).unwrap();
+    let pr = fetch_pull_request(&client, &widget(), 7).await.unwrap();
+    assert_eq!(pr.title, "Add mean and median helpers");
+    assert_eq!(pr.commits.len(), 2, "both pages, under /api/v3");
+    assert_eq!(pr.unresolved.len(), 1, "review threads from /api/graphql");
+}
+
+/// An API URL whose GraphQL endpoint is not there is said so, not taken
+/// for a missing pull request.
+#[tokio::test]
+async fn a_missing_graphql_endpoint_is_not_a_missing_pull_request() {
+    let gh = MockGithub::start().await;
+    // REST where the URL says, GraphQL nowhere the client looks.
+    gh.serve_pr_under(
+        ("/api/v3", "/elsewhere/graphql"),
+        "file:///remote.git",
+        (HEAD, BASE),
+        false,
+    )
+    .await;
+    let client = Github::new(&format!("{}/api/v3", gh.url()), Some("t0ken".into())).unwrap();
+    let err = fetch_pull_request(&client, &widget(), 7).await.unwrap_err();
+    assert!(matches!(err, GithubError::NoGraphql { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "GitHub's GraphQL API is not at {}/api/graphql (it answered 404)",
+            gh.url()
+        )
+    );
+    assert!(github_hint(&err).contains("https://HOST/api/v3"));
+}
+
+/// gh's rule for Enterprise Server hosts: the enterprise variables first.
+#[tokio::test]
+async fn an_enterprise_host_takes_the_enterprise_token_first() {
+    let env = |k: &str| match k {
+        "GH_TOKEN" => Some("dotcom".to_string()),
+        "GH_ENTERPRISE_TOKEN" => Some("corp".to_string()),
+        _ => None,
+    };
+    assert_eq!(
+        token_from(env, None, "ghe.corp").await,
+        Some(("corp".into(), TokenSource::Env("GH_ENTERPRISE_TOKEN")))
+    );
+    assert_eq!(
+        token_from(env, None, "github.com").await,
+        Some(("dotcom".into(), TokenSource::Env("GH_TOKEN")))
+    );
+}

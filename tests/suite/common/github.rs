@@ -60,9 +60,23 @@ impl MockGithub {
     /// The pull request, its commits (two pages), files, and review
     /// threads (one resolved, one outdated, one open).
     pub async fn serve_pr(&self, clone_url: &str, head_sha: &str, base_sha: &str, fork: bool) {
-        let url = self.url();
+        self.serve_pr_under(("", "/graphql"), clone_url, (head_sha, base_sha), fork)
+            .await;
+    }
+
+    /// [`MockGithub::serve_pr`] with the REST API under `rest` and GraphQL
+    /// at `graphql`: `("/api/v3", "/api/graphql")` is GitHub Enterprise
+    /// Server's layout.
+    pub async fn serve_pr_under(
+        &self,
+        (rest, graphql): (&str, &str),
+        clone_url: &str,
+        (head_sha, base_sha): (&str, &str),
+        fork: bool,
+    ) {
+        let url = format!("{}{rest}", self.url());
         Mock::given(method("GET"))
-            .and(path("/repos/acme/widget/pulls/7"))
+            .and(path(format!("{rest}/repos/acme/widget/pulls/7")))
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(pr_payload(&url, clone_url, head_sha, base_sha, fork)),
@@ -71,7 +85,7 @@ impl MockGithub {
             .await;
         let commit = |sha: &str, msg: &str| json!({"sha": sha, "commit": {"message": msg, "author": {"name": "Octo Cat", "email": "o@example.com", "date": "2026-11-20T10:00:00Z"}}});
         Mock::given(method("GET"))
-            .and(path("/repos/acme/widget/pulls/7/commits"))
+            .and(path(format!("{rest}/repos/acme/widget/pulls/7/commits")))
             .and(query_param("page", "2"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(
                 head_sha,
@@ -80,7 +94,7 @@ impl MockGithub {
             .mount(&self.server)
             .await;
         Mock::given(method("GET"))
-            .and(path("/repos/acme/widget/pulls/7/commits"))
+            .and(path(format!("{rest}/repos/acme/widget/pulls/7/commits")))
             .respond_with(
                 ResponseTemplate::new(200)
                     .insert_header("link", format!("<{url}/repos/acme/widget/pulls/7/commits?per_page=100&page=2>; rel=\"next\", <{url}/repos/acme/widget/pulls/7/commits?per_page=100&page=2>; rel=\"last\"").as_str())
@@ -89,14 +103,14 @@ impl MockGithub {
             .mount(&self.server)
             .await;
         Mock::given(method("GET"))
-            .and(path("/repos/acme/widget/pulls/7/files"))
+            .and(path(format!("{rest}/repos/acme/widget/pulls/7/files")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([
                 {"sha": "bbcd", "filename": "stats.py", "status": "added", "additions": 15, "deletions": 0, "changes": 15}
             ])))
             .mount(&self.server)
             .await;
         Mock::given(method("POST"))
-            .and(path("/graphql"))
+            .and(path(graphql))
             .and(body_string_contains("reviewThreads"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {"pullRequest": {"reviewThreads": {
                 "pageInfo": {"hasNextPage": false, "endCursor": null},
