@@ -61,10 +61,21 @@ pub struct Checked {
     pub excerpt: Option<String>,
 }
 
-/// The most lines an excerpt shows.
-const MAX_EXCERPT: u32 = 40;
+/// The most lines an excerpt shows: the start of the cited range, enough
+/// to recognise the code (the report links the whole range).
+const MAX_EXCERPT: u32 = 15;
+/// The most characters of one excerpt line (minified code, data files).
+const MAX_EXCERPT_LINE: usize = 240;
 /// A quote within this many lines of the cited range counts as at it.
 const SLACK: u32 = 2;
+
+/// A line cut to [`MAX_EXCERPT_LINE`] characters, marked when cut.
+fn cut_line(line: &str) -> String {
+    match line.char_indices().nth(MAX_EXCERPT_LINE) {
+        Some((at, _)) => format!("{} …", &line[..at]),
+        None => line.to_string(),
+    }
+}
 
 pub fn check(
     source: &dyn Source,
@@ -120,7 +131,11 @@ pub fn check(
     let range_ok = line_start >= 1 && line_end >= line_start && line_end <= total;
     let excerpt_of = |s: u32, e: u32| -> String {
         let e = e.min(s + MAX_EXCERPT - 1);
-        lines[(s - 1) as usize..e as usize].join("\n")
+        lines[(s - 1) as usize..e as usize]
+            .iter()
+            .map(|l| cut_line(l))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
 
     let wanted: Vec<String> = quote.lines().map(fold).filter(|l| !l.is_empty()).collect();
@@ -369,6 +384,15 @@ mod tests {
         m.insert("link", Entry::Symlink("../../etc/passwd".into()));
         m.insert("docs/inner", Entry::Symlink("../src/lib.rs".into()));
         Files(m)
+    }
+
+    #[test]
+    fn excerpt_lines_are_cut_and_marked() {
+        assert_eq!(cut_line("short"), "short");
+        let long = "é".repeat(MAX_EXCERPT_LINE + 5);
+        let cut = cut_line(&long);
+        assert_eq!(cut.chars().count(), MAX_EXCERPT_LINE + 2);
+        assert!(cut.ends_with(" …"));
     }
 
     #[test]

@@ -136,7 +136,10 @@ pub fn render(report: &Report) -> String {
     })
     .collect();
 
-    let toc = toc(&sections);
+    let mut toc = toc(&sections);
+    if r.unresolved_feedback.is_empty() {
+        toc.retain(|(anchor, _, _)| anchor != "feedback");
+    }
 
     let view = View {
         title: format!("Deep Review: {}", r.run.id),

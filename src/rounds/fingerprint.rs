@@ -17,12 +17,24 @@ pub struct Fingerprint {
 }
 
 /// Whitespace-folded code, the anchor of a fingerprint.
+/// An excerpt line cut for the report (`… …`) ends the anchor at its
+/// kept part, so the anchor is still found in the file.
 pub fn anchor(code: &str) -> String {
-    code.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out: Vec<String> = Vec::new();
+    for line in code.lines() {
+        let (kept, cut) = match line.strip_suffix(" …") {
+            Some(kept) => (kept, true),
+            None => (line, false),
+        };
+        let folded = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !folded.is_empty() {
+            out.push(folded);
+        }
+        if cut {
+            break;
+        }
+    }
+    out.join("\n")
 }
 
 /// The fingerprint of a finding as the report shows it.
@@ -62,6 +74,18 @@ fn file_name(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_excerpt_line_ends_the_anchor_and_is_still_found() {
+        let file = format!(
+            "fn f() {{\n    let data = \"{}\";\n    g();\n}}\n",
+            "x".repeat(400)
+        );
+        let excerpt = format!("    let data = \"{} …\n    g();", "x".repeat(200));
+        let a = anchor(&excerpt);
+        assert!(!a.contains('…') && !a.contains("g()"), "{a}");
+        assert!(anchor(&file).contains(&a));
+    }
 
     fn fp(path: &str, anchor_code: &str, claim: &str) -> Fingerprint {
         Fingerprint {

@@ -227,3 +227,23 @@ fn a_missing_retro_note_says_why() {
         );
     }
 }
+
+/// Like the reports this tool automates, an empty Declined or Unresolved
+/// Feedback section is left out rather than printed as "None.".
+#[test]
+fn empty_declined_and_feedback_sections_are_left_out() {
+    let mut r = rich_report();
+    for format in [Format::Md, Format::Html] {
+        let text = render(&r, format, None);
+        assert!(text.contains("Declined in prior rounds"), "{format}");
+        assert!(text.contains("Unresolved Feedback"), "{format}");
+    }
+    r.declined.clear();
+    r.unresolved_feedback.clear();
+    for format in [Format::Md, Format::Html] {
+        let text = render(&r, format, None);
+        assert!(!text.contains("Declined in prior rounds"), "{format}");
+        assert!(!text.contains("Unresolved Feedback"), "{format}");
+        assert!(!text.contains("#feedback"), "{format}: no link to it");
+    }
+}
