@@ -115,15 +115,15 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
     kept.sort_by_key(|k| k.severity);
     let reviewed = inputs.agents.iter().any(AgentResult::succeeded);
     let mut rounds = rounds.filter(|_| reviewed);
-    let shown = sort_out(
-        findings,
+    let (shown, reraised) = sort_out(
+        inputs,
         kept,
         rounds.as_ref().map(|r| &*r.ledger),
         &mut dropped,
     );
     let (shown, final_of) = number(shown);
     let history = match rounds.as_mut() {
-        Some(r) => record(inputs, r, &shown, decisions),
+        Some(r) => record(inputs, r, (&shown, &reraised), decisions),
         None => History {
             declined: inputs.declined.clone(),
             summary_line: None,
@@ -237,11 +237,12 @@ fn split(consolidation: Consolidation) -> (Option<Box<Decisions>>, Consolidation
 /// declined before (its code unchanged) is dropped as such, what was
 /// raised before says when.
 fn sort_out(
-    findings: &[Finding],
+    inputs: &Inputs,
     kept: Vec<Kept>,
     ledger: Option<&Ledger>,
     dropped: &mut Vec<Dropped>,
-) -> Vec<Shown> {
+) -> (Vec<Shown>, Vec<(usize, Vec<String>)>) {
+    let findings = inputs.findings;
     let drafts: Vec<ReportFinding> = kept.iter().map(|k| draft(findings, k)).collect();
     let matches = match ledger {
         Some(ledger) => {
@@ -251,7 +252,19 @@ fn sort_out(
         None => vec![Match::New; drafts.len()],
     };
     let mut shown = Vec::new();
+    // Declined entries raised again, with who raised them.
+    let mut reraised = Vec::new();
     for ((kept, mut finding), matched) in kept.into_iter().zip(drafts).zip(matches) {
+        if let Match::Declined { entry, .. } | Match::DeclinedChanged { entry, .. } = &matched {
+            let mut agents: Vec<String> = Vec::new();
+            for &m in &kept.members {
+                let name = inputs.display(&findings[m].agent);
+                if !agents.contains(&name) {
+                    agents.push(name);
+                }
+            }
+            reraised.push((*entry, agents));
+        }
         if let Match::Declined { reason, .. } = &matched {
             for &i in &kept.members {
                 dropped.push(place::dropped(
@@ -269,7 +282,7 @@ fn sort_out(
             matched,
         });
     }
-    shown
+    (shown, reraised)
 }
 
 /// Final ids by severity, in the order decided; and, for each checked
@@ -290,7 +303,7 @@ fn number(mut shown: Vec<Shown>) -> (Vec<Shown>, HashMap<usize, String>) {
 fn record(
     inputs: &Inputs,
     r: &mut Rounds,
-    shown: &[Shown],
+    (shown, reraised): (&[Shown], &[(usize, Vec<String>)]),
     decisions: Option<&Decisions>,
 ) -> History {
     let numbered: Vec<Numbered> = shown
@@ -311,7 +324,7 @@ fn record(
         code_at_head: r.code_at_head,
     };
     let updates = decisions.map_or(&[][..], |d| &d.context_updates[..]);
-    let recorded = rounds::record(r.ledger, &round, &numbered, updates);
+    let recorded = rounds::record(r.ledger, &round, &numbered, updates, reraised);
     History {
         declined: recorded.declined,
         summary_line: recorded.changes.summary_line(inputs.run.round),

@@ -556,6 +556,26 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
         declined,
         [("claude:1 title", true), ("claude:2 title", false)]
     );
+    // Who raised each declined finding again, and how often since.
+    let again: Vec<(Vec<String>, u32)> = r2
+        .declined
+        .iter()
+        .map(|d| (d.raised_again_by.clone(), d.rounds_raised_again))
+        .collect();
+    assert_eq!(
+        again,
+        [
+            (vec!["Claude".to_string()], 1),
+            (vec!["Claude".to_string()], 1)
+        ]
+    );
+    let r3 = rounds(&mut ledger, &round2, 3);
+    assert_eq!(r3.declined[1].rounds_raised_again, 2);
+    assert!(
+        crate::report::render(&r3, crate::config::Format::Md, None).contains(
+            "declined — cosmetic. Raised again this round by Claude (in 2 rounds since it was declined)."
+        )
+    );
     assert_eq!(r2.counts.critical + r2.counts.suggestion, 2);
     // The author's decisions stand; the re-raised suggestion takes its new id.
     let statuses: Vec<(&str, &str)> = ledger

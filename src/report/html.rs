@@ -318,21 +318,22 @@ fn observation(r: &Report, d: &DesignNote) -> String {
 }
 
 fn declined_line(d: &Declined) -> String {
-    {
-        format!(
-            "{} {} ({}, round {}): declined — {}{}",
-            d.id,
-            d.title,
-            d.path,
-            d.round,
-            d.reason,
-            if d.code_changed {
-                ". The code it concerns has changed since."
-            } else {
-                "."
-            }
-        )
-    }
+    format!(
+        "{} {} ({}, round {}): declined — {}{}{}",
+        d.id,
+        d.title,
+        d.path,
+        d.round,
+        d.reason,
+        if d.code_changed {
+            ". The code it concerns has changed since."
+        } else {
+            "."
+        },
+        super::markdown::raised_again(d)
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default()
+    )
 }
 
 fn feedback_view(f: &Feedback) -> (String, String, String, String) {

@@ -559,21 +559,37 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
 }
 
 fn declined_line(d: &Declined) -> String {
-    {
-        let changed = if d.code_changed {
-            " The code it concerns has changed since."
-        } else {
-            ""
-        };
-        format!(
-            "**{}** {} ({}, round {}): declined — {}.{changed}",
-            inline(&d.id),
-            inline(&d.title),
-            code(&d.path),
-            d.round,
-            inline(&d.reason)
-        )
+    let changed = if d.code_changed {
+        " The code it concerns has changed since."
+    } else {
+        ""
+    };
+    format!(
+        "**{}** {} ({}, round {}): declined — {}.{changed}{}",
+        inline(&d.id),
+        inline(&d.title),
+        code(&d.path),
+        d.round,
+        inline(&d.reason),
+        raised_again(d)
+            .map(|t| format!(" {}", inline(&t)))
+            .unwrap_or_default()
+    )
+}
+
+/// "Raised again this round by Codex (in 2 rounds since it was declined)."
+pub fn raised_again(d: &Declined) -> Option<String> {
+    if d.raised_again_by.is_empty() {
+        return None;
     }
+    let since = match d.rounds_raised_again {
+        0 | 1 => String::new(),
+        n => format!(" (in {n} rounds since it was declined)"),
+    };
+    Some(format!(
+        "Raised again this round by {}{since}.",
+        d.raised_again_by.join(" and ")
+    ))
 }
 
 fn feedback_line(f: &Feedback) -> String {

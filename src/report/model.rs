@@ -283,6 +283,19 @@ pub struct Declined {
     pub reason: String,
     /// The code it anchors to changed since it was declined.
     pub code_changed: bool,
+    /// The agents that raised it again this round, as the report names
+    /// them (the finding itself is in `dropped` as `declined_before`, or
+    /// shown again when its code changed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raised_again_by: Vec<String>,
+    /// In how many rounds since the decline it was raised again, this one
+    /// included.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rounds_raised_again: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -158,6 +158,7 @@ pub fn record(
     round: &Round,
     findings: &[Numbered],
     context_updates: &[String],
+    reraised: &[(usize, Vec<String>)],
 ) -> Recorded {
     let number = round.number;
     ledger.round = ledger.round.max(number);
@@ -198,7 +199,13 @@ pub fn record(
                 line: f.line,
                 fingerprint: f.fingerprint.clone(),
                 status: Status::Open,
+                raised_again: 0,
             }),
+        }
+    }
+    for (entry, _) in reraised {
+        if let Some(e) = ledger.entries.get_mut(*entry) {
+            e.raised_again += 1;
         }
     }
     let declined = ledger
@@ -213,6 +220,12 @@ pub fn record(
                 round: *since,
                 reason: reason.clone(),
                 code_changed: code_changed.contains(&i),
+                raised_again_by: reraised
+                    .iter()
+                    .find(|(entry, _)| *entry == i)
+                    .map(|(_, agents)| agents.clone())
+                    .unwrap_or_default(),
+                rounds_raised_again: e.raised_again,
             }),
             _ => None,
         })

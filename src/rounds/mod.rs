@@ -76,6 +76,13 @@ pub struct Entry {
     pub fingerprint: Fingerprint,
     #[serde(flatten)]
     pub status: Status,
+    /// Rounds in which it was raised again after it was declined.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub raised_again: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -310,6 +317,7 @@ pub(crate) mod test_support {
                 "mean() of an empty list raises ZeroDivisionError",
             ),
             status: Status::Open,
+            raised_again: 0,
         }
     }
 }

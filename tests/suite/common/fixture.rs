@@ -238,8 +238,8 @@ pub fn rich_report() -> Report {
         tests_run: vec![TestRun { agent: "claude".into(), command: "cargo test".into(), result: "passed (212 tests)".into() }],
         limitations: vec![Limitation { text: "A timed-out wait leaves the configmap deleted.".into(), path: Some("src/stop.rs".into()), line: Some(38) }],
         declined: vec![
-            Declined { id: "S4".into(), title: "Use context.TODO".into(), path: "src/ctx.rs".into(), round: 7, reason: "deliberate".into(), code_changed: false },
-            Declined { id: "C2".into(), title: "Token in the clone URL".into(), path: "src/auth.rs".into(), round: 6, reason: "accepted risk, tracked in #12 (@maintainer)".into(), code_changed: false },
+            Declined { id: "S4".into(), title: "Use context.TODO".into(), path: "src/ctx.rs".into(), round: 7, reason: "deliberate".into(), code_changed: false, raised_again_by: vec![], rounds_raised_again: 0 },
+            Declined { id: "C2".into(), title: "Token in the clone URL".into(), path: "src/auth.rs".into(), round: 6, reason: "accepted risk, tracked in #12 (@maintainer)".into(), code_changed: false, raised_again_by: vec!["Codex".into()], rounds_raised_again: 3 },
         ],
         unresolved_feedback: vec![Feedback { author: "reviewer1".into(), url: "https://github.com/acme/widget/pull/336#discussion_r1".into(), path: Some("src/stop.rs".into()), line: Some(12), excerpt: format!("Why here? {HOSTILE}") }],
         agents: vec![claude, codex, gemini],
