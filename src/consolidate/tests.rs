@@ -589,7 +589,7 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
     );
     assert!(
         r2.summary
-            .starts_with("Round 2. Raised again: C1 (claude:1 title), S1 (claude:3 title).")
+            .starts_with("Round 2. Raised again: C1, raised in round 1 as C1 (claude:1 title); S1, raised in round 1 as S2 (claude:3 title).")
     );
 }
 
@@ -644,8 +644,8 @@ fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
     assert_eq!(ledger.entries[1].status, Status::Addressed { since: 2 });
     assert!(
         r.summary.starts_with(
-            "Round 2. Addressed since the last round: S1 (claude:2 title). \
-             Not raised again, but their code is unchanged, so still open: C1 (claude:1 title)."
+            "Round 2. Addressed since the last round: S1 of round 1 (claude:2 title). \
+             Not raised again, but their code is unchanged, so still open: C1 of round 1 (claude:1 title)."
         ),
         "{}",
         r.summary
@@ -653,6 +653,17 @@ fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
     // A reviewer who says it is addressed is evidence enough.
     let (ledger, _) = round2(vec![("C1".into(), PriorState::Addressed)]);
     assert_eq!(ledger.entries[0].status, Status::Addressed { since: 2 });
+    // Called still open but raised by nobody: said so, not as raised again.
+    let (ledger, r) = round2(vec![("C1".into(), PriorState::StillOpen)]);
+    assert_eq!(ledger.entries[0].status, Status::Open);
+    assert!(
+        r.summary.contains(
+            "Not raised again, but the reviewers say still open: C1 of round 1 (claude:1 title)."
+        ),
+        "{}",
+        r.summary
+    );
+    assert!(!r.summary.contains("Raised again:"), "{}", r.summary);
     let (ledger, _) = round2(vec![("c1".into(), PriorState::NoLongerApplies)]);
     assert_eq!(
         ledger.entries[0].status,

@@ -117,21 +117,36 @@ pub struct Round<'a> {
     pub code_at_head: &'a dyn Fn(&str) -> Option<String>,
 }
 
+/// A finding the round line names: its id in the round it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    pub id: String,
+    pub round: u32,
+    pub title: String,
+    /// For one raised again: its id and round before.
+    pub was: Option<(String, u32)>,
+}
+
 /// What one round did to the ledger, for the report.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoundChanges {
-    pub addressed: Vec<(String, String)>,
-    pub still_open: Vec<(String, String)>,
-    pub no_longer_applies: Vec<(String, String)>,
+    pub addressed: Vec<Named>,
+    /// Raised again this round (the declined among them included).
+    pub raised_again: Vec<Named>,
+    /// Not raised again, but reviewers said they are still open: they stay
+    /// open, and are not among this round's findings.
+    pub said_open: Vec<Named>,
+    pub no_longer_applies: Vec<Named>,
     /// Not raised again, but the code they point at is unchanged and no
     /// reviewer said they were addressed: they stay open.
-    pub unchanged: Vec<(String, String)>,
+    pub unchanged: Vec<Named>,
 }
 
 impl RoundChanges {
     fn is_empty(&self) -> bool {
         self.addressed.is_empty()
-            && self.still_open.is_empty()
+            && self.raised_again.is_empty()
+            && self.said_open.is_empty()
             && self.no_longer_applies.is_empty()
             && self.unchanged.is_empty()
     }
@@ -171,15 +186,21 @@ pub fn record(
     }
     let mut code_changed = Vec::new();
     for f in findings {
-        let said = (f.id.to_string(), f.title.to_string());
+        let again = |e: &Entry| Named {
+            id: f.id.to_string(),
+            round: number,
+            title: f.title.to_string(),
+            was: Some((e.id.clone(), e.round)),
+        };
         match f.matched {
             Match::Declined { .. } => {}
             Match::DeclinedChanged { entry, .. } => {
                 // Still declined: it keeps the fingerprint it was declined with.
                 code_changed.push(*entry);
-                changes.still_open.push(said);
+                changes.raised_again.push(again(&ledger.entries[*entry]));
             }
             Match::Again { entry, .. } => {
+                changes.raised_again.push(again(&ledger.entries[*entry]));
                 let e = &mut ledger.entries[*entry];
                 e.id = f.id.to_string();
                 e.round = number;
@@ -188,7 +209,6 @@ pub fn record(
                 e.line = f.line;
                 e.fingerprint = f.fingerprint.clone();
                 e.status = Status::Open;
-                changes.still_open.push(said);
             }
             Match::New => ledger.entries.push(Entry {
                 id: f.id.to_string(),
@@ -251,7 +271,12 @@ fn settle_unraised(entry: &mut Entry, round: &Round, changes: &mut RoundChanges)
         .iter()
         .find(|(id, _)| id.eq_ignore_ascii_case(&entry.id))
         .map(|(_, s)| *s);
-    let item = (entry.id.clone(), entry.title.clone());
+    let item = Named {
+        id: entry.id.clone(),
+        round: entry.round,
+        title: entry.title.clone(),
+        was: None,
+    };
     match said {
         Some(PriorState::NoLongerApplies) => {
             entry.status = Status::NoLongerApplies {
@@ -261,7 +286,7 @@ fn settle_unraised(entry: &mut Entry, round: &Round, changes: &mut RoundChanges)
         }
         // Reviewers called it still open but nobody raised it: keep it
         // open rather than claim it was fixed.
-        Some(PriorState::StillOpen) => changes.still_open.push(item),
+        Some(PriorState::StillOpen) => changes.said_open.push(item),
         Some(PriorState::Addressed) => {
             entry.status = Status::Addressed {
                 since: round.number,
@@ -285,37 +310,39 @@ fn settle_unraised(entry: &mut Entry, round: &Round, changes: &mut RoundChanges)
     }
 }
 
-/// "Round 2. Addressed since round 1: S1 (…). Raised again: I1 (…)."
+/// "Round 3. Addressed since the last round: S1 of round 2 (…). Raised
+/// again: I1, raised in round 2 as I3 (…)." Every id says its round.
 pub fn round_line(round: u32, changes: &RoundChanges) -> String {
-    let list = |items: &[(String, String)]| {
+    let list = |items: &[Named]| {
         items
             .iter()
-            .map(|(id, t)| format!("{id} ({})", one_line(t)))
+            .map(|n| {
+                let title = one_line(&n.title);
+                match &n.was {
+                    Some((id, r)) => format!("{}, raised in round {r} as {id} ({title})", n.id),
+                    None => format!("{} of round {} ({title})", n.id, n.round),
+                }
+            })
             .collect::<Vec<_>>()
-            .join(", ")
+            .join("; ")
     };
     let mut parts = vec![format!("Round {round}.")];
-    if !changes.addressed.is_empty() {
-        parts.push(format!(
-            "Addressed since the last round: {}.",
-            list(&changes.addressed)
-        ));
-    }
-    if !changes.no_longer_applies.is_empty() {
-        parts.push(format!(
-            "No longer applies: {}.",
-            list(&changes.no_longer_applies)
-        ));
-    }
-    let reraised: Vec<(String, String)> = changes.still_open.clone();
-    if !reraised.is_empty() {
-        parts.push(format!("Raised again: {}.", list(&reraised)));
-    }
-    if !changes.unchanged.is_empty() {
-        parts.push(format!(
-            "Not raised again, but their code is unchanged, so still open: {}.",
-            list(&changes.unchanged)
-        ));
+    for (items, what) in [
+        (&changes.addressed, "Addressed since the last round"),
+        (&changes.no_longer_applies, "No longer applies"),
+        (&changes.raised_again, "Raised again"),
+        (
+            &changes.said_open,
+            "Not raised again, but the reviewers say still open",
+        ),
+        (
+            &changes.unchanged,
+            "Not raised again, but their code is unchanged, so still open",
+        ),
+    ] {
+        if !items.is_empty() {
+            parts.push(format!("{what}: {}.", list(items)));
+        }
     }
     parts.join(" ")
 }

@@ -14,7 +14,8 @@ mod comments;
 mod fingerprint;
 
 pub use apply::{
-    Match, Numbered, PriorStatuses, Recorded, Round, RoundChanges, record, round_line, sort_out,
+    Match, Named, Numbered, PriorStatuses, Recorded, Round, RoundChanges, record, round_line,
+    sort_out,
 };
 pub use fingerprint::{Fingerprint, anchor, fingerprint, same_finding};
 

@@ -307,7 +307,9 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
             Some("raised in round 1 as S1".to_string()),
         ),
     ];
-    const ROUND2_SUMMARY: &str = "Round 2. Addressed since the last round: I1 (mean() divides by len(values) - 1). Raised again: I1 (mean() of an empty list";
+    // Each id says the round it belongs to: round 1's I1 and round 2's I1
+    // are different findings.
+    const ROUND2_SUMMARY: &str = "Round 2. Addressed since the last round: I1 of round 1 (mean() divides by len(values) - 1). Raised again: I1, raised in round 1 as I2 (mean() of an empty list";
     assert_eq!(ids(&report), round2_ids);
     let summary = report["summary"].as_str().unwrap();
     assert!(summary.starts_with(ROUND2_SUMMARY), "{summary}");
