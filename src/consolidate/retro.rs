@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use super::build::{AgentResult, Inputs};
-use crate::domain::{AgentStatus, ChangedFile, Counts};
+use crate::domain::{AgentStatus, Counts};
 use crate::findings::Finding;
 use crate::report::model::{
-    AgentReport, Change, DropKind, Dropped, Reconciliation, ReportFinding, TokenCounts, ToolCalls,
+    AgentReport, Change, DropKind, Dropped, FileCoverage, Reconciliation, ReportFinding,
+    TokenCounts, ToolCalls,
 };
 
 /// The numbered findings and what became of each checked finding.
@@ -93,7 +94,7 @@ fn agent_report(
             reason: format!("{}: {}", d.kind.label(), d.reason),
         });
     }
-    let (reviewed, coverage_misses) = coverage(inputs, result);
+    let (coverage, coverage_misses) = coverage(inputs, result, placed);
     AgentReport {
         name: o.name.clone(),
         display_name: o.display_name.clone(),
@@ -134,8 +135,9 @@ fn agent_report(
             .answer
             .as_ref()
             .map_or(0, |a| a.design_observations.len() as u32),
-        files_reviewed: reviewed,
+        files_reviewed: coverage.len() as u32,
         coverage_misses,
+        coverage,
         retro: String::new(),
     }
 }
@@ -181,27 +183,42 @@ fn unique_insights(agent: &str, findings: &[Finding], placed: &Placed) -> u32 {
         .count() as u32
 }
 
-/// How many changed files the agent opened, and which it never did.
-fn coverage(inputs: &Inputs, result: &AgentResult) -> (u32, Vec<String>) {
-    let changed: Vec<&ChangedFile> = inputs
-        .target
-        .changed_files
-        .iter()
-        .filter(|c| c.status.exists_at_head())
-        .collect();
+/// The changed files the agent opened, each with the report's findings
+/// it raised there, and the changed files it never opened.
+fn coverage(
+    inputs: &Inputs,
+    result: &AgentResult,
+    placed: &Placed,
+) -> (Vec<FileCoverage>, Vec<String>) {
+    let name = &result.outcome.name;
     let opened: Vec<String> = result
         .outcome
         .files_opened
         .iter()
         .map(|p| relative(p, &inputs.workdir))
         .collect();
-    let seen = |c: &ChangedFile| opened.iter().any(|p| same_file(p, &c.path));
-    let reviewed = changed.iter().filter(|c| seen(c)).count() as u32;
-    let misses = changed
+    let (mut reviewed, mut misses) = (Vec::new(), Vec::new());
+    for c in inputs
+        .target
+        .changed_files
         .iter()
-        .filter(|c| !seen(c))
-        .map(|c| c.path.clone())
-        .collect();
+        .filter(|c| c.status.exists_at_head())
+    {
+        if !opened.iter().any(|p| same_file(p, &c.path)) {
+            misses.push(c.path.clone());
+            continue;
+        }
+        let findings = placed
+            .findings
+            .iter()
+            .filter(|f| f.path == c.path && f.agents.contains(name))
+            .map(|f| f.id.clone())
+            .collect();
+        reviewed.push(FileCoverage {
+            path: c.path.clone(),
+            findings,
+        });
+    }
     (reviewed, misses)
 }
 

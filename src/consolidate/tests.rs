@@ -718,3 +718,48 @@ fn a_ledger_entry_goes_to_the_most_severe_match() {
     assert_eq!(dropped(&r), [("claude:1", DropKind::DeclinedBefore)]);
     assert_eq!(ids(&r), [("S1", "claude:1 title")]);
 }
+
+/// Per agent: each changed file it opened with the findings it raised
+/// there, and the changed files it never opened; deleted files are not
+/// expected to be opened.
+#[test]
+fn coverage_lists_each_file_an_agent_reviewed() {
+    use crate::domain::{ChangedFile, FileStatus};
+    let mut claude = agent("claude");
+    claude.outcome.files_opened = ["/w/a.rs".to_string(), "/w/c.rs".to_string()].into();
+    let agents = [claude];
+    let findings = [verified(
+        "claude:1",
+        Severity::Important,
+        ("a.rs", 1),
+        "x()",
+    )];
+    let mut inputs = inputs(&agents, &findings, 1);
+    inputs.target.changed_files = [
+        ("a.rs", FileStatus::Modified),
+        ("b.rs", FileStatus::Added),
+        ("c.rs", FileStatus::Modified),
+        ("gone.rs", FileStatus::Deleted),
+    ]
+    .into_iter()
+    .map(|(path, status)| ChangedFile {
+        path: path.into(),
+        status,
+        additions: 1,
+        deletions: 0,
+    })
+    .collect();
+    let r = build(&inputs, decided(json!({})), None);
+    let a = &r.agents[0];
+    let coverage: Vec<(&str, Vec<String>)> = a
+        .coverage
+        .iter()
+        .map(|c| (c.path.as_str(), c.findings.clone()))
+        .collect();
+    assert_eq!(
+        coverage,
+        [("a.rs", vec!["I1".to_string()]), ("c.rs", vec![])]
+    );
+    assert_eq!(a.files_reviewed, 2);
+    assert_eq!(a.coverage_misses, ["b.rs"]);
+}

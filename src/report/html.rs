@@ -371,6 +371,11 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
         } else {
             to_html(&a.retro)
         };
+        let code = |p: &str| format!("<code>{}</code>", html_escape(p));
+        let text = match super::markdown::coverage_line(a, &code) {
+            Some(line) => format!("{text}<p>{line}</p>"),
+            None => text,
+        };
         (a.display_name.clone(), text)
     }
 }

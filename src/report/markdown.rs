@@ -555,7 +555,40 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
     } else {
         block(&a.retro)
     };
+    let text = match coverage_line(a, &|p| code(p)) {
+        Some(line) => format!("{text}\n\n{line}"),
+        None => text,
+    };
     (inline(&a.display_name), text)
+}
+
+/// "Reviewed `a.rs` (I1, S2), `b.rs` (no issues). Not opened: `c.rs`."
+/// `path` renders a path for the format.
+pub fn coverage_line(a: &AgentReport, path: &dyn Fn(&str) -> String) -> Option<String> {
+    if a.coverage.is_empty() && a.coverage_misses.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !a.coverage.is_empty() {
+        let files: Vec<String> = a
+            .coverage
+            .iter()
+            .map(|c| {
+                let found = if c.findings.is_empty() {
+                    "no issues".to_string()
+                } else {
+                    c.findings.join(", ")
+                };
+                format!("{} ({found})", path(&c.path))
+            })
+            .collect();
+        parts.push(format!("Reviewed {}.", files.join(", ")));
+    }
+    if !a.coverage_misses.is_empty() {
+        let files: Vec<String> = a.coverage_misses.iter().map(|p| path(p)).collect();
+        parts.push(format!("Not opened: {}.", files.join(", ")));
+    }
+    Some(parts.join(" "))
 }
 
 fn declined_line(d: &Declined) -> String {

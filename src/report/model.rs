@@ -350,6 +350,10 @@ pub struct AgentReport {
     pub design_observations: u32,
     pub files_reviewed: u32,
     pub coverage_misses: Vec<String>,
+    /// Each changed file the agent opened, with the report's findings it
+    /// raised there (none: reviewed, no issues).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<FileCoverage>,
     pub retro: String,
 }
 
@@ -363,6 +367,13 @@ pub struct Reconciliation {
     pub from: Severity,
     pub to: Option<Severity>,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileCoverage {
+    pub path: String,
+    /// Ids of the report's findings the agent raised in this file.
+    pub findings: Vec<String>,
 }
 
 /// What consolidation did to an agent's finding.

@@ -41,6 +41,7 @@ fn agent(name: &str, display: &str, status: AgentStatus) -> AgentReport {
         design_observations: 0,
         files_reviewed: 3,
         coverage_misses: vec![],
+        coverage: vec![],
         retro: String::new(),
     }
 }
@@ -77,6 +78,10 @@ pub fn rich_report() -> Report {
     codex.dropped = 1;
     codex.false_positives = 1;
     codex.coverage_misses = vec!["docs/usage.md".into()];
+    codex.coverage = vec![FileCoverage {
+        path: "src/stop.rs".into(),
+        findings: vec!["C1".into(), "I1".into()],
+    }];
     codex.files_reviewed = 2;
     codex.retro = format!("Raised one false positive. Hostile: {HOSTILE}");
     let mut gemini = agent("gemini", "Gemini", AgentStatus::QuotaExhausted);
