@@ -337,47 +337,43 @@ fn declined_line(d: &Declined) -> String {
 }
 
 fn feedback_view(f: &Feedback) -> (String, String, String, String) {
-    {
-        let url = if f.url.starts_with("https://") || f.url.starts_with("http://") {
-            f.url.clone()
-        } else {
-            "#".into()
-        };
-        let place = match (&f.path, f.line) {
-            (Some(p), Some(n)) => format!(" on {p}:{n}"),
-            (Some(p), None) => format!(" on {p}"),
-            _ => String::new(),
-        };
-        (url, f.author.clone(), place, f.excerpt.clone())
-    }
+    let url = if f.url.starts_with("https://") || f.url.starts_with("http://") {
+        f.url.clone()
+    } else {
+        "#".into()
+    };
+    let place = match (&f.path, f.line) {
+        (Some(p), Some(n)) => format!(" on {p}:{n}"),
+        (Some(p), None) => format!(" on {p}"),
+        _ => String::new(),
+    };
+    (url, f.author.clone(), place, f.excerpt.clone())
 }
 
 fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
-    {
-        let text = if a.retro.is_empty() {
-            match &a.message {
-                Some(m) if !a.status.is_ok() => format!(
-                    "<p>Did not complete: {}.</p>",
-                    html_escape(m.trim_end_matches('.'))
-                ),
-                _ => {
-                    if r.consolidation.performed {
-                        "<p>No retro note from the consolidator.</p>".into()
-                    } else {
-                        "<p>No retro note (consolidation was not performed).</p>".into()
-                    }
+    let text = if a.retro.is_empty() {
+        match &a.message {
+            Some(m) if !a.status.is_ok() => format!(
+                "<p>Did not complete: {}.</p>",
+                html_escape(m.trim_end_matches('.'))
+            ),
+            _ => {
+                if r.consolidation.performed {
+                    "<p>No retro note from the consolidator.</p>".into()
+                } else {
+                    "<p>No retro note (consolidation was not performed).</p>".into()
                 }
             }
-        } else {
-            to_html(&a.retro)
-        };
-        let code = |p: &str| format!("<code>{}</code>", html_escape(p));
-        let text = match super::markdown::coverage_line(a, &code) {
-            Some(line) => format!("{text}<p>{line}</p>"),
-            None => text,
-        };
-        (a.display_name.clone(), text)
-    }
+        }
+    } else {
+        to_html(&a.retro)
+    };
+    let code = |p: &str| format!("<code>{}</code>", html_escape(p));
+    let text = match super::markdown::coverage_line(a, &code) {
+        Some(line) => format!("{text}<p>{line}</p>"),
+        None => text,
+    };
+    (a.display_name.clone(), text)
 }
 
 fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {

@@ -626,19 +626,17 @@ pub fn raised_again(d: &Declined) -> Option<String> {
 }
 
 fn feedback_line(f: &Feedback) -> String {
-    {
-        let place = match (&f.path, f.line) {
-            (Some(p), Some(n)) => format!(" on {}", code(&format!("{p}:{n}"))),
-            (Some(p), None) => format!(" on {}", code(p)),
-            _ => String::new(),
-        };
-        format!(
-            "[@{}]({}){place}: {}",
-            inline(&f.author),
-            f.url,
-            inline(&f.excerpt)
-        )
-    }
+    let place = match (&f.path, f.line) {
+        (Some(p), Some(n)) => format!(" on {}", code(&format!("{p}:{n}"))),
+        (Some(p), None) => format!(" on {}", code(p)),
+        _ => String::new(),
+    };
+    format!(
+        "[@{}]({}){place}: {}",
+        inline(&f.author),
+        f.url,
+        inline(&f.excerpt)
+    )
 }
 
 fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
