@@ -378,20 +378,18 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
 
 fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
     let name = |a: &str| r.display_name(a);
-    {
-        let to =
-            c.to.map(|t| format!(" → {}", t.label()))
-                .unwrap_or_default();
-        format!(
-            "{} ({}, {}): {} {}{to} — {}",
-            c.finding,
-            name(&c.agent),
-            c.title,
-            c.change,
-            c.from.label(),
-            c.reason
-        )
-    }
+    let to =
+        c.to.map(|t| format!(" → {}", t.label()))
+            .unwrap_or_default();
+    format!(
+        "{} ({}, {}): {} {}{to} — {}",
+        c.finding,
+        name(&c.agent),
+        c.title,
+        c.change,
+        c.from.label(),
+        c.reason
+    )
 }
 
 fn limitation_line(l: &Limitation) -> String {

@@ -641,20 +641,18 @@ fn feedback_line(f: &Feedback) -> String {
 
 fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
     let name = |agent: &str| r.display_name(agent);
-    {
-        let to =
-            c.to.map(|t| format!(" → {}", t.label()))
-                .unwrap_or_default();
-        format!(
-            "**{}** ({}, {}): {} {}{to} — {}",
-            inline(&c.finding),
-            inline(&name(&c.agent)),
-            inline(&c.title),
-            c.change,
-            c.from.label(),
-            inline(&c.reason)
-        )
-    }
+    let to =
+        c.to.map(|t| format!(" → {}", t.label()))
+            .unwrap_or_default();
+    format!(
+        "**{}** ({}, {}): {} {}{to} — {}",
+        inline(&c.finding),
+        inline(&name(&c.agent)),
+        inline(&c.title),
+        c.change,
+        c.from.label(),
+        inline(&c.reason)
+    )
 }
 
 fn limitation_line(l: &Limitation) -> String {
@@ -669,12 +667,10 @@ fn limitation_line(l: &Limitation) -> String {
 
 fn test_run_line(r: &Report, t: &TestRun) -> String {
     let name = |agent: &str| r.display_name(agent);
-    {
-        format!(
-            "{} — {} ({})",
-            code(&t.command),
-            inline(&t.result),
-            inline(&name(&t.agent))
-        )
-    }
+    format!(
+        "{} — {} ({})",
+        code(&t.command),
+        inline(&t.result),
+        inline(&name(&t.agent))
+    )
 }
