@@ -763,3 +763,63 @@ fn coverage_lists_each_file_an_agent_reviewed() {
     assert_eq!(a.files_reviewed, 2);
     assert_eq!(a.coverage_misses, ["b.rs"]);
 }
+
+/// The rule's verdict at each level, when no consolidator decided.
+#[test]
+fn the_rule_verdict_follows_the_most_severe_finding() {
+    let agents = [agent("claude")];
+    let at = |severity: Severity| {
+        let findings = [verified("claude:1", severity, ("a.rs", 1), "x()")];
+        let r = build(
+            &inputs(&agents, &findings, 1),
+            Consolidation::NotPerformed {
+                reason: "off".into(),
+            },
+            None,
+        );
+        (r.verdict.decision, r.verdict.reason)
+    };
+    assert_eq!(
+        at(Severity::Suggestion),
+        (
+            Verdict::MergeWithOptionalFixes,
+            "only suggestions remain.".to_string()
+        )
+    );
+    assert_eq!(
+        at(Severity::Important),
+        (
+            Verdict::MergeWithFixes,
+            "address the 1 important finding(s) before merging.".to_string()
+        )
+    );
+    assert_eq!(
+        at(Severity::Critical),
+        (
+            Verdict::NeedsChanges,
+            "1 critical finding(s) must be fixed first.".to_string()
+        )
+    );
+}
+
+/// A severity note names only the agents that gave the severity changed.
+#[test]
+fn a_severity_note_names_who_raised_it_so() {
+    let agents = [agent("claude"), agent("codex")];
+    let findings = [
+        verified("claude:1", Severity::Important, ("a.rs", 1), "x()"),
+        verified("codex:1", Severity::Suggestion, ("a.rs", 1), "x()"),
+    ];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(
+            json!({"groups": [group(&["claude:1", "codex:1"], "critical",
+            json!({"severity_reason": "it loses data"}))]}),
+        ),
+        None,
+    );
+    assert_eq!(
+        r.findings[0].severity_note.as_deref(),
+        Some("Claude raised this as Important; promoted to Critical: it loses data")
+    );
+}
