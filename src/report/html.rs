@@ -44,6 +44,8 @@ struct AppendixView {
     file: String,
     id_map: String,
     raw: String,
+    /// The review as readable HTML, when the raw answer reads.
+    review: Option<String>,
 }
 
 #[derive(Template)]
@@ -209,6 +211,7 @@ pub fn render(report: &Report) -> String {
                         .join(", ")
                 },
                 raw: a.raw.clone(),
+                review: super::appendix::readable(&a.raw).map(|md| to_html(&md)),
             })
             .collect(),
     };

@@ -295,8 +295,9 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
-                raw: (budget.raw_appendix && !a.raw.trim().is_empty())
-                    .then(|| fenced(&a.raw, "json")),
+                raw: (budget.raw_appendix && !a.raw.trim().is_empty()).then(|| {
+                    super::appendix::readable(&a.raw).unwrap_or_else(|| fenced(&a.raw, "json"))
+                }),
             })
             .collect(),
         cut_note,

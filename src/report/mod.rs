@@ -1,6 +1,7 @@
 //! The report: one model, rendered as Markdown, a GitHub comment, HTML,
 //! JSON and SARIF.
 
+pub mod appendix;
 pub mod header;
 pub mod html;
 pub mod markdown;

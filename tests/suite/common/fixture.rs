@@ -257,7 +257,10 @@ pub fn rich_report() -> Report {
             context_updates: vec!["Cleanup-on-stop is a known trade-off.".into()],
         },
         appendix: vec![
-            AppendixEntry { agent: "claude".into(), file: "agents/claude/review-claude-pass-1.md".into(), raw: format!("{{\"findings\": [], \"note\": \"{HOSTILE}\"}}"), id_map: vec![("F1".into(), "C1".into()), ("F2".into(), "I1".into()), ("F3".into(), "S1".into())] },
+            AppendixEntry { agent: "claude".into(), file: "agents/claude/review-claude-pass-1.md".into(), raw: serde_json::json!({"verdict": "needs_changes", "verdict_reason": "lock order", "summary": format!("Summary: {HOSTILE}"),
+                "findings": [{"id": "F1", "severity": "critical", "category": "regression", "title": format!("Lock order `a` then `b` {HOSTILE}"),
+                    "path": "src/stop.rs", "line_start": 10, "line_end": 12, "quote": "let a = first.lock();", "body": format!("Deadlocks. {HOSTILE}"), "fix": "Take `b` first."}],
+                "testing": "No test for the lock order.", "tests_run": [{"command": "cargo test stop", "result": "3 passed"}]}).to_string(), id_map: vec![("F1".into(), "C1".into()), ("F2".into(), "I1".into()), ("F3".into(), "S1".into())] },
             AppendixEntry { agent: "codex".into(), file: "agents/codex/review-codex-pass-1.md".into(), raw: "{}".into(), id_map: vec![("F1".into(), "I1".into()), ("F2".into(), "S2".into()), ("F3".into(), "dropped (false positive)".into())] },
             AppendixEntry { agent: "gemini".into(), file: "agents/gemini/review-gemini-pass-1.md".into(), raw: String::new(), id_map: vec![] },
         ],
