@@ -36,6 +36,8 @@ struct Prompt<'a> {
     context: &'a str,
     findings_json: String,
     groups_json: String,
+    reviewers_json: String,
+    threads_json: String,
     prior: &'a [String],
 }
 
@@ -43,7 +45,7 @@ struct Prompt<'a> {
 pub fn prompt(
     facts: &Facts,
     findings: &[Finding],
-    agent_count: usize,
+    results: &[AgentResult],
     diff_path: &str,
     prior: &[String],
 ) -> String {
@@ -72,7 +74,7 @@ pub fn prompt(
         .map(|g| g.into_iter().map(|i| findings[i].key.as_str()).collect())
         .collect();
     Prompt {
-        agent_count,
+        agent_count: results.len(),
         repo: facts.repo_label(),
         target_line: facts.target_line(),
         base: &facts.base_ref,
@@ -82,10 +84,44 @@ pub fn prompt(
         context: facts.review_context.as_deref().unwrap_or(""),
         findings_json: serde_json::to_string_pretty(&listed).unwrap_or_default(),
         groups_json: serde_json::to_string(&groups).unwrap_or_default(),
+        reviewers_json: serde_json::to_string_pretty(&reviewers(results)).unwrap_or_default(),
+        threads_json: serde_json::to_string_pretty(&facts.unresolved).unwrap_or_default(),
         prior,
     }
     .render()
     .expect("the consolidation template renders")
+}
+
+/// What each reviewer did and said besides its findings: how its run went
+/// (measured, not its own claims) and its assessments, so the design
+/// observations, assessments and retro notes are written from what the
+/// reviewers said.
+fn reviewers(results: &[AgentResult]) -> Vec<serde_json::Value> {
+    results
+        .iter()
+        .map(|r| {
+            let o = &r.outcome;
+            let a = r.answer.as_ref();
+            json!({
+                "agent": o.name,
+                "status": if o.status.is_ok() && a.is_none() { "answer_invalid" } else { o.status.name() },
+                "measured": {
+                    "duration_s": o.duration_ms / 1000,
+                    "tool_calls": o.total_tool_calls(),
+                    "files_opened": o.files_opened.len(),
+                    "output_tokens": o.tokens.output,
+                },
+                "findings": a.map_or(0, |a| a.findings.len()),
+                "verdict": a.and_then(|a| a.verdict),
+                "design_observations": a.map(|a| &a.design_observations),
+                "testing": a.map(|a| &a.testing),
+                "documentation": a.map(|a| &a.documentation),
+                "commits": a.map(|a| &a.commits),
+                "acknowledged_limitations": a.map(|a| &a.acknowledged_limitations),
+                "tests_run": a.map(|a| &a.tests_run),
+            })
+        })
+        .collect()
 }
 
 /// The JSON schema of the consolidator's answer.

@@ -44,7 +44,8 @@ pub(super) async fn after_review(
 /// What the consolidator is asked to decide on.
 pub(super) struct ToConsolidate<'a> {
     pub findings: &'a [Finding],
-    pub agent_count: usize,
+    /// The reviewers' runs and answers, which the consolidator is shown.
+    pub results: &'a [AgentResult],
     /// Earlier rounds' open and declined findings, one line each.
     pub prior: &'a [String],
 }
@@ -59,7 +60,7 @@ pub(super) async fn consolidate_pass(
 ) -> Consolidation {
     let ToConsolidate {
         findings,
-        agent_count,
+        results,
         prior,
     } = input;
     let name = config.consolidation.agent.clone();
@@ -75,7 +76,7 @@ pub(super) async fn consolidate_pass(
         };
     }
     let diff_path = run.diff().display().to_string();
-    let prompt = consolidate::prompt(facts, findings, agent_count, &diff_path, prior);
+    let prompt = consolidate::prompt(facts, findings, results, &diff_path, prior);
     let prompt_file = dir.join("prompt.md");
     let _ = std::fs::write(&prompt_file, &prompt);
     let mut spec = spec(config, &name, agent);

@@ -186,7 +186,7 @@ async fn review(
     let (results, findings) = collect::collect(&p.run, outcomes, &p.tree_at_head()?)?;
     let input = ToConsolidate {
         findings: &findings,
-        agent_count: results.len(),
+        results: &results,
         prior: &prior,
     };
     let consolidating = Instant::now();
@@ -335,7 +335,7 @@ impl Again {
         progress.event(ProgressEvent::Stage("consolidating".into()));
         let input = ToConsolidate {
             findings: &saved.findings,
-            agent_count: saved.results.len(),
+            results: &saved.results,
             prior,
         };
         let consolidation = consolidation::consolidate_pass(

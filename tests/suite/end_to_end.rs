@@ -255,6 +255,22 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
         .collect();
     versions.sort();
     assert_eq!(versions, ["0.171.0", "0.61.0", "2.1.197"]);
+    // The consolidator sees what the reviewers said besides their findings
+    // and how their runs went, measured.
+    let consolidation_prompt =
+        std::fs::read_to_string(run.join("consolidation/prompt.md")).unwrap();
+    assert!(consolidation_prompt.contains("## The reviewers"));
+    for expected in [
+        "\"agent\": \"claude\"",
+        "\"tool_calls\": 3",
+        "\"design_observations\": [",
+        "\"status\": \"ok\"",
+    ] {
+        assert!(
+            consolidation_prompt.contains(expected),
+            "{expected} in the consolidation prompt"
+        );
+    }
     // The overhead is split out: the checkout and the consolidation pass.
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();

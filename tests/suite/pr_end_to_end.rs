@@ -119,6 +119,13 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
             .to_string_lossy()
             .ends_with("-pr-7")
     );
+    // The consolidator is shown the PR's open review thread.
+    let prompt = std::fs::read_to_string(run.join("consolidation/prompt.md")).unwrap();
+    assert!(
+        prompt.contains("## Open review threads on the PR"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("What about even lengths?"));
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
