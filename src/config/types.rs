@@ -478,6 +478,24 @@ mod name_tests {
         assert!(config.agents.contains_key("sonnet-4.6_b"));
     }
 
+    /// An error inside a value (an element of a list) is traced to the
+    /// file that set the list.
+    #[test]
+    fn an_error_inside_a_value_is_traced_to_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "[review]\nagents = [\"claude\", 3]\n").unwrap();
+        let err = load(&LoadOptions {
+            user_file: Some(file.clone()),
+            data_dir: "/d".into(),
+            cache_dir: "/c".into(),
+            ..LoadOptions::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(&file.display().to_string()), "{err}");
+    }
+
     /// An agent's own timeout, when set, is read as a duration.
     #[test]
     fn an_agent_timeout_is_a_duration() {
