@@ -1,6 +1,8 @@
 //! The consolidation's phases on hand-made findings and decisions: every
-//! guardrail, the numbering, the verdict floor, the figures, and rounds
-//! sorted out before ids are given. No agent CLI is needed.
+//! guardrail, the numbering, the verdict floor, the figures, and (in
+//! `rounds`) rounds sorted out before ids are given. No agent CLI is needed.
+
+mod rounds;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,13 +13,13 @@ use super::decisions::Decisions;
 use crate::agents::Outcome;
 use crate::agents::events::Tokens;
 use crate::domain::{AgentStatus, Protocol, Severity, TargetKind};
-use crate::findings::answer::{Answer, PriorState, RawFinding};
+use crate::findings::answer::{Answer, RawFinding};
 use crate::findings::evidence::Checked;
 use crate::findings::{Category, Evidence, Finding, Verdict};
 use crate::report::model::{Change, DropKind, Report, RunInfo, Target};
-use crate::rounds::{Ledger, Status};
+use crate::rounds::Ledger;
 
-fn outcome(name: &str, status: AgentStatus) -> Outcome {
+pub(super) fn outcome(name: &str, status: AgentStatus) -> Outcome {
     Outcome {
         name: name.into(),
         display_name: format!("{}{}", name[..1].to_uppercase(), &name[1..]),
@@ -42,7 +44,7 @@ fn outcome(name: &str, status: AgentStatus) -> Outcome {
     }
 }
 
-fn agent(name: &str) -> AgentResult {
+pub(super) fn agent(name: &str) -> AgentResult {
     AgentResult {
         outcome: outcome(name, AgentStatus::Ok),
         answer: Some(serde_json::from_value::<Answer>(json!({})).unwrap()),
@@ -52,7 +54,7 @@ fn agent(name: &str) -> AgentResult {
     }
 }
 
-fn failed(name: &str) -> AgentResult {
+pub(super) fn failed(name: &str) -> AgentResult {
     AgentResult {
         outcome: outcome(name, AgentStatus::QuotaExhausted),
         answer: None,
@@ -63,7 +65,7 @@ fn failed(name: &str) -> AgentResult {
 }
 
 /// `agent:id`, at `path:line`, with the code it quotes.
-fn finding(
+pub(super) fn finding(
     key: &str,
     severity: Severity,
     at: (&str, u32),
@@ -96,11 +98,11 @@ fn finding(
     }
 }
 
-fn verified(key: &str, severity: Severity, at: (&str, u32), code: &str) -> Finding {
+pub(super) fn verified(key: &str, severity: Severity, at: (&str, u32), code: &str) -> Finding {
     finding(key, severity, at, code, Evidence::Verified)
 }
 
-fn unverified(key: &str) -> Finding {
+pub(super) fn unverified(key: &str) -> Finding {
     let reason = "the quoted code is not in the file".to_string();
     finding(
         key,
@@ -111,7 +113,11 @@ fn unverified(key: &str) -> Finding {
     )
 }
 
-fn inputs<'a>(agents: &'a [AgentResult], findings: &'a [Finding], round: u32) -> Inputs<'a> {
+pub(super) fn inputs<'a>(
+    agents: &'a [AgentResult],
+    findings: &'a [Finding],
+    round: u32,
+) -> Inputs<'a> {
     Inputs {
         run: RunInfo {
             id: format!("run-{round}"),
@@ -148,7 +154,7 @@ fn inputs<'a>(agents: &'a [AgentResult], findings: &'a [Finding], round: u32) ->
     }
 }
 
-fn decided(decisions: serde_json::Value) -> Consolidation {
+pub(super) fn decided(decisions: serde_json::Value) -> Consolidation {
     let mut d = json!({"verdict": "merge_with_fixes", "summary": "s"});
     d.as_object_mut()
         .unwrap()
@@ -160,7 +166,11 @@ fn decided(decisions: serde_json::Value) -> Consolidation {
     }
 }
 
-fn group(members: &[&str], severity: &str, extra: serde_json::Value) -> serde_json::Value {
+pub(super) fn group(
+    members: &[&str],
+    severity: &str,
+    extra: serde_json::Value,
+) -> serde_json::Value {
     let mut g = json!({"members": members, "severity": severity, "category": "regression", "title": members.join("+")});
     g.as_object_mut()
         .unwrap()
@@ -168,21 +178,21 @@ fn group(members: &[&str], severity: &str, extra: serde_json::Value) -> serde_js
     g
 }
 
-fn ids(r: &Report) -> Vec<(&str, &str)> {
+pub(super) fn ids(r: &Report) -> Vec<(&str, &str)> {
     r.findings
         .iter()
         .map(|f| (f.id.as_str(), f.title.as_str()))
         .collect()
 }
 
-fn dropped(r: &Report) -> Vec<(&str, DropKind)> {
+pub(super) fn dropped(r: &Report) -> Vec<(&str, DropKind)> {
     r.dropped
         .iter()
         .map(|d| (d.source.as_str(), d.kind))
         .collect()
 }
 
-fn note(r: &Report) -> &str {
+pub(super) fn note(r: &Report) -> &str {
     r.consolidation.note.as_deref().unwrap_or("")
 }
 
@@ -474,249 +484,6 @@ fn without_decisions_findings_merge_by_location_at_their_highest_severity() {
     assert_eq!(r.verdict.decision, Verdict::MergeWithFixes);
     assert_eq!(r.reconciliation[0].change, Change::Upgraded);
     assert!(r.incomplete, "a report without consolidation is incomplete");
-}
-
-/// Two rounds over a ledger: round 1's findings enter it; in round 2 one
-/// declined finding whose code is unchanged is dropped as such before ids
-/// are given, one whose code changed is shown again with its history.
-#[test]
-fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
-    let agents = [agent("claude")];
-    let round1 = [
-        verified(
-            "claude:1",
-            Severity::Critical,
-            ("lock.rs", 4),
-            "let a = first.lock();",
-        ),
-        verified(
-            "claude:2",
-            Severity::Suggestion,
-            ("lock.rs", 9),
-            "sleep(42)",
-        ),
-        verified("claude:3", Severity::Suggestion, ("lock.rs", 20), "retry()"),
-    ];
-    let mut ledger = Ledger::default();
-    let priors = Vec::new();
-    let rounds = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        build(
-            &inputs(&agents, findings, round),
-            Consolidation::NotPerformed {
-                reason: "off".into(),
-            },
-            Some(Rounds {
-                ledger,
-                priors: &priors,
-                code_at_head: &|_| None,
-            }),
-        )
-    };
-    let r1 = rounds(&mut ledger, &round1, 1);
-    assert_eq!(ids(&r1).len(), 3);
-    ledger.decline("C1", 1, "lock order is documented").unwrap();
-    ledger.decline("S1", 1, "cosmetic").unwrap();
-
-    // Round 2: C1's code changed, S1's did not.
-    let mut round2 = round1.clone();
-    round2[0].checked.excerpt = Some("let b = second.lock();\nlet a = first.lock();".into());
-    let r2 = rounds(&mut ledger, &round2, 2);
-    assert_eq!(
-        ids(&r2),
-        [("C1", "claude:1 title"), ("S1", "claude:3 title")],
-        "S1 of round 1 takes no id; the next suggestion is S1"
-    );
-    assert_eq!(
-        r2.findings[0].prior.as_deref(),
-        Some(
-            "declined in round 1 as C1 (lock order is documented); raised again because the code it concerns changed"
-        )
-    );
-    assert_eq!(
-        r2.findings[1].prior.as_deref(),
-        Some("raised in round 1 as S2")
-    );
-    assert_eq!(dropped(&r2), [("claude:2", DropKind::DeclinedBefore)]);
-    assert_eq!(r2.dropped[0].reason, "declined in round 1 as S1: cosmetic");
-    // Every id the report mentions is one it shows.
-    assert_eq!(
-        r2.appendix[0].id_map,
-        [
-            ("1".to_string(), "C1".to_string()),
-            ("2".to_string(), "dropped (declined before)".to_string()),
-            ("3".to_string(), "S1".to_string()),
-        ]
-    );
-    let declined: Vec<(&str, bool)> = r2
-        .declined
-        .iter()
-        .map(|d| (d.title.as_str(), d.code_changed))
-        .collect();
-    assert_eq!(
-        declined,
-        [("claude:1 title", true), ("claude:2 title", false)]
-    );
-    // Who raised each declined finding again, and how often since.
-    let again: Vec<(Vec<String>, u32)> = r2
-        .declined
-        .iter()
-        .map(|d| (d.raised_again_by.clone(), d.rounds_raised_again))
-        .collect();
-    assert_eq!(
-        again,
-        [
-            (vec!["Claude".to_string()], 1),
-            (vec!["Claude".to_string()], 1)
-        ]
-    );
-    let r3 = rounds(&mut ledger, &round2, 3);
-    assert_eq!(r3.declined[1].rounds_raised_again, 2);
-    assert!(
-        crate::report::render(&r3, crate::config::Format::Md, None).contains(
-            "declined — cosmetic. Raised again this round by Claude (in 2 rounds since it was declined)."
-        )
-    );
-    assert_eq!(r2.counts.critical + r2.counts.suggestion, 2);
-    // The author's decisions stand; the re-raised suggestion takes its new id.
-    let statuses: Vec<(&str, &str)> = ledger
-        .entries
-        .iter()
-        .map(|e| (e.id.as_str(), e.status.name()))
-        .collect();
-    assert_eq!(
-        statuses,
-        [("C1", "declined"), ("S1", "declined"), ("S1", "open")]
-    );
-    assert!(
-        r2.summary
-            .starts_with("Round 2. Raised again: C1, raised in round 1 as C1 (claude:1 title); S1, raised in round 1 as S2 (claude:3 title).")
-    );
-}
-
-/// A finding nobody raised again is "addressed" only on evidence: its code
-/// changed, or a reviewer said so. Code that is still there keeps it open.
-#[test]
-fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
-    let agents = [agent("claude")];
-    let round1 = [
-        verified(
-            "claude:1",
-            Severity::Critical,
-            ("lock.rs", 4),
-            "let a = first.lock();",
-        ),
-        verified(
-            "claude:2",
-            Severity::Suggestion,
-            ("gone.rs", 9),
-            "sleep(42)",
-        ),
-    ];
-    let mut first = Ledger::default();
-    let none = Vec::new();
-    let at_head = |path: &str| {
-        (path == "lock.rs").then(|| "fn x() {\n    let a = first.lock();\n}\n".to_string())
-    };
-    build(
-        &inputs(&agents, &round1, 1),
-        decided(json!({})),
-        Some(Rounds {
-            ledger: &mut first,
-            priors: &none,
-            code_at_head: &at_head,
-        }),
-    );
-    let round2 = |priors: Vec<(String, PriorState)>| {
-        let mut ledger = first.clone();
-        let r = build(
-            &inputs(&agents, &[], 2),
-            decided(json!({})),
-            Some(Rounds {
-                ledger: &mut ledger,
-                priors: &priors,
-                code_at_head: &at_head,
-            }),
-        );
-        (ledger, r)
-    };
-    let (ledger, r) = round2(Vec::new());
-    assert_eq!(ledger.entries[0].status, Status::Open);
-    assert_eq!(ledger.entries[1].status, Status::Addressed { since: 2 });
-    assert!(
-        r.summary.starts_with(
-            "Round 2. Addressed since the last round: S1 of round 1 (claude:2 title). \
-             Not raised again, but their code is unchanged, so still open: C1 of round 1 (claude:1 title)."
-        ),
-        "{}",
-        r.summary
-    );
-    // A reviewer who says it is addressed is evidence enough.
-    let (ledger, _) = round2(vec![("C1".into(), PriorState::Addressed)]);
-    assert_eq!(ledger.entries[0].status, Status::Addressed { since: 2 });
-    // Called still open but raised by nobody: said so, not as raised again.
-    let (ledger, r) = round2(vec![("C1".into(), PriorState::StillOpen)]);
-    assert_eq!(ledger.entries[0].status, Status::Open);
-    assert!(
-        r.summary.contains(
-            "Not raised again, but the reviewers say still open: C1 of round 1 (claude:1 title)."
-        ),
-        "{}",
-        r.summary
-    );
-    assert!(!r.summary.contains("Raised again:"), "{}", r.summary);
-    let (ledger, _) = round2(vec![("c1".into(), PriorState::NoLongerApplies)]);
-    assert_eq!(
-        ledger.entries[0].status,
-        Status::NoLongerApplies { since: 2 }
-    );
-}
-
-/// A ledger entry goes to the most severe finding that matches it, in
-/// whatever order the consolidator listed its groups.
-#[test]
-fn a_ledger_entry_goes_to_the_most_severe_match() {
-    let agents = [agent("claude"), agent("codex")];
-    let code = "return sum(values) / len(values)";
-    let round1 = [verified(
-        "claude:1",
-        Severity::Important,
-        ("stats.py", 3),
-        code,
-    )];
-    let mut ledger = Ledger::default();
-    let priors = Vec::new();
-    let rounds = |ledger: &mut Ledger, findings: &[Finding], round: u32, c: Consolidation| {
-        build(
-            &inputs(&agents, findings, round),
-            c,
-            Some(Rounds {
-                ledger,
-                priors: &priors,
-                code_at_head: &|_| None,
-            }),
-        )
-    };
-    let off = || Consolidation::NotPerformed {
-        reason: "off".into(),
-    };
-    rounds(&mut ledger, &round1, 1, off());
-    ledger.decline("I1", 1, "by design").unwrap();
-    // Both raise the same claim on the same code; the Suggestion is listed first.
-    let mut a = verified("codex:1", Severity::Suggestion, ("stats.py", 3), code);
-    a.raw.title = "claude:1 title".into();
-    a.raw.body = "claude:1 body".into();
-    let b = round1[0].clone();
-    let r = rounds(
-        &mut ledger,
-        &[a, b],
-        2,
-        decided(json!({"groups": [
-            group(&["codex:1"], "suggestion", json!({"title": "claude:1 title", "body": "claude:1 body"})),
-            group(&["claude:1"], "important", json!({"title": "claude:1 title", "body": "claude:1 body"})),
-        ]})),
-    );
-    assert_eq!(dropped(&r), [("claude:1", DropKind::DeclinedBefore)]);
-    assert_eq!(ids(&r), [("S1", "claude:1 title")]);
 }
 
 /// Per agent: each changed file it opened with the findings it raised
