@@ -67,7 +67,13 @@ pub struct Installed {
 pub async fn probe(protocol: Protocol, path: &Path, strip: &[String]) -> Installed {
     // Like a review run, a probe sees only the allowlisted environment,
     // and runs in a process group of its own: whatever it starts goes with it.
-    let child = tokio::process::Command::new(path)
+    // Under the agents' keeper, which the kernel tells of deep-review's
+    // death: a probe still running then (they run beside the agents) goes
+    // with it, and what it started too.
+    let mut command = tokio::process::Command::new("/bin/sh");
+    command
+        .args(["-c", super::supervise::KEEPER, "deep-review-probe"])
+        .arg(path)
         .arg("--version")
         .env_clear()
         .envs(
@@ -79,8 +85,21 @@ pub async fn probe(protocol: Protocol, path: &Path, strip: &[String]) -> Install
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn();
+        .kill_on_drop(true);
+    let parent = std::process::id() as i32;
+    // SAFETY: the closure makes system calls only and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn();
     let version = match child {
         Ok(child) => {
             let pgid = child.id().map(|id| nix::unistd::Pid::from_raw(id as i32));

@@ -34,7 +34,7 @@ pub const ALWAYS_STRIPPED: &[&str] = crate::sandbox::env::NEVER;
 /// handlers, which exec resets, so the CLI starts with default dispositions
 /// (but SIGINT and SIGQUIT, which sh ignores for a background command; the
 /// group is stopped with SIGTERM and SIGKILL).
-const KEEPER: &str = r#"trap 'kill -9 0' USR1
+pub(super) const KEEPER: &str = r#"trap 'kill -9 0' USR1
 trap ':' TERM INT HUP
 "$@" &
 pid=$!

@@ -657,6 +657,38 @@ async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
     );
 }
 
+/// The CLIs' `--version` probes run beside the agents: one still running
+/// when deep-review is killed outright goes with it, as the agents do.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_version_probe_dies_with_a_sigkilled_deep_review() {
+    let (e, mut child) = hanging_review(|bed| {
+        use std::os::unix::fs::PermissionsExt;
+        // Never answers `--version` (nor reviews): its probe is still
+        // running when deep-review dies.
+        let script = bed.path("bin/slow-version");
+        std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+        std::fs::write(&script, "#!/bin/sh\nsleep 600\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (
+            format!(
+                "[agents.prober]\nprotocol = \"claude\"\nbinary = \"{}\"\n",
+                script.display()
+            ),
+            vec!["--agents".into(), "claude,codex,gemini,prober".into()],
+        )
+    })
+    .await;
+    let probing = crate::common::processes_under(e.bed.root.path());
+    assert!(
+        probing.iter().any(|p| p.contains("slow-version --version")),
+        "the probe runs: {probing:#?}"
+    );
+    send(&child, nix::sys::signal::Signal::SIGKILL);
+    child.wait().unwrap();
+    let left = crate::common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10));
+    assert!(left.is_empty(), "processes outlived deep-review: {left:#?}");
+}
+
 /// deep-review killed outright (SIGKILL: no handler runs) takes its agents
 /// with it.
 #[tokio::test(flavor = "multi_thread")]
