@@ -328,6 +328,68 @@ mod tests {
     use super::test_support::entry;
     use super::*;
 
+    /// The next round's prompt lists the open and the declined findings,
+    /// one line each, and leaves out what was addressed.
+    #[test]
+    fn the_prompt_lists_open_and_declined_findings() {
+        let mut declined = entry("S2");
+        declined.status = Status::Declined {
+            since: 1,
+            reason: "by design".into(),
+        };
+        let mut addressed = entry("S3");
+        addressed.status = Status::Addressed { since: 2 };
+        let ledger = Ledger {
+            entries: vec![entry("S1"), declined, addressed],
+            ..Ledger::default()
+        };
+        assert_eq!(
+            ledger.prompt_lines(),
+            [
+                "`S1` (round 1): t — `stats.py:1` — open. mean() of an empty list raises ZeroDivisionError",
+                "`S2` (round 1): t — `stats.py:1` — declined by the author in round 1: by design. mean() of an empty list raises ZeroDivisionError",
+            ]
+        );
+    }
+
+    /// A missing ledger is an empty one; an unreadable one is an error,
+    /// never silently empty.
+    #[test]
+    fn a_missing_ledger_is_empty_and_an_unreadable_one_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Ledger::load(dir.path()).unwrap(), Ledger::default());
+        let not_a_file = dir.path().join("ledger.json");
+        std::fs::create_dir(&not_a_file).unwrap();
+        assert!(matches!(
+            Ledger::load(dir.path()),
+            Err(LedgerError::Read { .. })
+        ));
+        std::fs::remove_dir(&not_a_file).unwrap();
+        std::fs::write(&not_a_file, "{").unwrap();
+        assert!(matches!(
+            Ledger::load(dir.path()),
+            Err(LedgerError::Parse { .. })
+        ));
+    }
+
+    /// `raised_again` is written only once it counts something, so older
+    /// ledgers and new ones read alike.
+    #[test]
+    fn raised_again_is_written_only_when_counted() {
+        let mut e = entry("S1");
+        assert!(
+            serde_json::to_value(&e)
+                .unwrap()
+                .get("raised_again")
+                .is_none()
+        );
+        e.raised_again = 2;
+        assert_eq!(serde_json::to_value(&e).unwrap()["raised_again"], 2);
+        let read: Entry =
+            serde_json::from_value(serde_json::to_value(entry("S1")).unwrap()).unwrap();
+        assert_eq!(read.raised_again, 0);
+    }
+
     #[test]
     fn a_reconsolidated_run_keeps_what_happened_since() {
         let proposal = |id: &str, run_id: &str, text: &str, applied: bool| ContextProposal {
