@@ -84,6 +84,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn protocols_are_named_as_configured() {
+        for p in [Protocol::Claude, Protocol::Codex, Protocol::Gemini] {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
+        }
+        assert_eq!(Protocol::Codex.name(), "codex");
+    }
+
+    #[test]
     fn statuses_serialise_as_their_names() {
         for s in [
             AgentStatus::Ok,

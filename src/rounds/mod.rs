@@ -352,6 +352,60 @@ mod tests {
         );
     }
 
+    /// A claim's first sentence stands for it in the prompt.
+    #[test]
+    fn the_prompt_gives_a_claims_first_sentence() {
+        let mut e = entry("I1");
+        e.fingerprint.claim = "mean() fails on []. It raises ZeroDivisionError.".into();
+        let ledger = Ledger {
+            entries: vec![e],
+            ..Ledger::default()
+        };
+        assert!(
+            ledger.prompt_lines()[0].ends_with("— open. mean() fails on []."),
+            "{:?}",
+            ledger.prompt_lines()
+        );
+    }
+
+    /// The last round is the highest a finding was raised in, or the
+    /// ledger's own when it is higher (a round with no findings).
+    #[test]
+    fn the_last_round_counts_findings_and_empty_rounds() {
+        let mut e = entry("S1");
+        e.round = 3;
+        let mut ledger = Ledger {
+            entries: vec![entry("S2"), e],
+            ..Ledger::default()
+        };
+        assert_eq!(ledger.last_round(), 3);
+        ledger.round = 5;
+        assert_eq!(ledger.last_round(), 5);
+        assert_eq!(Ledger::default().last_round(), 0);
+    }
+
+    /// Only a later decline of the same finding carries over; an open
+    /// finding elsewhere stays open.
+    #[test]
+    fn only_a_decline_of_the_same_finding_carries_over() {
+        let mut other = entry("S9");
+        other.fingerprint = test_support::fp("other.py", "x = 1", "unrelated claim about x");
+        other.status = Status::Declined {
+            since: 2,
+            reason: "no".into(),
+        };
+        let current = Ledger {
+            entries: vec![other],
+            ..Ledger::default()
+        };
+        let mut after = Ledger {
+            entries: vec![entry("S1")],
+            ..Ledger::default()
+        };
+        after.carry_over(&current, "run-2", 2);
+        assert_eq!(after.entries[0].status, Status::Open);
+    }
+
     /// A missing ledger is an empty one; an unreadable one is an error,
     /// never silently empty.
     #[test]
