@@ -100,6 +100,8 @@ mod tests {
             AgentStatus::AnswerInvalid,
         ] {
             assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+            assert_eq!(s.to_string(), s.name());
         }
+        assert_eq!(AgentStatus::TimedOut.words(), "timed out");
     }
 }

@@ -9,15 +9,6 @@ pub enum TargetKind {
     Branch,
 }
 
-impl TargetKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            TargetKind::Pr => "pr",
-            TargetKind::Branch => "branch",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commit {
     pub sha: String,
