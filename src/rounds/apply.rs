@@ -346,3 +346,27 @@ pub fn round_line(round: u32, changes: &RoundChanges) -> String {
     }
     parts.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A later round opens its summary with news only when there is some;
+    /// the first round never does.
+    #[test]
+    fn the_summary_line_is_there_only_with_news() {
+        let mut changes = RoundChanges::default();
+        assert_eq!(changes.summary_line(2), None);
+        changes.addressed.push(Named {
+            id: "S1".into(),
+            round: 1,
+            title: "t".into(),
+            was: None,
+        });
+        assert_eq!(
+            changes.summary_line(2).as_deref(),
+            Some("Round 2. Addressed since the last round: S1 of round 1 (t).")
+        );
+        assert_eq!(changes.summary_line(1), None);
+    }
+}
