@@ -31,7 +31,18 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
             "sleep(42)",
         ),
         verified("claude:3", Severity::Suggestion, ("lock.rs", 20), "retry()"),
-    ];
+    ]
+    .map(|mut f| {
+        // Claims as different as real ones: the ledger tells them apart.
+        let title = match f.key.as_str() {
+            "claude:1" => "Lock taken in the wrong order",
+            "claude:2" => "Magic number in the sleep",
+            _ => "Retry loop never gives up",
+        };
+        f.raw.title = title.into();
+        f.raw.body = format!("{title}, explained.");
+        f
+    });
     let mut ledger = Ledger::default();
     let priors = Vec::new();
     let rounds = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
@@ -58,7 +69,10 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
     let r2 = rounds(&mut ledger, &round2, 2);
     assert_eq!(
         ids(&r2),
-        [("C1", "claude:1 title"), ("S1", "claude:3 title")],
+        [
+            ("C1", "Lock taken in the wrong order"),
+            ("S1", "Retry loop never gives up")
+        ],
         "S1 of round 1 takes no id; the next suggestion is S1"
     );
     assert_eq!(
@@ -89,7 +103,10 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
         .collect();
     assert_eq!(
         declined,
-        [("claude:1 title", true), ("claude:2 title", false)]
+        [
+            ("Lock taken in the wrong order", true),
+            ("Magic number in the sleep", false)
+        ]
     );
     // Who raised each declined finding again, and how often since.
     let again: Vec<(Vec<String>, u32)> = r2
@@ -111,6 +128,15 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
             "declined — cosmetic. Raised again this round by Claude (in 2 rounds since it was declined)."
         )
     );
+    // Round 4: only the suggestion comes back; the Critical is not said
+    // to be raised again.
+    let r4 = rounds(&mut ledger, &round2[1..], 4);
+    let again: Vec<(&str, usize)> = r4
+        .declined
+        .iter()
+        .map(|d| (d.id.as_str(), d.raised_again_by.len()))
+        .collect();
+    assert_eq!(again, [("C1", 0), ("S1", 1)]);
     assert_eq!(r2.counts.critical + r2.counts.suggestion, 2);
     // The author's decisions stand; the re-raised suggestion takes its new id.
     let statuses: Vec<(&str, &str)> = ledger
@@ -124,7 +150,7 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
     );
     assert!(
         r2.summary
-            .starts_with("Round 2. Raised again: C1, raised in round 1 as C1 (claude:1 title); S1, raised in round 1 as S2 (claude:3 title).")
+            .starts_with("Round 2. Raised again: C1, raised in round 1 as C1 (Lock taken in the wrong order); S1, raised in round 1 as S2 (Retry loop never gives up).")
     );
 }
 
