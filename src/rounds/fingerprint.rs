@@ -156,6 +156,26 @@ mod tests {
         assert!(!same_finding(&a, &b));
     }
 
+    /// The same line of code in two unrelated files, with claims that only
+    /// share some words, is two findings (a renamed file is one).
+    #[test]
+    fn the_same_code_in_another_file_is_not_the_same_finding() {
+        let a = fp(
+            "src/a.rs",
+            "return Ok(())",
+            "Parser errors are ignored here. The caller never sees them.",
+        );
+        let b = fp(
+            "src/b.rs",
+            "return Ok(())",
+            "Parser errors are retried forever. The loop never ends.",
+        );
+        assert!(claim_similarity(&a, &b) >= 0.2 && claim_similarity(&a, &b) < 0.5);
+        assert!(!same_finding(&a, &b));
+        let moved = fp("lib/b.rs", "return Ok(())", &b.claim);
+        assert!(same_finding(&b, &moved), "renamed: same file name");
+    }
+
     #[test]
     fn similar_words_in_another_file_are_not_the_same_finding() {
         let a = fp(
