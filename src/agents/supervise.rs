@@ -518,7 +518,10 @@ impl Running {
         };
         if drained.is_err() {
             // The readers block on the pipe; they stop at their next read.
+            // One waiting for room in the backlog is let go: nothing parses
+            // its lines any more.
             self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.backlog.give(usize::MAX);
         }
         let mut held_open = drained.is_err();
         let lost = match drained.unwrap_or(Ok(Pumped::default())) {
