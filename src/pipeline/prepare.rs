@@ -107,15 +107,12 @@ fn prepare_branch(
         .join("local")
         .join(crate::checkout::sanitize(&repo_name))
         .join(format!("branch-{branch_key}"));
-    let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
-    let (run, run_id, round) = RunDir::claim(
+    let (run, run_id, round, unprepared) = claim(
         &parent,
-        &format!("{stamp}-{branch_key}"),
+        (&started_at, &branch_key),
         TargetKind::Branch,
         round,
-    )
-    .map_err(io("creating the run directory"))?;
-    let unprepared = rundir::Unprepared::new(&run);
+    )?;
     let key = crate::checkout::local_key(&local.root);
     let url = local.root.display().to_string();
     let fetched = fetch_change(
@@ -222,6 +219,21 @@ fn about_pr(repo: &RepoRef, number: u64, pr: &github::PullRequest) -> About {
             .as_deref()
             .is_none_or(|head| !head.eq_ignore_ascii_case(&repo.to_string())),
     }
+}
+
+/// The run's directory and round, claimed under `parent` as
+/// `<stamp>-<name>`, and the guard that marks it failed until prepared.
+fn claim(
+    parent: &Path,
+    (started_at, name): (&jiff::ZonedDateTime, &str),
+    kind: TargetKind,
+    round: Option<u32>,
+) -> Result<(RunDir, String, u32, rundir::Unprepared), PipelineError> {
+    let stamp = started_at.strftime("%Y%m%d-%H%M%S");
+    let (run, run_id, round) = RunDir::claim(parent, &format!("{stamp}-{name}"), kind, round)
+        .map_err(io("creating the run directory"))?;
+    let unprepared = rundir::Unprepared::new(&run);
+    Ok((run, run_id, round, unprepared))
 }
 
 /// The bodies of the branch's commits: its description.
@@ -411,21 +423,18 @@ async fn prepare_pr(
     let gh = Github::new(&config.github.api_url, token.clone())?;
     let pr = github::fetch_pull_request(&gh, &repo, number).await?;
 
-    let stamp = started_at.strftime("%Y%m%d-%H%M%S").to_string();
     let parent = config
         .paths
         .data_dir
         .join(crate::checkout::sanitize(&repo.owner))
         .join(crate::checkout::sanitize(&repo.name))
         .join(format!("pr-{number}"));
-    let (run, run_id, round) = RunDir::claim(
+    let (run, run_id, round, unprepared) = claim(
         &parent,
-        &format!("{stamp}-pr-{number}"),
+        (&started_at, &format!("pr-{number}")),
         TargetKind::Pr,
         round,
-    )
-    .map_err(io("creating the run directory"))?;
-    let unprepared = rundir::Unprepared::new(&run);
+    )?;
     let key = format!(
         "github/{}/{}/{}",
         crate::checkout::sanitize(&repo.host),

@@ -354,22 +354,13 @@ fn feedback_view(f: &Feedback) -> (String, String, String, String) {
 }
 
 fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
-    let text = if a.retro.is_empty() {
-        match &a.message {
-            Some(m) if !a.status.is_ok() => format!(
-                "<p>Did not complete: {}.</p>",
-                html_escape(m.trim_end_matches('.'))
-            ),
-            _ => {
-                if r.consolidation.performed {
-                    "<p>No retro note from the consolidator.</p>".into()
-                } else {
-                    "<p>No retro note (consolidation was not performed).</p>".into()
-                }
-            }
+    use super::markdown::{Fallback, retro_fallback};
+    let text = match retro_fallback(r, a) {
+        Some(Fallback::DidNotComplete(m)) => {
+            format!("<p>Did not complete: {}.</p>", html_escape(m))
         }
-    } else {
-        to_html(&a.retro)
+        Some(Fallback::NoNote(text)) => format!("<p>{text}</p>"),
+        None => to_html(&a.retro),
     };
     let code = |p: &str| format!("<code>{}</code>", html_escape(p));
     let text = match super::markdown::coverage_line(a, &code) {

@@ -540,27 +540,35 @@ fn observation(r: &Report, d: &DesignNote) -> String {
 }
 
 fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
-    let text = if a.retro.is_empty() {
-        match &a.message {
-            Some(m) if !a.status.is_ok() => {
-                format!("Did not complete: {}.", inline(m.trim_end_matches('.')))
-            }
-            _ => {
-                if r.consolidation.performed {
-                    "No retro note from the consolidator.".into()
-                } else {
-                    "No retro note (consolidation was not performed).".into()
-                }
-            }
-        }
-    } else {
-        block(&a.retro)
+    let text = match retro_fallback(r, a) {
+        Some(Fallback::DidNotComplete(m)) => format!("Did not complete: {}.", inline(m)),
+        Some(Fallback::NoNote(text)) => text.into(),
+        None => block(&a.retro),
     };
     let text = match coverage_line(a, &|p| code(p)) {
         Some(line) => format!("{text}\n\n{line}"),
         None => text,
     };
     (inline(&a.display_name), text)
+}
+
+/// What the retro says of an agent without a retro note.
+pub enum Fallback<'a> {
+    /// Why it did not complete (model text: escape it).
+    DidNotComplete(&'a str),
+    NoNote(&'static str),
+}
+
+/// `None` when the agent has its retro note.
+pub fn retro_fallback<'a>(r: &Report, a: &'a AgentReport) -> Option<Fallback<'a>> {
+    if !a.retro.is_empty() {
+        return None;
+    }
+    Some(match &a.message {
+        Some(m) if !a.status.is_ok() => Fallback::DidNotComplete(m.trim_end_matches('.')),
+        _ if r.consolidation.performed => Fallback::NoNote("No retro note from the consolidator."),
+        _ => Fallback::NoNote("No retro note (consolidation was not performed)."),
+    })
 }
 
 /// "Reviewed `a.rs` (I1, S2), `b.rs` (no issues). Not opened: `c.rs`."
