@@ -56,9 +56,8 @@ pub fn decline(config: &Config, target: &DeclineTarget) -> Result<Exit, Failure>
     let folder = pr_folder(config, repo.as_deref(), *number)?;
     let entry = Ledger::update(&folder, |ledger| {
         require_reviews(ledger, &folder)?;
-        let round = ledger.last_round();
         ledger
-            .decline(id, round, reason)
+            .decline(id, reason, &jiff::Timestamp::now().to_string())
             .cloned()
             .map_err(|e| Failure::usage(e.to_string(), "use an id from the last report"))
     })?;

@@ -94,6 +94,14 @@ struct Shown {
 struct History {
     declined: Vec<Declined>,
     summary_line: Option<String>,
+    prior_round: Vec<PriorFinding>,
+}
+
+/// The ledger's side of the sorting out: declined entries raised again
+/// (with who raised them), and what became of the open ones nobody raised.
+struct Sorted {
+    reraised: Vec<(usize, Vec<String>)>,
+    unraised: Vec<(usize, rounds::Fate, HeadCheck)>,
 }
 
 /// The report of a round. With `rounds`, the round is sorted out against
@@ -115,18 +123,14 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
     kept.sort_by_key(|k| k.severity);
     let reviewed = inputs.agents.iter().any(AgentResult::succeeded);
     let mut rounds = rounds.filter(|_| reviewed);
-    let (shown, reraised) = sort_out(
-        inputs,
-        kept,
-        rounds.as_ref().map(|r| &*r.ledger),
-        &mut dropped,
-    );
+    let (shown, sorted) = sort_out(inputs, kept, rounds.as_ref(), &mut dropped);
     let (shown, final_of) = number(shown);
-    let history = match rounds.as_mut() {
-        Some(r) => record(inputs, r, (&shown, &reraised), decisions),
-        None => History {
+    let history = match (rounds.as_mut(), sorted) {
+        (Some(r), Some(sorted)) => record(inputs, r, &shown, &sorted, decisions),
+        _ => History {
             declined: inputs.declined.clone(),
             summary_line: None,
+            prior_round: Vec::new(),
         },
     };
     let report_findings: Vec<ReportFinding> = shown.into_iter().map(|s| s.finding).collect();
@@ -193,6 +197,8 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
         tests_run,
         limitations,
         declined: history.declined,
+        prior_round: history.prior_round,
+        resolutions: Vec::new(),
         unresolved_feedback: inputs.unresolved_feedback.clone(),
         agents,
         reconciliation,
@@ -235,20 +241,22 @@ fn split(consolidation: Consolidation) -> (Option<Box<Decisions>>, Consolidation
 
 /// Drafts the kept groups and matches them with the ledger: what was
 /// declined before (its code unchanged) is dropped as such, what was
-/// raised before says when.
+/// raised before says when, and the earlier open findings nobody raised
+/// or resolved are carried over among them.
 fn sort_out(
     inputs: &Inputs,
     kept: Vec<Kept>,
-    ledger: Option<&Ledger>,
+    rounds: Option<&Rounds>,
     dropped: &mut Vec<Dropped>,
-) -> (Vec<Shown>, Vec<(usize, Vec<String>)>) {
+) -> (Vec<Shown>, Option<Sorted>) {
     let findings = inputs.findings;
     let drafts: Vec<ReportFinding> = kept.iter().map(|k| draft(findings, k)).collect();
-    let matches = match ledger {
-        Some(ledger) => {
-            let prints: Vec<_> = drafts.iter().map(rounds::fingerprint).collect();
-            rounds::sort_out(ledger, &prints)
-        }
+    let sorted = rounds.map(|r| {
+        let prints: Vec<_> = drafts.iter().map(rounds::fingerprint).collect();
+        rounds::sort_out(r.ledger, &prints, &round_of(inputs, r))
+    });
+    let matches = match &sorted {
+        Some(s) => s.matches.clone(),
         None => vec![Match::New; drafts.len()],
     };
     let mut shown = Vec::new();
@@ -276,13 +284,44 @@ fn sort_out(
             continue;
         }
         finding.prior = matched.prior().map(str::to_string);
+        if let Some(r) = rounds {
+            finding.resolution = rounds::SortedOut::resolution(r.ledger, &matched);
+        }
         shown.push(Shown {
             kept,
             finding,
             matched,
         });
     }
-    (shown, reraised)
+    let sorted = sorted.map(|s| {
+        for (finding, matched) in s.carried {
+            shown.push(Shown {
+                kept: Kept {
+                    members: Vec::new(),
+                    severity: finding.severity,
+                    decision: None,
+                    severity_note: None,
+                    flags: Vec::new(),
+                },
+                finding,
+                matched,
+            });
+        }
+        Sorted {
+            reraised,
+            unraised: s.unraised,
+        }
+    });
+    (shown, sorted)
+}
+
+fn round_of<'a>(inputs: &'a Inputs, r: &Rounds<'a>) -> Round<'a> {
+    Round {
+        number: inputs.run.round,
+        run_id: &inputs.run.id,
+        priors: r.priors,
+        code_at_head: r.code_at_head,
+    }
 }
 
 /// Final ids by severity, in the order decided; and, for each checked
@@ -303,16 +342,14 @@ fn number(mut shown: Vec<Shown>) -> (Vec<Shown>, HashMap<usize, String>) {
 fn record(
     inputs: &Inputs,
     r: &mut Rounds,
-    (shown, reraised): (&[Shown], &[(usize, Vec<String>)]),
+    shown: &[Shown],
+    sorted: &Sorted,
     decisions: Option<&Decisions>,
 ) -> History {
     let numbered: Vec<Numbered> = shown
         .iter()
         .map(|s| Numbered {
-            id: &s.finding.id,
-            title: &s.finding.title,
-            severity: s.finding.severity,
-            line: s.finding.line_start,
+            finding: &s.finding,
             fingerprint: rounds::fingerprint(&s.finding),
             matched: &s.matched,
         })
@@ -324,10 +361,20 @@ fn record(
         code_at_head: r.code_at_head,
     };
     let updates = decisions.map_or(&[][..], |d| &d.context_updates[..]);
-    let recorded = rounds::record(r.ledger, &round, &numbered, updates, reraised);
+    let recorded = rounds::record(
+        r.ledger,
+        &round,
+        &numbered,
+        &sorted.unraised,
+        updates,
+        &sorted.reraised,
+    );
     History {
         declined: recorded.declined,
-        summary_line: recorded.changes.summary_line(inputs.run.round),
+        summary_line: recorded
+            .changes
+            .summary_line(inputs.run.round, recorded.since),
+        prior_round: recorded.prior_round,
     }
 }
 

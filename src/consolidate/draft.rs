@@ -86,6 +86,7 @@ pub fn draft(findings: &[Finding], k: &Kept) -> ReportFinding {
         fix: fix.trim().to_string(),
         severity_note: k.severity_note.clone(),
         prior: None,
+        resolution: None,
         flags: k.flags.clone(),
         sources: k.members.iter().map(|&m| findings[m].key.clone()).collect(),
     }

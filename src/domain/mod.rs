@@ -4,8 +4,10 @@
 
 mod agent;
 mod change;
+mod resolution;
 mod severity;
 
 pub use agent::{AgentStatus, Protocol};
 pub use change::{ChangedFile, Commit, Feedback, FileStatus, TargetKind};
-pub use severity::{Counts, Severity, assign_ids};
+pub use resolution::{Action, Resolution, is_commit};
+pub use severity::{Counts, Severity, assign_ids, id_order};

@@ -53,6 +53,21 @@ pub fn assign_ids(severities: impl IntoIterator<Item = Severity>) -> Vec<String>
         .collect()
 }
 
+/// The order of ids in a report: Critical before Important before
+/// Suggestion, then by number (`I2` before `I10`); anything else last.
+pub fn id_order(id: &str) -> (u8, u32) {
+    let rank = match id.chars().next().map(|c| c.to_ascii_uppercase()) {
+        Some('C') => 0,
+        Some('I') => 1,
+        Some('S') => 2,
+        _ => 3,
+    };
+    (
+        rank,
+        id.get(1..).and_then(|n| n.parse().ok()).unwrap_or(u32::MAX),
+    )
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub critical: u32,
@@ -99,6 +114,13 @@ impl Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_sort_by_severity_then_number() {
+        let mut ids = vec!["S1", "I10", "x", "I2", "C3", "c1"];
+        ids.sort_by_key(|id| id_order(id));
+        assert_eq!(ids, ["c1", "C3", "I2", "I10", "S1", "x"]);
+    }
 
     #[test]
     fn ids_count_per_severity_in_the_order_given() {

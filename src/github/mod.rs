@@ -5,7 +5,7 @@ mod commands;
 mod endpoints;
 mod remote;
 
-pub use commands::{CommentCommand, LedgerCommand};
+pub use commands::{CommandError, CommentCommand, LedgerCommand};
 
 pub use endpoints::Endpoints;
 
@@ -392,8 +392,9 @@ impl Github {
     }
 
     /// The ledger commands in the pull request's comments, conversation
-    /// and review-thread replies alike, oldest first: lines
-    /// `/deep-review decline ID: reason` and `/deep-review reopen ID`.
+    /// and review-thread replies alike, oldest first: lines such as
+    /// `/deep-review fixed I1 in abc1234`, `/deep-review decline ID: reason`
+    /// and `/deep-review reopen ID`.
     ///
     /// Never from a comment that carries deep-review's report `marker`, nor
     /// from the account that posts the reports (`poster`): model-written

@@ -169,7 +169,6 @@ async fn apply_pr_comments(
     gh: &Github,
     (repo, pr): (&RepoRef, &github::PullRequest),
     parent: &Path,
-    round: u32,
     progress: &Arc<dyn Progress>,
 ) -> Result<Ledger, PipelineError> {
     let poster = gh.viewer().await;
@@ -187,7 +186,7 @@ async fn apply_pr_comments(
         }
     };
     let (ledger, warnings) = Ledger::update(parent, |ledger| {
-        let warnings = ledger.apply_comments(&commands, &pr.author, round);
+        let warnings = ledger.apply_comments(&commands, &pr.author);
         Ok::<_, LedgerError>((ledger.clone(), warnings))
     })?;
     for warning in warnings {
@@ -465,7 +464,7 @@ async fn prepare_pr(
     // Before anything is asked of GitHub or written to the ledger: a fork
     // PR that cannot be confined ends here.
     let confinement = decide(config, &run, &facts)?;
-    let ledger = apply_pr_comments(&gh, (&repo, &pr), &parent, round, progress).await?;
+    let ledger = apply_pr_comments(&gh, (&repo, &pr), &parent, progress).await?;
     settle(
         confinement,
         fetched,

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::domain::{AgentStatus, ChangedFile, Commit, Counts, Feedback, Severity, TargetKind};
+pub use crate::domain::{
+    Action, AgentStatus, ChangedFile, Commit, Counts, Feedback, Resolution, Severity, TargetKind,
+};
 use crate::findings::answer::{ObservationKind, Scope};
 use crate::findings::{Category, Verdict};
 
@@ -30,6 +32,14 @@ pub struct Report {
     pub tests_run: Vec<TestRun>,
     pub limitations: Vec<Limitation>,
     pub declined: Vec<Declined>,
+    /// Every finding of the previous round, with what the author did about
+    /// it and what this round found (empty in a first round).
+    #[serde(default)]
+    pub prior_round: Vec<PriorFinding>,
+    /// What the author did about this round's findings, as recorded since
+    /// (`deep-review resolve`, PR comments); filled in by `show`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolutions: Vec<Resolution>,
     pub unresolved_feedback: Vec<Feedback>,
     pub agents: Vec<AgentReport>,
     pub reconciliation: Vec<Reconciliation>,
@@ -205,6 +215,10 @@ pub struct ReportFinding {
     pub severity_note: Option<String>,
     /// "raised in round 7 as S6", for a finding seen before.
     pub prior: Option<String>,
+    /// What the author recorded about it in an earlier round (a finding
+    /// raised again or carried over).
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
     /// Problems the program noticed (e.g. the consolidator forgot it).
     pub flags: Vec<String>,
     /// The agents' own findings merged here (`agent:id`).
@@ -281,6 +295,9 @@ pub struct Declined {
     pub path: String,
     pub round: u32,
     pub reason: String,
+    /// `declined` or `skipped`.
+    #[serde(default = "declined")]
+    pub action: Action,
     /// The code it anchors to changed since it was declined.
     pub code_changed: bool,
     /// The agents that raised it again this round, as the report names
@@ -292,6 +309,87 @@ pub struct Declined {
     /// included.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub rounds_raised_again: u32,
+}
+
+/// What became of a finding of the previous round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorOutcome {
+    /// An agent raised it again (`now_id`).
+    RaisedAgain,
+    /// Nobody raised it and nobody resolved it: shown again in full
+    /// (`now_id`).
+    CarriedOver,
+    /// Marked fixed, and its quoted code is gone at the new head.
+    ConfirmedFixed,
+    /// Marked test-added or documented by the author.
+    Resolved,
+    /// A reviewer said it was addressed.
+    Addressed,
+    /// A reviewer said it no longer applies, or its file is gone.
+    NoLongerApplies,
+    /// Skipped or declined, and not raised again.
+    Declined,
+    /// Skipped or declined, and an agent raised it again (see `declined`).
+    DeclinedRaisedAgain,
+}
+
+impl PriorOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            PriorOutcome::RaisedAgain => "raised again",
+            PriorOutcome::CarriedOver => "carried over",
+            PriorOutcome::ConfirmedFixed => "confirmed fixed",
+            PriorOutcome::Resolved => "resolved",
+            PriorOutcome::Addressed => "addressed (a reviewer said so)",
+            PriorOutcome::NoLongerApplies => "no longer applies",
+            PriorOutcome::Declined => "declined",
+            PriorOutcome::DeclinedRaisedAgain => "declined, raised again",
+        }
+    }
+}
+
+/// The code a finding of an earlier round quoted, looked up at this
+/// round's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadCheck {
+    QuoteStillPresent,
+    CodeChanged,
+    FileGone,
+    /// The finding quoted no code.
+    NoQuote,
+}
+
+impl HeadCheck {
+    pub fn label(self) -> &'static str {
+        match self {
+            HeadCheck::QuoteStillPresent => "quoted code still present",
+            HeadCheck::CodeChanged => "code changed at its location",
+            HeadCheck::FileGone => "file gone",
+            HeadCheck::NoQuote => "no quote to check",
+        }
+    }
+}
+
+/// A row of *Previous round — status*.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorFinding {
+    pub id: String,
+    pub round: u32,
+    pub title: String,
+    pub severity: Severity,
+    pub resolution: Option<Resolution>,
+    pub outcome: PriorOutcome,
+    /// Its id this round, when raised again or carried over.
+    pub now_id: Option<String>,
+    pub head: HeadCheck,
+    /// What does not add up (fixed, yet its quoted code is still there).
+    pub note: Option<String>,
+}
+
+fn declined() -> Action {
+    Action::Declined
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -1,14 +1,17 @@
 //! A round against the ledger, in two steps around numbering. `sort_out`
 //! says what each of this round's findings is to the ledger (new, raised
-//! again, declined before) before any id is given, so a finding declined
-//! before never takes an id; `record` writes the numbered round into the
-//! ledger and returns what changed, for the report to say.
+//! again, declined before) and what becomes of the earlier open findings
+//! nobody raised (carried over, resolved, addressed) before any id is
+//! given, so a finding declined before never takes an id and a carried-over
+//! one takes its place among this round's; `record` writes the numbered
+//! round into the ledger and returns what changed, for the report to say.
 
-use super::fingerprint::{Fingerprint, anchor, same_finding};
+use super::carry::{self, Fate};
+use super::fingerprint::{Fingerprint, same_finding};
 use super::{ContextProposal, Entry, Ledger, Status, one_line};
-use crate::domain::Severity;
+use crate::domain::{Action, Resolution, id_order};
 use crate::findings::answer::PriorState;
-use crate::report::model::Declined;
+use crate::report::model::{Declined, HeadCheck, PriorFinding, PriorOutcome, ReportFinding};
 
 /// The statuses agents or the consolidator gave earlier findings, by id.
 pub type PriorStatuses = Vec<(String, PriorState)>;
@@ -33,32 +36,63 @@ pub enum Match {
         entry: usize,
         prior: String,
     },
+    /// Open from an earlier round, raised by nobody, resolved by nobody:
+    /// shown again in full.
+    CarriedOver {
+        entry: usize,
+        prior: String,
+    },
 }
 
 impl Match {
     /// What the report says of the finding's history.
     pub fn prior(&self) -> Option<&str> {
         match self {
-            Match::Again { prior, .. } | Match::DeclinedChanged { prior, .. } => Some(prior),
+            Match::Again { prior, .. }
+            | Match::DeclinedChanged { prior, .. }
+            | Match::CarriedOver { prior, .. } => Some(prior),
             Match::New | Match::Declined { .. } => None,
         }
     }
 
-    fn entry(&self) -> Option<usize> {
+    pub fn entry(&self) -> Option<usize> {
         match self {
             Match::New => None,
             Match::Again { entry, .. }
             | Match::Declined { entry, .. }
-            | Match::DeclinedChanged { entry, .. } => Some(*entry),
+            | Match::DeclinedChanged { entry, .. }
+            | Match::CarriedOver { entry, .. } => Some(*entry),
+        }
+    }
+}
+
+/// This round against the ledger, before numbering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortedOut {
+    /// One per finding of this round.
+    pub matches: Vec<Match>,
+    /// Earlier open findings to show again, with their match.
+    pub carried: Vec<(ReportFinding, Match)>,
+    /// What became of each earlier open finding nobody raised, with its
+    /// code at the new head.
+    pub unraised: Vec<(usize, Fate, HeadCheck)>,
+}
+
+impl SortedOut {
+    /// For a finding raised again: what the author had recorded about it.
+    pub fn resolution(ledger: &Ledger, matched: &Match) -> Option<Resolution> {
+        match matched {
+            Match::Again { entry, .. } => ledger.entries[*entry].resolution().cloned(),
+            _ => None,
         }
     }
 }
 
 /// Matches this round's findings with the ledger's entries, each entry
-/// with one finding at most.
-pub fn sort_out(ledger: &Ledger, findings: &[Fingerprint]) -> Vec<Match> {
+/// with one finding at most, and settles the open entries nobody raised.
+pub fn sort_out(ledger: &Ledger, findings: &[Fingerprint], round: &Round) -> SortedOut {
     let mut taken = vec![false; ledger.entries.len()];
-    findings
+    let matches = findings
         .iter()
         .map(|fp| {
             let hit = (0..ledger.entries.len())
@@ -67,40 +101,68 @@ pub fn sort_out(ledger: &Ledger, findings: &[Fingerprint]) -> Vec<Match> {
                 return Match::New;
             };
             taken[i] = true;
-            let entry = &ledger.entries[i];
-            match &entry.status {
-                Status::Declined { since, reason } => {
-                    let changed = !fp.anchor.is_empty() && fp.anchor != entry.fingerprint.anchor;
-                    if changed {
-                        Match::DeclinedChanged {
-                            entry: i,
-                            prior: format!(
-                                "declined in round {since} as {} ({reason}); raised again because the code it concerns changed",
-                                entry.id
-                            ),
-                        }
-                    } else {
-                        Match::Declined {
-                            entry: i,
-                            reason: format!("declined in round {since} as {}: {reason}", entry.id),
-                        }
-                    }
-                }
-                _ => Match::Again {
-                    entry: i,
-                    prior: format!("raised in round {} as {}", entry.round, entry.id),
-                },
-            }
+            matched(i, &ledger.entries[i], fp)
         })
-        .collect()
+        .collect();
+    let mut carried = Vec::new();
+    let mut unraised = Vec::new();
+    for (i, entry) in ledger.entries.iter().enumerate() {
+        if taken[i] || entry.status != Status::Open {
+            continue;
+        }
+        let said = round
+            .priors
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&entry.id))
+            .map(|(_, s)| *s);
+        let check = carry::head_check(&entry.fingerprint, round.code_at_head);
+        let fate = carry::fate(entry, said, check);
+        if let Fate::Carry { flag } = &fate {
+            let finding = carry::carried_finding(entry, check, flag.clone(), round.code_at_head);
+            let prior = finding.prior.clone().unwrap_or_default();
+            carried.push((finding, Match::CarriedOver { entry: i, prior }));
+        }
+        unraised.push((i, fate, check));
+    }
+    SortedOut {
+        matches,
+        carried,
+        unraised,
+    }
+}
+
+fn matched(i: usize, entry: &Entry, fp: &Fingerprint) -> Match {
+    match &entry.status {
+        Status::Declined { since, reason } => {
+            let changed = !fp.anchor.is_empty() && fp.anchor != entry.fingerprint.anchor;
+            if changed {
+                Match::DeclinedChanged {
+                    entry: i,
+                    prior: format!(
+                        "declined in round {since} as {} ({reason}); raised again because the code it concerns changed",
+                        entry.id
+                    ),
+                }
+            } else {
+                Match::Declined {
+                    entry: i,
+                    reason: format!("declined in round {since} as {}: {reason}", entry.id),
+                }
+            }
+        }
+        _ => {
+            let mut prior = format!("raised in round {} as {}", entry.round, entry.id);
+            if let Some(r) = entry.resolution() {
+                prior.push_str(&format!("; the author marked it {}", r.describe()));
+            }
+            Match::Again { entry: i, prior }
+        }
+    }
 }
 
 /// A finding of this round as numbered in the report.
 pub struct Numbered<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub severity: Severity,
-    pub line: u32,
+    pub finding: &'a ReportFinding,
     pub fingerprint: Fingerprint,
     pub matched: &'a Match,
 }
@@ -111,9 +173,8 @@ pub struct Round<'a> {
     pub run_id: &'a str,
     /// What reviewers said of earlier findings.
     pub priors: &'a PriorStatuses,
-    /// A file's text at the reviewed commit (None when it is gone): a
-    /// finding nobody raised again counts as addressed only if a reviewer
-    /// said so or the code it pointed at changed.
+    /// A file's text at the reviewed commit (None when it is gone): the
+    /// quote of an earlier finding is looked up in it.
     pub code_at_head: &'a dyn Fn(&str) -> Option<String>,
 }
 
@@ -123,37 +184,41 @@ pub struct Named {
     pub id: String,
     pub round: u32,
     pub title: String,
-    /// For one raised again: its id and round before.
+    /// For one raised again or carried over: its id and round before.
     pub was: Option<(String, u32)>,
+    /// For one the author resolved: what they did ("fixed in abc1234").
+    pub how: Option<String>,
 }
 
 /// What one round did to the ledger, for the report.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoundChanges {
+    /// Resolved by the author, and the head agrees.
+    pub resolved: Vec<Named>,
+    /// Skipped or declined by the author since the last round.
+    pub decided: Vec<Named>,
+    /// A reviewer said so.
     pub addressed: Vec<Named>,
+    pub no_longer_applies: Vec<Named>,
     /// Raised again this round (the declined among them included).
     pub raised_again: Vec<Named>,
-    /// Not raised again, but reviewers said they are still open: they stay
-    /// open, and are not among this round's findings.
-    pub said_open: Vec<Named>,
-    pub no_longer_applies: Vec<Named>,
-    /// Not raised again, but the code they point at is unchanged and no
-    /// reviewer said they were addressed: they stay open.
-    pub unchanged: Vec<Named>,
+    /// Open, raised by nobody, resolved by nobody: shown again.
+    pub carried_over: Vec<Named>,
 }
 
 impl RoundChanges {
     fn is_empty(&self) -> bool {
-        self.addressed.is_empty()
-            && self.raised_again.is_empty()
-            && self.said_open.is_empty()
+        self.resolved.is_empty()
+            && self.decided.is_empty()
+            && self.addressed.is_empty()
             && self.no_longer_applies.is_empty()
-            && self.unchanged.is_empty()
+            && self.raised_again.is_empty()
+            && self.carried_over.is_empty()
     }
 
     /// The line that opens a later round's summary, when there is news.
-    pub fn summary_line(&self, round: u32) -> Option<String> {
-        (round > 1 && !self.is_empty()).then(|| round_line(round, self))
+    pub fn summary_line(&self, round: u32, since: u32) -> Option<String> {
+        (round > 1 && !self.is_empty()).then(|| round_line(since, self))
     }
 }
 
@@ -162,64 +227,74 @@ pub struct Recorded {
     pub changes: RoundChanges,
     /// Everything declined so far, for *Declined in prior rounds*.
     pub declined: Vec<Declined>,
+    /// Every finding of the previous round and what became of it.
+    pub prior_round: Vec<PriorFinding>,
+    /// The previous round's number (0: none).
+    pub since: u32,
 }
 
-/// Records a numbered round: raised-again entries take their new id,
-/// earlier open entries not raised again become addressed (or what the
-/// reviewers said), new findings are added, and the round's context
-/// updates are proposed.
+/// Records a numbered round: raised-again and carried-over entries take
+/// their new id, the others nobody raised take their fate, new findings
+/// are added, and the round's context updates are proposed.
 pub fn record(
     ledger: &mut Ledger,
     round: &Round,
     findings: &[Numbered],
+    unraised: &[(usize, Fate, HeadCheck)],
     context_updates: &[String],
     reraised: &[(usize, Vec<String>)],
 ) -> Recorded {
     let number = round.number;
+    // The last round before this one, findings or not.
+    let since = ledger
+        .entries
+        .iter()
+        .map(|e| e.round)
+        .chain([ledger.round])
+        .filter(|&r| r < number)
+        .max()
+        .unwrap_or(0);
+    let prior_round = prior_rows(ledger, round, since, (findings, reraised), unraised);
+    let changes = changes(ledger, since, findings, unraised);
     ledger.round = ledger.round.max(number);
-    let matched: Vec<usize> = findings.iter().filter_map(|f| f.matched.entry()).collect();
-    let mut changes = RoundChanges::default();
-    for (i, entry) in ledger.entries.iter_mut().enumerate() {
-        if !matched.contains(&i) && entry.status == Status::Open {
-            settle_unraised(entry, round, &mut changes);
-        }
+    for (i, fate, _) in unraised {
+        let e = &mut ledger.entries[*i];
+        e.status = match fate {
+            Fate::Carry { .. } => continue,
+            Fate::Addressed | Fate::Resolved => Status::Addressed { since: number },
+            Fate::NoLongerApplies => Status::NoLongerApplies { since: number },
+        };
     }
     let mut code_changed = Vec::new();
     for f in findings {
-        let again = |e: &Entry| Named {
-            id: f.id.to_string(),
-            round: number,
-            title: f.title.to_string(),
-            was: Some((e.id.clone(), e.round)),
-        };
+        let shown = f.finding;
         match f.matched {
             Match::Declined { .. } => {}
-            Match::DeclinedChanged { entry, .. } => {
-                // Still declined: it keeps the fingerprint it was declined with.
-                code_changed.push(*entry);
-                changes.raised_again.push(again(&ledger.entries[*entry]));
-            }
-            Match::Again { entry, .. } => {
-                changes.raised_again.push(again(&ledger.entries[*entry]));
+            // Still declined: it keeps the fingerprint it was declined with.
+            Match::DeclinedChanged { entry, .. } => code_changed.push(*entry),
+            Match::Again { entry, .. } | Match::CarriedOver { entry, .. } => {
                 let e = &mut ledger.entries[*entry];
-                e.id = f.id.to_string();
+                e.id = shown.id.clone();
                 e.round = number;
-                e.title = f.title.to_string();
-                e.severity = f.severity;
-                e.line = f.line;
+                e.title = shown.title.clone();
+                e.severity = shown.severity;
+                e.line = shown.line_start;
                 e.fingerprint = f.fingerprint.clone();
                 e.status = Status::Open;
+                e.shown = Some(Box::new(shown.clone()));
             }
             Match::New => ledger.entries.push(Entry {
-                id: f.id.to_string(),
+                id: shown.id.clone(),
                 round: number,
                 first_round: number,
-                title: f.title.to_string(),
-                severity: f.severity,
-                line: f.line,
+                title: shown.title.clone(),
+                severity: shown.severity,
+                line: shown.line_start,
                 fingerprint: f.fingerprint.clone(),
                 status: Status::Open,
                 raised_again: 0,
+                resolutions: Vec::new(),
+                shown: Some(Box::new(shown.clone())),
             }),
         }
     }
@@ -228,28 +303,7 @@ pub fn record(
             e.raised_again += 1;
         }
     }
-    let declined = ledger
-        .entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| match &e.status {
-            Status::Declined { since, reason } => Some(Declined {
-                id: e.id.clone(),
-                title: e.title.clone(),
-                path: e.fingerprint.path.clone(),
-                round: *since,
-                reason: reason.clone(),
-                code_changed: code_changed.contains(&i),
-                raised_again_by: reraised
-                    .iter()
-                    .find(|(entry, _)| *entry == i)
-                    .map(|(_, agents)| agents.clone())
-                    .unwrap_or_default(),
-                rounds_raised_again: e.raised_again,
-            }),
-            _ => None,
-        })
-        .collect();
+    let declined = declined(ledger, &code_changed, reraised);
     let start = ledger.context_proposals.len();
     for (i, text) in context_updates.iter().enumerate() {
         ledger.context_proposals.push(ContextProposal {
@@ -260,89 +314,239 @@ pub fn record(
             applied: false,
         });
     }
-    Recorded { changes, declined }
-}
-
-/// An open entry nobody raised this round: what the reviewers said of
-/// it, else addressed only if the code it points at is gone.
-fn settle_unraised(entry: &mut Entry, round: &Round, changes: &mut RoundChanges) {
-    let said = round
-        .priors
-        .iter()
-        .find(|(id, _)| id.eq_ignore_ascii_case(&entry.id))
-        .map(|(_, s)| *s);
-    let item = Named {
-        id: entry.id.clone(),
-        round: entry.round,
-        title: entry.title.clone(),
-        was: None,
-    };
-    match said {
-        Some(PriorState::NoLongerApplies) => {
-            entry.status = Status::NoLongerApplies {
-                since: round.number,
-            };
-            changes.no_longer_applies.push(item);
-        }
-        // Reviewers called it still open but nobody raised it: keep it
-        // open rather than claim it was fixed.
-        Some(PriorState::StillOpen) => changes.said_open.push(item),
-        Some(PriorState::Addressed) => {
-            entry.status = Status::Addressed {
-                since: round.number,
-            };
-            changes.addressed.push(item);
-        }
-        None => {
-            let anchor_code = &entry.fingerprint.anchor;
-            let unchanged = !anchor_code.is_empty()
-                && (round.code_at_head)(&entry.fingerprint.path)
-                    .is_some_and(|text| anchor(&text).contains(anchor_code.as_str()));
-            if unchanged {
-                changes.unchanged.push(item);
-            } else {
-                entry.status = Status::Addressed {
-                    since: round.number,
-                };
-                changes.addressed.push(item);
-            }
-        }
+    Recorded {
+        changes,
+        declined,
+        prior_round,
+        since,
     }
 }
 
-/// "Round 3. Addressed since the last round: S1 of round 2 (…). Raised
-/// again: I1, raised in round 2 as I3 (…)." Every id says its round.
-pub fn round_line(round: u32, changes: &RoundChanges) -> String {
-    let list = |items: &[Named]| {
+/// Everything declined or skipped so far.
+fn declined(
+    ledger: &Ledger,
+    code_changed: &[usize],
+    reraised: &[(usize, Vec<String>)],
+) -> Vec<Declined> {
+    ledger
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match &e.status {
+            Status::Declined { since, reason } => Some(Declined {
+                id: e.id.clone(),
+                title: e.title.clone(),
+                path: e.fingerprint.path.clone(),
+                round: *since,
+                reason: reason.clone(),
+                action: e
+                    .resolution()
+                    .map(|r| r.action)
+                    .filter(|a| a.is_decision())
+                    .unwrap_or(Action::Declined),
+                code_changed: code_changed.contains(&i),
+                raised_again_by: reraised
+                    .iter()
+                    .find(|(entry, _)| *entry == i)
+                    .map(|(_, agents)| agents.clone())
+                    .unwrap_or_default(),
+                rounds_raised_again: e.raised_again,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The finding of this round that an entry became, if any.
+fn now<'a>(findings: &'a [Numbered], entry: usize) -> Option<&'a Numbered<'a>> {
+    findings.iter().find(|f| f.matched.entry() == Some(entry))
+}
+
+/// *Previous round — status*: every finding of round `since`.
+fn prior_rows(
+    ledger: &Ledger,
+    round: &Round,
+    since: u32,
+    (findings, reraised): (&[Numbered], &[(usize, Vec<String>)]),
+    unraised: &[(usize, Fate, HeadCheck)],
+) -> Vec<PriorFinding> {
+    if since == 0 {
+        return Vec::new();
+    }
+    let mut rows: Vec<PriorFinding> = ledger
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.round == since)
+        .map(|(i, e)| {
+            let resolution = e.resolution().cloned();
+            let found = now(findings, i);
+            let fate = unraised.iter().find(|(j, ..)| *j == i);
+            let head = match fate {
+                Some((_, _, check)) => *check,
+                None => carry::head_check(&e.fingerprint, round.code_at_head),
+            };
+            let outcome = match (found.map(|f| f.matched), fate.map(|(_, f, _)| f)) {
+                (Some(Match::Again { .. }), _) => PriorOutcome::RaisedAgain,
+                (Some(Match::CarriedOver { .. }), _) => PriorOutcome::CarriedOver,
+                (Some(Match::Declined { .. } | Match::DeclinedChanged { .. }), _) => {
+                    PriorOutcome::DeclinedRaisedAgain
+                }
+                (_, Some(Fate::Resolved)) => match resolution.as_ref().map(|r| r.action) {
+                    Some(Action::Fixed) => PriorOutcome::ConfirmedFixed,
+                    _ => PriorOutcome::Resolved,
+                },
+                (_, Some(Fate::Addressed)) => PriorOutcome::Addressed,
+                (_, Some(Fate::NoLongerApplies)) => PriorOutcome::NoLongerApplies,
+                _ if reraised.iter().any(|(j, _)| *j == i) => PriorOutcome::DeclinedRaisedAgain,
+                _ => match e.status {
+                    Status::Declined { .. } => PriorOutcome::Declined,
+                    Status::NoLongerApplies { .. } => PriorOutcome::NoLongerApplies,
+                    _ => PriorOutcome::Addressed,
+                },
+            };
+            let fixed = resolution.as_ref().filter(|r| r.action == Action::Fixed);
+            let note = match (fixed, outcome) {
+                (Some(r), PriorOutcome::RaisedAgain) => Some(format!(
+                    "marked {}, yet raised again this round",
+                    r.describe()
+                )),
+                (Some(r), _) if head == HeadCheck::QuoteStillPresent => Some(format!(
+                    "marked {}, but the quoted code is still there",
+                    r.describe()
+                )),
+                _ => None,
+            };
+            PriorFinding {
+                id: e.id.clone(),
+                round: e.round,
+                title: e.title.clone(),
+                severity: e.severity,
+                resolution,
+                outcome,
+                now_id: found
+                    .filter(|f| !matches!(f.matched, Match::Declined { .. }))
+                    .map(|f| f.finding.id.clone()),
+                head,
+                note,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|r| id_order(&r.id));
+    rows
+}
+
+/// What the round line says, from the ledger before it is written.
+fn changes(
+    ledger: &Ledger,
+    since: u32,
+    findings: &[Numbered],
+    unraised: &[(usize, Fate, HeadCheck)],
+) -> RoundChanges {
+    let mut changes = RoundChanges::default();
+    let named = |e: &Entry, how: Option<String>| Named {
+        id: e.id.clone(),
+        round: e.round,
+        title: e.title.clone(),
+        was: None,
+        how,
+    };
+    for (i, fate, _) in unraised {
+        let e = &ledger.entries[*i];
+        let how = e.resolution().map(Resolution::describe);
+        match fate {
+            Fate::Resolved => changes.resolved.push(named(e, how)),
+            Fate::Addressed => changes.addressed.push(named(e, how)),
+            Fate::NoLongerApplies => changes.no_longer_applies.push(named(e, how)),
+            Fate::Carry { .. } => {}
+        }
+    }
+    for e in ledger.entries.iter().filter(|e| e.round == since) {
+        if let Some(r) = e.resolution().filter(|r| r.action.is_decision())
+            && matches!(e.status, Status::Declined { .. })
+        {
+            changes.decided.push(named(e, Some(r.describe())));
+        }
+    }
+    for f in findings {
+        let Some(i) = f.matched.entry() else { continue };
+        let e = &ledger.entries[i];
+        let item = Named {
+            id: f.finding.id.clone(),
+            round: 0,
+            title: f.finding.title.clone(),
+            was: Some((e.id.clone(), e.round)),
+            // A decision is said once, among the settled ones.
+            how: e
+                .resolution()
+                .filter(|r| !r.action.is_decision())
+                .map(Resolution::describe),
+        };
+        match f.matched {
+            Match::CarriedOver { .. } => changes.carried_over.push(item),
+            Match::Again { .. } | Match::DeclinedChanged { .. } => changes.raised_again.push(item),
+            Match::Declined { .. } | Match::New => {}
+        }
+    }
+    changes
+}
+
+/// "Since round 2: I1 fixed in abc1234 (…); S2 skipped (…). Raised again:
+/// I1, raised in round 2 as I3 (…). Carried over: I2, I4 of round 2 (…)."
+/// Every id says its round.
+pub fn round_line(since: u32, changes: &RoundChanges) -> String {
+    let title = |n: &Named| one_line(&n.title);
+    let own = |items: &[Named]| {
+        items
+            .iter()
+            .map(|n| match &n.how {
+                Some(how) => format!("{} {how}", n.id),
+                None => format!("{} ({})", n.id, title(n)),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let again = |items: &[Named], verb: &str| {
         items
             .iter()
             .map(|n| {
-                let title = one_line(&n.title);
-                match &n.was {
-                    Some((id, r)) => format!("{}, raised in round {r} as {id} ({title})", n.id),
-                    None => format!("{} of round {} ({title})", n.id, n.round),
-                }
+                let (id, r) = n.was.clone().unwrap_or_default();
+                let how = n
+                    .how
+                    .as_deref()
+                    .map(|h| format!(", marked {h}"))
+                    .unwrap_or_default();
+                format!("{}, {verb} round {r} as {id}{how} ({})", n.id, title(n))
             })
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let mut parts = vec![format!("Round {round}.")];
+    let mut parts = vec![format!("Since round {since}:")];
+    let mut settled = Vec::new();
     for (items, what) in [
-        (&changes.addressed, "Addressed since the last round"),
-        (&changes.no_longer_applies, "No longer applies"),
-        (&changes.raised_again, "Raised again"),
-        (
-            &changes.said_open,
-            "Not raised again, but the reviewers say still open",
-        ),
-        (
-            &changes.unchanged,
-            "Not raised again, but their code is unchanged, so still open",
-        ),
+        (&changes.resolved, "resolved by the author"),
+        (&changes.decided, "skipped or declined by the author"),
+        (&changes.addressed, "addressed, as a reviewer said"),
+        (&changes.no_longer_applies, "no longer applies"),
     ] {
         if !items.is_empty() {
-            parts.push(format!("{what}: {}.", list(items)));
+            settled.push(format!("{what}: {}", own(items)));
         }
+    }
+    if !settled.is_empty() {
+        parts.push(format!("{}.", settled.join("; ")));
+    }
+    if !changes.raised_again.is_empty() {
+        parts.push(format!(
+            "Raised again: {}.",
+            again(&changes.raised_again, "raised in")
+        ));
+    }
+    if !changes.carried_over.is_empty() {
+        parts.push(format!(
+            "Carried over, open and not raised again: {}.",
+            again(&changes.carried_over, "from")
+        ));
     }
     parts.join(" ")
 }
@@ -356,17 +560,27 @@ mod tests {
     #[test]
     fn the_summary_line_is_there_only_with_news() {
         let mut changes = RoundChanges::default();
-        assert_eq!(changes.summary_line(2), None);
-        changes.addressed.push(Named {
+        assert_eq!(changes.summary_line(2, 1), None);
+        changes.resolved.push(Named {
             id: "S1".into(),
             round: 1,
             title: "t".into(),
             was: None,
+            how: Some("fixed in abc1234".into()),
+        });
+        changes.carried_over.push(Named {
+            id: "I1".into(),
+            round: 0,
+            title: "u".into(),
+            was: Some(("I3".into(), 1)),
+            how: None,
         });
         assert_eq!(
-            changes.summary_line(2).as_deref(),
-            Some("Round 2. Addressed since the last round: S1 of round 1 (t).")
+            changes.summary_line(2, 1).as_deref(),
+            Some(
+                "Since round 1: resolved by the author: S1 fixed in abc1234. Carried over, open and not raised again: I1, from round 1 as I3 (u)."
+            )
         );
-        assert_eq!(changes.summary_line(1), None);
+        assert_eq!(changes.summary_line(1, 0), None);
     }
 }

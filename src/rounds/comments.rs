@@ -1,59 +1,22 @@
-//! Decisions about findings taken on the pull request itself
-//! (`/deep-review decline I2: reason`), heard only from people with
-//! write access who are not the PR's author.
+//! Resolutions taken on the pull request itself (`/deep-review fixed I1
+//! in abc1234`, `/deep-review decline I2: reason`), heard only from people
+//! with write access; decisions not to act (skip, decline) never from the
+//! PR's author.
 
 use super::Ledger;
+use crate::domain::Resolution;
 use crate::github::{CommentCommand, LedgerCommand};
 
 impl Ledger {
-    /// Applies the decline and reopen lines of PR comments not applied
-    /// before, oldest first. Returns a warning for each one left out.
-    pub fn apply_comments(
-        &mut self,
-        commands: &[CommentCommand],
-        pr_author: &str,
-        round: u32,
-    ) -> Vec<String> {
+    /// Applies the resolution lines of PR comments not applied before,
+    /// oldest first. Returns a warning for each one left out.
+    pub fn apply_comments(&mut self, commands: &[CommentCommand], pr_author: &str) -> Vec<String> {
         let mut warnings = Vec::new();
         for c in commands {
             if self.applied_comments.contains(&c.comment) {
                 continue;
             }
-            let applied = if c.author.eq_ignore_ascii_case(pr_author) {
-                Err(format!(
-                    "ignored a ledger command by @{}, the PR's author: the author of the code under review does not decide about its findings",
-                    c.author
-                ))
-            } else if !c.is_trusted(pr_author) {
-                Err(format!(
-                    "ignored a ledger command by @{} ({}): only the repository's owners, members and collaborators may decide about findings",
-                    c.author,
-                    c.association.to_lowercase()
-                ))
-            } else if let LedgerCommand::Decline { id, reason } = &c.command
-                && id.to_ascii_uppercase().starts_with('C')
-                && reason.is_empty()
-            {
-                Err(format!(
-                    "ignored @{}'s decline of Critical {id}: a Critical finding is declined only with a reason (`/deep-review decline {id}: why`)",
-                    c.author
-                ))
-            } else {
-                match &c.command {
-                    LedgerCommand::Decline { id, reason } => {
-                        let reason = if reason.is_empty() {
-                            "declined on GitHub"
-                        } else {
-                            reason.as_str()
-                        };
-                        self.decline(id, round, &format!("{reason} (@{})", c.author))
-                            .map(|_| ())
-                    }
-                    LedgerCommand::Reopen { id } => self.reopen(id).map(|_| ()),
-                }
-                .map_err(|e| format!("a PR comment by @{} names {e}", c.author))
-            };
-            if let Err(warning) = applied {
+            if let Err(warning) = self.apply_comment(c, pr_author) {
                 warnings.push(warning);
             }
             // Once only, applied or not: it is the same comment next round.
@@ -61,11 +24,67 @@ impl Ledger {
         }
         warnings
     }
+
+    fn apply_comment(&mut self, c: &CommentCommand, pr_author: &str) -> Result<(), String> {
+        let by_author = c.author.eq_ignore_ascii_case(pr_author);
+        let command = c
+            .command
+            .as_ref()
+            .map_err(|e| format!("ignored a PR comment line by @{}: {e}", c.author))?;
+        if !c.has_write_access() {
+            return Err(format!(
+                "ignored a ledger command by @{} ({}): only the repository's owners, members and collaborators may resolve findings",
+                c.author,
+                c.association.to_lowercase()
+            ));
+        }
+        let decision =
+            matches!(command, LedgerCommand::Resolve { action, .. } if action.is_decision());
+        if by_author && decision {
+            return Err(format!(
+                "ignored a ledger command by @{}, the PR's author: the author of the code under review does not decide to skip or decline its findings",
+                c.author
+            ));
+        }
+        for id in command.ids() {
+            let done = match command {
+                LedgerCommand::Resolve {
+                    action,
+                    commits,
+                    reason,
+                    ..
+                } => {
+                    let reason = if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{reason} (@{})", c.author)
+                    };
+                    self.resolve(
+                        id,
+                        Resolution {
+                            id: String::new(),
+                            round: 0,
+                            action: *action,
+                            reason,
+                            commits: commits.clone(),
+                            by: Some(format!("@{}", c.author)),
+                            at: c.created_at.clone(),
+                        },
+                    )
+                    .map(|_| ())
+                }
+                LedgerCommand::Reopen { .. } => self.reopen(id).map(|_| ()),
+            };
+            done.map_err(|e| format!("a PR comment by @{}: {e}", c.author))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Action;
     use crate::rounds::Status;
     use crate::rounds::test_support::entry;
 
@@ -81,8 +100,10 @@ mod tests {
 
     #[test]
     fn pr_comments_are_applied_once_and_only_from_people_with_write_access() {
+        let mut critical = entry("C1");
+        critical.severity = crate::domain::Severity::Critical;
         let mut ledger = Ledger {
-            entries: vec![entry("S1"), entry("S2"), entry("C1")],
+            entries: vec![entry("S1"), entry("S2"), critical, entry("I1")],
             ..Ledger::default()
         };
         let comments = [
@@ -102,47 +123,81 @@ mod tests {
                 "COLLABORATOR",
                 "/deep-review decline S2: by design",
             ),
+            comment(6, "maintainer", "MEMBER", "/deep-review fixed I1 in $(id)"),
+            comment(
+                7,
+                "maintainer",
+                "MEMBER",
+                "/deep-review fixed I1 in abc1234",
+            ),
         ];
-        let warnings = ledger.apply_comments(&comments, "octocat", 2);
+        let warnings = ledger.apply_comments(&comments, "octocat");
         assert_eq!(
             warnings,
             [
-                "ignored a ledger command by @octocat, the PR's author: the author of the code under review does not decide about its findings",
-                "ignored a ledger command by @mallory (none): only the repository's owners, members and collaborators may decide about findings",
-                "a PR comment by @maintainer names no finding S9 in the ledger of this pull request",
-                "ignored @maintainer's decline of Critical C1: a Critical finding is declined only with a reason (`/deep-review decline C1: why`)",
+                "ignored a ledger command by @octocat (contributor): only the repository's owners, members and collaborators may resolve findings",
+                "ignored a ledger command by @mallory (none): only the repository's owners, members and collaborators may resolve findings",
+                "a PR comment by @maintainer: no finding S9 in the ledger of this pull request",
+                "a PR comment by @maintainer: C1 is Critical: it is declined only with a reason",
+                "ignored a PR comment line by @maintainer: `$(id)` is not a commit (4 to 40 hex digits)",
             ]
         );
         assert_eq!(ledger.entries[0].status, Status::Open);
         assert_eq!(
             ledger.entries[1].status,
             Status::Declined {
-                since: 2,
+                since: 1,
                 reason: "by design (@maintainer)".into()
             }
         );
         assert_eq!(ledger.entries[2].status, Status::Open, "C1 stays open");
+        let fixed = ledger.entries[3].resolution().unwrap();
+        assert_eq!(
+            (fixed.action, &fixed.commits[..], fixed.by.as_deref()),
+            (
+                Action::Fixed,
+                &["abc1234".to_string()][..],
+                Some("@maintainer")
+            )
+        );
+        assert_eq!(
+            ledger.entries[3].status,
+            Status::Open,
+            "fixed is checked next round"
+        );
 
         // Reopened on the command line: the old comment does not undo it,
         // and nothing is warned about twice.
         ledger.reopen("S2").unwrap();
-        assert!(ledger.apply_comments(&comments, "octocat", 3).is_empty());
+        assert!(ledger.apply_comments(&comments, "octocat").is_empty());
         assert_eq!(ledger.entries[1].status, Status::Open);
+        assert!(ledger.entries[1].resolution().is_none());
 
         // A newer comment does apply.
-        let newer = [comment(6, "maintainer", "OWNER", "/deep-review reopen S2")];
-        ledger.decline("S2", 3, "again").unwrap();
-        assert!(ledger.apply_comments(&newer, "octocat", 4).is_empty());
+        let newer = [comment(8, "maintainer", "OWNER", "/deep-review reopen S2")];
+        ledger
+            .decline("S2", "again", "2026-11-30T00:00:00Z")
+            .unwrap();
+        assert!(ledger.apply_comments(&newer, "octocat").is_empty());
         assert_eq!(ledger.entries[1].status, Status::Open);
 
-        // The PR's author is not heard even as a member of the repository.
-        let own = [comment(
-            7,
-            "OctoCat",
-            "MEMBER",
-            "/deep-review decline S2: mine",
-        )];
-        assert_eq!(ledger.apply_comments(&own, "octocat", 5).len(), 1);
+        // The PR's author with write access may say what they fixed, but
+        // not skip or decline: the code under review is theirs.
+        let own = [
+            comment(9, "OctoCat", "MEMBER", "/deep-review decline S2: mine"),
+            comment(10, "OctoCat", "MEMBER", "/deep-review skip S1: later"),
+            comment(
+                11,
+                "OctoCat",
+                "MEMBER",
+                "/deep-review test-added S1 in abcd",
+            ),
+        ];
+        assert_eq!(ledger.apply_comments(&own, "octocat").len(), 2);
         assert_eq!(ledger.entries[1].status, Status::Open);
+        assert_eq!(
+            ledger.entries[0].resolution().map(|r| r.action),
+            Some(Action::TestAdded)
+        );
     }
 }

@@ -7,16 +7,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Severity;
+use crate::domain::{Action, Resolution, Severity};
+use crate::report::model::ReportFinding;
 
 mod apply;
+mod carry;
 mod comments;
 mod fingerprint;
 
 pub use apply::{
-    Match, Named, Numbered, PriorStatuses, Recorded, Round, RoundChanges, record, round_line,
-    sort_out,
+    Match, Named, Numbered, PriorStatuses, Recorded, Round, RoundChanges, SortedOut, record,
+    round_line, sort_out,
 };
+pub use carry::Fate;
 pub use fingerprint::{Fingerprint, anchor, fingerprint, same_finding};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -80,6 +83,24 @@ pub struct Entry {
     /// Rounds in which it was raised again after it was declined.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub raised_again: u32,
+    /// What the author did about it, oldest first, each for the round
+    /// (and id) it resolves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolutions: Vec<Resolution>,
+    /// The finding as the last report showed it, so that a later round
+    /// can carry it over in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<Box<ReportFinding>>,
+}
+
+impl Entry {
+    /// The author's resolution of it as last raised, if any.
+    pub fn resolution(&self) -> Option<&Resolution> {
+        self.resolutions
+            .iter()
+            .rev()
+            .find(|r| r.round == self.round)
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -113,6 +134,10 @@ pub enum LedgerError {
     },
     #[error("no finding {id} in the ledger of this pull request")]
     Unknown { id: String },
+    #[error("{id} is Critical: it is {action} only with a reason")]
+    CriticalWithoutReason { id: String, action: &'static str },
+    #[error("{id} is {action} only with a reason")]
+    NoReason { id: String, action: &'static str },
     #[error("cannot lock {path}: {source}")]
     Lock {
         path: PathBuf,
@@ -209,19 +234,81 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Unknown { id: id.to_string() })
     }
 
-    pub fn decline(&mut self, id: &str, round: u32, reason: &str) -> Result<&Entry, LedgerError> {
+    /// Records what the author did about a finding of the last round it
+    /// was raised in. Skipping and declining are decisions: the finding is
+    /// not raised as new again, and they need a reason (a Critical one is
+    /// declined only with a reason). A new resolution of the same round
+    /// replaces the old one.
+    pub fn resolve(&mut self, id: &str, mut resolution: Resolution) -> Result<&Entry, LedgerError> {
+        let since = self.last_round();
         let entry = self.find_mut(id)?;
-        entry.status = Status::Declined {
-            since: round,
-            reason: reason.trim().to_string(),
-        };
+        let action = resolution.action;
+        resolution.reason = resolution.reason.trim().to_string();
+        if resolution.reason.is_empty() {
+            if action == Action::Skipped {
+                return Err(LedgerError::NoReason {
+                    id: entry.id.clone(),
+                    action: "skipped",
+                });
+            }
+            if action == Action::Declined && entry.severity == Severity::Critical {
+                return Err(LedgerError::CriticalWithoutReason {
+                    id: entry.id.clone(),
+                    action: "declined",
+                });
+            }
+        }
+        resolution.id = entry.id.clone();
+        resolution.round = entry.round;
+        if action.is_decision() {
+            let reason = match (resolution.reason.as_str(), &resolution.by) {
+                ("", Some(by)) => format!("no reason given ({by})"),
+                ("", None) => "no reason given".to_string(),
+                (reason, _) => reason.to_string(),
+            };
+            entry.status = Status::Declined { since, reason };
+        } else if matches!(entry.status, Status::Declined { .. }) {
+            entry.status = Status::Open;
+        }
+        entry.resolutions.retain(|r| r.round != resolution.round);
+        entry.resolutions.push(resolution);
         Ok(entry)
     }
 
+    /// `resolve` with `declined`, for `deep-review decline`.
+    pub fn decline(&mut self, id: &str, reason: &str, at: &str) -> Result<&Entry, LedgerError> {
+        self.resolve(
+            id,
+            Resolution {
+                id: String::new(),
+                round: 0,
+                action: Action::Declined,
+                reason: reason.to_string(),
+                commits: Vec::new(),
+                by: None,
+                at: at.to_string(),
+            },
+        )
+    }
+
+    /// Takes back the resolution of the finding's last round: it is open.
     pub fn reopen(&mut self, id: &str) -> Result<&Entry, LedgerError> {
         let entry = self.find_mut(id)?;
         entry.status = Status::Open;
+        let round = entry.round;
+        entry.resolutions.retain(|r| r.round != round);
         Ok(entry)
+    }
+
+    /// Every resolution recorded for the findings of `round`, by id.
+    pub fn resolutions_of(&self, round: u32) -> Vec<Resolution> {
+        let mut all: Vec<Resolution> = self
+            .entries
+            .iter()
+            .flat_map(|e| e.resolutions.iter().filter(|r| r.round == round).cloned())
+            .collect();
+        all.sort_by(|a, b| crate::domain::id_order(&a.id).cmp(&crate::domain::id_order(&b.id)));
+        all
     }
 
     /// After `deep-review consolidate` re-applied a run to the ledger it
@@ -319,6 +406,8 @@ pub(crate) mod test_support {
             ),
             status: Status::Open,
             raised_again: 0,
+            resolutions: Vec::new(),
+            shown: None,
         }
     }
 }

@@ -6,9 +6,10 @@ use serde_json::json;
 use super::*;
 use crate::consolidate::build::{Consolidation, Rounds, build};
 use crate::domain::Severity;
+use crate::domain::{Action, Resolution};
 use crate::findings::Finding;
 use crate::findings::answer::PriorState;
-use crate::report::model::DropKind;
+use crate::report::model::{DropKind, HeadCheck, PriorOutcome};
 use crate::rounds::{Ledger, Status};
 
 /// Two rounds over a ledger: round 1's findings enter it; in round 2 one
@@ -60,8 +61,12 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
     };
     let r1 = rounds(&mut ledger, &round1, 1);
     assert_eq!(ids(&r1).len(), 3);
-    ledger.decline("C1", 1, "lock order is documented").unwrap();
-    ledger.decline("S1", 1, "cosmetic").unwrap();
+    ledger
+        .decline("C1", "lock order is documented", "2026-11-30T00:00:00Z")
+        .unwrap();
+    ledger
+        .decline("S1", "cosmetic", "2026-11-30T00:00:00Z")
+        .unwrap();
 
     // Round 2: C1's code changed, S1's did not.
     let mut round2 = round1.clone();
@@ -149,15 +154,34 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
         [("C1", "declined"), ("S1", "declined"), ("S1", "open")]
     );
     assert!(
+        r2.summary.starts_with(
+            "Since round 1: skipped or declined by the author: C1 declined (lock order is documented), \
+             S1 declined (cosmetic). Raised again: C1, raised in round 1 as C1 (Lock taken in the wrong order); \
+             S1, raised in round 1 as S2 (Retry loop never gives up)."
+        ),
+        "{}",
         r2.summary
-            .starts_with("Round 2. Raised again: C1, raised in round 1 as C1 (Lock taken in the wrong order); S1, raised in round 1 as S2 (Retry loop never gives up).")
+    );
+    let rows: Vec<(&str, PriorOutcome, Option<&str>)> = r2
+        .prior_round
+        .iter()
+        .map(|p| (p.id.as_str(), p.outcome, p.now_id.as_deref()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("C1", PriorOutcome::DeclinedRaisedAgain, Some("C1")),
+            ("S1", PriorOutcome::DeclinedRaisedAgain, None),
+            ("S2", PriorOutcome::RaisedAgain, Some("S1")),
+        ]
     );
 }
 
-/// A finding nobody raised again is "addressed" only on evidence: its code
-/// changed, or a reviewer said so. Code that is still there keeps it open.
+/// A finding nobody raised again is settled only by someone's word: a
+/// reviewer's, or the author's resolution checked against the head. One
+/// neither resolved nor said to be addressed is carried over in full.
 #[test]
-fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
+fn a_finding_not_raised_again_is_carried_over_unless_someone_settles_it() {
     let agents = [agent("claude")];
     let round1 = [
         verified(
@@ -172,11 +196,12 @@ fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
             ("gone.rs", 9),
             "sleep(42)",
         ),
+        verified("claude:3", Severity::Important, ("lock.rs", 7), "retry()"),
     ];
     let mut first = Ledger::default();
     let none = Vec::new();
     let at_head = |path: &str| {
-        (path == "lock.rs").then(|| "fn x() {\n    let a = first.lock();\n}\n".to_string())
+        (path == "lock.rs").then(|| "fn x() {\n\n    let a = first.lock();\n}\n".to_string())
     };
     build(
         &inputs(&agents, &round1, 1),
@@ -187,8 +212,8 @@ fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
             code_at_head: &at_head,
         }),
     );
-    let round2 = |priors: Vec<(String, PriorState)>| {
-        let mut ledger = first.clone();
+    let round2 = |ledger: &Ledger, priors: Vec<(String, PriorState)>| {
+        let mut ledger = ledger.clone();
         let r = build(
             &inputs(&agents, &[], 2),
             decided(json!({})),
@@ -200,35 +225,122 @@ fn a_finding_not_raised_again_is_addressed_only_on_evidence() {
         );
         (ledger, r)
     };
-    let (ledger, r) = round2(Vec::new());
-    assert_eq!(ledger.entries[0].status, Status::Open);
-    assert_eq!(ledger.entries[1].status, Status::Addressed { since: 2 });
+    let (ledger, r) = round2(&first, Vec::new());
+    let statuses: Vec<&str> = ledger.entries.iter().map(|e| e.status.name()).collect();
+    assert_eq!(statuses, ["open", "open", "no longer applies"]);
+    // Carried over in full, under this round's ids, at the quote's new line.
+    assert_eq!(
+        ids(&r),
+        [("C1", "claude:1 title"), ("I1", "claude:3 title")]
+    );
+    assert_eq!(r.findings[0].line_start, 3);
+    assert_eq!(
+        r.findings[0].prior.as_deref(),
+        Some(
+            "carried over from round 1 as C1: not raised again this round, not resolved (quoted code still present)"
+        )
+    );
+    assert_eq!(
+        r.findings[1].evidence,
+        crate::report::model::EvidenceStatus::Unverified
+    );
+    assert_eq!(r.counts.critical, 1, "a carried Critical still counts");
+    assert_eq!(ledger.entries[0].id, "C1");
+    assert_eq!(ledger.entries[0].round, 2);
     assert!(
         r.summary.starts_with(
-            "Round 2. Addressed since the last round: S1 of round 1 (claude:2 title). \
-             Not raised again, but their code is unchanged, so still open: C1 of round 1 (claude:1 title)."
+            "Since round 1: no longer applies: S1 (claude:2 title). Carried over, open and not raised again: \
+             C1, from round 1 as C1 (claude:1 title); I1, from round 1 as I1 (claude:3 title)."
         ),
         "{}",
         r.summary
     );
-    // A reviewer who says it is addressed is evidence enough.
-    let (ledger, _) = round2(vec![("C1".into(), PriorState::Addressed)]);
+    let rows: Vec<(&str, PriorOutcome, HeadCheck)> = r
+        .prior_round
+        .iter()
+        .map(|p| (p.id.as_str(), p.outcome, p.head))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "C1",
+                PriorOutcome::CarriedOver,
+                HeadCheck::QuoteStillPresent
+            ),
+            ("I1", PriorOutcome::CarriedOver, HeadCheck::CodeChanged),
+            ("S1", PriorOutcome::NoLongerApplies, HeadCheck::FileGone),
+        ]
+    );
+    // The agents raised nothing this round: no agent is credited with the
+    // carried findings.
+    assert_eq!(r.agents[0].kept, 0);
+
+    // A reviewer who says it is addressed is heard; one who says it is
+    // still open keeps it carried over.
+    let (ledger, _) = round2(&first, vec![("C1".into(), PriorState::Addressed)]);
     assert_eq!(ledger.entries[0].status, Status::Addressed { since: 2 });
-    // Called still open but raised by nobody: said so, not as raised again.
-    let (ledger, r) = round2(vec![("C1".into(), PriorState::StillOpen)]);
+    let (ledger, r) = round2(&first, vec![("C1".into(), PriorState::StillOpen)]);
     assert_eq!(ledger.entries[0].status, Status::Open);
-    assert!(
-        r.summary.contains(
-            "Not raised again, but the reviewers say still open: C1 of round 1 (claude:1 title)."
-        ),
-        "{}",
-        r.summary
-    );
-    assert!(!r.summary.contains("Raised again:"), "{}", r.summary);
-    let (ledger, _) = round2(vec![("c1".into(), PriorState::NoLongerApplies)]);
+    assert_eq!(ids(&r)[0].0, "C1");
+    let (ledger, _) = round2(&first, vec![("c1".into(), PriorState::NoLongerApplies)]);
     assert_eq!(
         ledger.entries[0].status,
         Status::NoLongerApplies { since: 2 }
+    );
+
+    // The author's resolutions: "fixed" is checked against the head.
+    let mut resolved = first.clone();
+    let fix = |id: &str, action: Action| Resolution {
+        id: String::new(),
+        round: 0,
+        action,
+        reason: String::new(),
+        commits: vec!["abc1234".into()],
+        by: None,
+        at: "2026-11-30T00:00:00Z".into(),
+    };
+    resolved.resolve("C1", fix("C1", Action::Fixed)).unwrap();
+    resolved.resolve("I1", fix("I1", Action::Fixed)).unwrap();
+    let (ledger, r) = round2(&resolved, Vec::new());
+    assert_eq!(
+        ids(&r),
+        [("C1", "claude:1 title")],
+        "I1's code changed: fixed"
+    );
+    assert_eq!(
+        r.findings[0].flags,
+        [
+            "marked fixed in abc1234 after round 1, but the quoted code is still there at the new head"
+        ]
+    );
+    assert_eq!(
+        r.findings[0].resolution.as_ref().map(|r| r.action),
+        Some(Action::Fixed)
+    );
+    assert_eq!(ledger.entries[1].status, Status::Addressed { since: 2 });
+    let rows: Vec<(&str, PriorOutcome, Option<&str>)> = r
+        .prior_round
+        .iter()
+        .map(|p| (p.id.as_str(), p.outcome, p.note.as_deref()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "C1",
+                PriorOutcome::CarriedOver,
+                Some("marked fixed in abc1234, but the quoted code is still there")
+            ),
+            ("I1", PriorOutcome::ConfirmedFixed, None),
+            ("S1", PriorOutcome::NoLongerApplies, None),
+        ]
+    );
+    assert!(
+        r.summary
+            .starts_with("Since round 1: resolved by the author: I1 fixed in abc1234; no longer applies: S1 (claude:2 title). Carried over, open and not raised again: C1, from round 1 as C1, marked fixed in abc1234 (claude:1 title)."),
+        "{}",
+        r.summary
     );
 }
 
@@ -261,7 +373,9 @@ fn a_ledger_entry_goes_to_the_most_severe_match() {
         reason: "off".into(),
     };
     rounds(&mut ledger, &round1, 1, off());
-    ledger.decline("I1", 1, "by design").unwrap();
+    ledger
+        .decline("I1", "by design", "2026-11-30T00:00:00Z")
+        .unwrap();
     // Both raise the same claim on the same code; the Suggestion is listed first.
     let mut a = verified("codex:1", Severity::Suggestion, ("stats.py", 3), code);
     a.raw.title = "claude:1 title".into();
