@@ -61,7 +61,15 @@ pub enum Command {
         #[command(subcommand)]
         target: DeclineTarget,
     },
-    /// Undo a decline: the finding is open again
+    /// Record what was done about findings: fixed, skipped, test-added, commented, documented, declined
+    #[command(
+        after_help = "Examples:\n  deep-review resolve pr 336 I1 fixed --commit abc1234\n  deep-review resolve pr 336 I2,S1 test-added --commit def5678\n  deep-review resolve pr 336 S2 skipped --reason \"next release\"\n  deep-review resolve pr 336 --template > resolutions.txt   # edit it, then:\n  deep-review resolve pr 336 --file resolutions.txt\n\nA resolutions file has one line per action: ACTION ID[,ID…] [in COMMIT…] [: reason].\nOn GitHub, a PR comment line `/deep-review fixed I1 in abc1234` does the same.\nThe next round checks them: a finding marked fixed whose quoted code is still there is flagged,\nand `deep-review show RUN` prints the round's Resolution section."
+    )]
+    Resolve {
+        #[command(subcommand)]
+        target: ResolveTarget,
+    },
+    /// Undo a decline or another resolution: the finding is open again
     Reopen {
         #[command(subcommand)]
         target: ReopenTarget,
@@ -222,6 +230,34 @@ pub enum DeclineTarget {
         /// Why: shown in later reports under "Declined in prior rounds"
         #[arg(long)]
         reason: String,
+        #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
+        repo: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResolveTarget {
+    /// Findings of a pull request, by the ids they had in the last round
+    Pr {
+        #[arg(value_parser = parse_pr_number, value_name = "NUMBER")]
+        number: u64,
+        /// Finding ids from the last report, comma-separated (e.g. I1,S2)
+        #[arg(required_unless_present_any = ["file", "template"], requires = "action")]
+        ids: Option<String>,
+        /// fixed, skipped, test-added, commented, documented or declined
+        action: Option<String>,
+        /// A commit that did it (repeatable)
+        #[arg(long = "commit", value_name = "SHA")]
+        commits: Vec<String>,
+        /// Why (required for skipped; shown in the Resolution section)
+        #[arg(long)]
+        reason: Option<String>,
+        /// Read resolution lines from a file (`-`: standard input); all or nothing
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "template"])]
+        file: Option<PathBuf>,
+        /// Print a resolutions file for the last round's findings, to edit and pass to --file
+        #[arg(long, conflicts_with = "ids")]
+        template: bool,
         #[arg(long, value_name = "OWNER/NAME", value_parser = parse_repo)]
         repo: Option<String>,
     },

@@ -56,6 +56,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             super::review::run(&loaded.config, target, None, &args.review, cli.quiet).await
         }
         Command::Decline { target } => super::ledger::decline(&load_config(None)?.config, &target),
+        Command::Resolve { target } => super::ledger::resolve(&load_config(None)?.config, &target),
         Command::Reopen { target } => super::ledger::reopen(&load_config(None)?.config, &target),
         Command::Context { target } => super::ledger::context(&load_config(None)?.config, &target),
         Command::History(args) => super::runs::history(&load_config(None)?.config, &args),

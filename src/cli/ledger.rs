@@ -4,14 +4,16 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::args::{ContextTarget, DeclineTarget, ReopenTarget};
+use super::args::{ContextTarget, DeclineTarget, ReopenTarget, ResolveTarget};
 use super::commands::io_failure;
 use super::failure::Failure;
 use super::output;
 use crate::config::Config;
+use crate::domain::{Action, Resolution, is_commit};
 use crate::exit::Exit;
+use crate::github::LedgerCommand;
 use crate::github::{RepoRef, repo_of_checkout};
-use crate::rounds::Ledger;
+use crate::rounds::{Ledger, Status};
 
 /// The folder of a PR's runs, which holds its ledger.
 fn pr_folder(config: &Config, repo: Option<&str>, number: u64) -> Result<PathBuf, Failure> {
@@ -67,6 +69,182 @@ pub fn decline(config: &Config, target: &DeclineTarget) -> Result<Exit, Failure>
     ))
     .map_err(io_failure)?;
     Ok(Exit::Ok)
+}
+
+pub fn resolve(config: &Config, target: &ResolveTarget) -> Result<Exit, Failure> {
+    let ResolveTarget::Pr {
+        number,
+        ids,
+        action,
+        commits,
+        reason,
+        file,
+        template,
+        repo,
+    } = target;
+    let folder = pr_folder(config, repo.as_deref(), *number)?;
+    if *template {
+        let ledger = Ledger::load(&folder)?;
+        require_reviews(&ledger, &folder)?;
+        output::stdout(&resolutions_template(&ledger, *number)).map_err(io_failure)?;
+        return Ok(Exit::Ok);
+    }
+    let commands = match (file, ids, action) {
+        (Some(path), ..) => read_resolutions(path)?,
+        (None, Some(ids), Some(action)) => vec![command_from_args(ids, action, commits, reason)?],
+        _ => {
+            return Err(Failure::usage(
+                "nothing to record",
+                "give IDS and an ACTION, --file FILE, or --template",
+            ));
+        }
+    };
+    let at = jiff::Timestamp::now().to_string();
+    let done = Ledger::update(&folder, |ledger| {
+        require_reviews(ledger, &folder)?;
+        let mut done = Vec::new();
+        for command in &commands {
+            for id in command.ids() {
+                let entry = match command {
+                    LedgerCommand::Resolve {
+                        action,
+                        commits,
+                        reason,
+                        ..
+                    } => ledger.resolve(
+                        id,
+                        Resolution {
+                            id: String::new(),
+                            round: 0,
+                            action: *action,
+                            reason: reason.clone(),
+                            commits: commits.clone(),
+                            by: None,
+                            at: at.clone(),
+                        },
+                    ),
+                    LedgerCommand::Reopen { .. } => ledger.reopen(id),
+                }
+                .map_err(|e| {
+                    Failure::usage(
+                        e.to_string(),
+                        "use ids from the last report; nothing was recorded",
+                    )
+                })?;
+                let what = match (entry.resolution(), &entry.status) {
+                    (Some(r), _) => r.describe(),
+                    (None, Status::Open) => "reopened".to_string(),
+                    (None, status) => status.name().to_string(),
+                };
+                done.push(format!("{} {what} ({})", entry.id, entry.title));
+            }
+        }
+        Ok::<_, Failure>(done)
+    })?;
+    let mut text = String::new();
+    for line in done {
+        text.push_str(&format!("Recorded: {line}\n"));
+    }
+    output::stdout(&text).map_err(io_failure)?;
+    Ok(Exit::Ok)
+}
+
+fn command_from_args(
+    ids: &str,
+    action: &str,
+    commits: &[String],
+    reason: &Option<String>,
+) -> Result<LedgerCommand, Failure> {
+    let Some(action) = Action::parse(action) else {
+        return Err(Failure::usage(
+            format!("`{action}` is not an action"),
+            "use fixed, skipped, test-added, commented, documented or declined",
+        ));
+    };
+    if let Some(bad) = commits.iter().find(|c| !is_commit(c)) {
+        return Err(Failure::usage(
+            format!("`{bad}` is not a commit (4 to 40 hex digits)"),
+            "give the commit's hash, e.g. --commit abc1234",
+        ));
+    }
+    let mut line = format!("{} {}", action.word(), ids.replace(',', " "));
+    if let Some(reason) = reason {
+        line.push_str(&format!(": {reason}"));
+    }
+    let mut command = LedgerCommand::parse_bare(&line)
+        .map_err(|e| Failure::usage(e.to_string(), "see `deep-review resolve --help`"))?;
+    if let LedgerCommand::Resolve { commits: c, .. } = &mut command {
+        *c = commits.to_vec();
+    }
+    Ok(command)
+}
+
+/// Every line of a resolutions file, or every error in it: nothing is
+/// recorded from a file with a mistake.
+fn read_resolutions(path: &std::path::Path) -> Result<Vec<LedgerCommand>, Failure> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display()), ""))?;
+    let mut commands = Vec::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("/deep-review ").unwrap_or(line);
+        match LedgerCommand::parse_bare(line) {
+            Ok(c) => commands.push(c),
+            Err(e) => errors.push(format!("line {}: {e}", n + 1)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure::usage(
+            format!("{}: {}", path.display(), errors.join("; ")),
+            "fix those lines; nothing was recorded",
+        ));
+    }
+    if commands.is_empty() {
+        return Err(Failure::usage(
+            format!("{} has no resolution lines", path.display()),
+            "uncomment and edit the lines `--template` printed",
+        ));
+    }
+    Ok(commands)
+}
+
+/// A file to edit: each finding of the last round with a line to
+/// uncomment, the placeholder commit left for the author to fill in.
+fn resolutions_template(ledger: &Ledger, number: u64) -> String {
+    let round = ledger.last_round();
+    let mut out = format!(
+        "# Resolutions for round {round} of PR #{number}. One line per action:\n\
+         #   ACTION ID[,ID…] [in COMMIT…] [: reason]\n\
+         # ACTION: fixed, skipped (reason required), test-added, commented, documented, declined.\n\
+         # Uncomment and edit the lines that apply, then:\n\
+         #   deep-review resolve pr {number} --file THIS_FILE\n"
+    );
+    let mut entries: Vec<_> = ledger
+        .entries
+        .iter()
+        .filter(|e| e.round == round && e.status == Status::Open)
+        .collect();
+    entries.sort_by_key(|e| crate::domain::id_order(&e.id));
+    for e in entries {
+        let title = e.title.split_whitespace().collect::<Vec<_>>().join(" ");
+        out.push_str(&format!(
+            "\n# {} {}: {title} ({}:{})\n#fixed {} in COMMIT\n",
+            e.id,
+            e.severity.label(),
+            e.fingerprint.path,
+            e.line,
+            e.id
+        ));
+    }
+    out
 }
 
 pub fn reopen(config: &Config, target: &ReopenTarget) -> Result<Exit, Failure> {

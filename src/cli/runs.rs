@@ -126,7 +126,7 @@ fn formats(args: &[FormatArg]) -> Vec<Format> {
 
 pub fn show(config: &Config, args: &ShowArgs) -> Result<Exit, Failure> {
     let run = find_run(config, &args.run)?;
-    let report = load_report(&run).map_err(|e| {
+    let mut report = load_report(&run).map_err(|e| {
         let manifest: Option<crate::pipeline::rundir::Manifest> =
             crate::files::read_json(&run.manifest()).ok();
         match manifest.map(|m| m.effective_state()) {
@@ -150,6 +150,12 @@ pub fn show(config: &Config, args: &ShowArgs) -> Result<Exit, Failure> {
             ),
         }
     })?;
+    match pipeline::resolutions_of(&run, report.run.round) {
+        Ok(resolutions) => report.resolutions = resolutions,
+        Err(e) => output::note(&format!(
+            "warning: the report is shown without its Resolution section: {e}"
+        )),
+    }
     let formats = match (args.format.as_slice(), &args.output) {
         ([], Some(path)) => vec![Format::from_extension(path).unwrap_or(Format::Md)],
         (_, Some(_)) if args.format.len() > 1 => {

@@ -125,3 +125,16 @@ pub fn write_reports(
 pub fn load_report(run: &RunDir) -> std::io::Result<Report> {
     read_json(&run.report(Format::Json))
 }
+
+/// What the author recorded since about the findings of a saved run's
+/// round (`deep-review resolve`, PR comments), for its *Resolution*
+/// section. A run outside a PR's or branch's folder has none.
+pub fn resolutions_of(
+    run: &RunDir,
+    round: u32,
+) -> Result<Vec<crate::domain::Resolution>, crate::rounds::LedgerError> {
+    match run.root.parent() {
+        Some(parent) => Ok(Ledger::load(parent)?.resolutions_of(round)),
+        None => Ok(Vec::new()),
+    }
+}

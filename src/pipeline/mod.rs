@@ -37,7 +37,7 @@ use error::io;
 pub use error::{ErrorKind, PipelineError};
 pub use fanout::spec;
 use finish::Reviewed;
-pub use finish::{load_report, report_target, write_reports};
+pub use finish::{load_report, report_target, resolutions_of, write_reports};
 pub use post::post_comment;
 pub use prepare::CONTEXT_FILE;
 use prepare::Prepared;

@@ -21,6 +21,7 @@ struct FindingView {
     category: &'static str,
     evidence: Option<String>,
     prior: Option<String>,
+    resolution: Option<String>,
     severity_note: Option<String>,
     flags: Vec<String>,
     excerpt: Option<String>,
@@ -67,6 +68,9 @@ struct View {
     commits: String,
     limitations: Vec<String>,
     declined: Vec<String>,
+    prior: Vec<super::resolution::PriorRow>,
+    resolution_intro: Option<String>,
+    resolutions: Vec<[String; 4]>,
     feedback: Vec<(String, String, String, String)>,
     retro: Vec<(String, String)>,
     table_head: Vec<String>,
@@ -139,9 +143,12 @@ pub fn render(report: &Report) -> String {
     .collect();
 
     let mut toc = toc(&sections);
-    if r.unresolved_feedback.is_empty() {
-        toc.retain(|(anchor, _, _)| anchor != "feedback");
-    }
+    toc.retain(|(anchor, _, _)| match anchor.as_str() {
+        "feedback" => !r.unresolved_feedback.is_empty(),
+        "prior" => !r.prior_round.is_empty(),
+        "resolution" => !r.resolutions.is_empty(),
+        _ => true,
+    });
 
     let view = View {
         title: format!("Deep Review: {}", r.run.id),
@@ -184,6 +191,9 @@ pub fn render(report: &Report) -> String {
         commits: md_or_none(&r.commit_structure),
         limitations: r.limitations.iter().map(limitation_line).collect(),
         declined: r.declined.iter().map(declined_line).collect(),
+        prior: super::resolution::prior_rows(r),
+        resolution_intro: super::resolution::intro(r),
+        resolutions: super::resolution::rows(r),
         feedback: r.unresolved_feedback.iter().map(feedback_view).collect(),
         retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),
         table_head: r.agents.iter().map(|a| r.agent_heading(a)).collect(),
@@ -244,6 +254,7 @@ fn finding_view(r: &Report, f: &ReportFinding) -> FindingView {
             )),
         },
         prior: f.prior.clone(),
+        resolution: super::resolution::of_finding(f),
         severity_note: f.severity_note.clone(),
         flags: f.flags.clone(),
         excerpt_summary: format!(
@@ -268,6 +279,11 @@ fn toc(sections: &[Section]) -> Vec<TocEntry> {
         "Executive Summary".to_string(),
         vec![],
     )];
+    toc.push((
+        "prior".to_string(),
+        "Previous Round — Status".to_string(),
+        vec![],
+    ));
     for s in sections {
         toc.push((
             s.anchor.to_string(),
@@ -287,6 +303,7 @@ fn toc(sections: &[Section]) -> Vec<TocEntry> {
         ("feedback", "Unresolved Feedback"),
         ("retro", "Agent Performance Retro"),
         ("process", "Review Process Notes"),
+        ("resolution", "Resolution"),
         ("appendix", "Appendix"),
     ] {
         toc.push((anchor.into(), title.into(), vec![]));

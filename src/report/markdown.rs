@@ -22,6 +22,7 @@ pub struct FindingView {
     pub category: String,
     pub evidence: Option<String>,
     pub prior: Option<String>,
+    pub resolution: Option<String>,
     pub severity_note: Option<String>,
     pub flags: Vec<String>,
     pub excerpt: Option<String>,
@@ -60,6 +61,9 @@ struct View {
     commits: String,
     limitations: Vec<String>,
     declined: Vec<String>,
+    prior: Vec<super::resolution::PriorRow>,
+    resolution_intro: Option<String>,
+    resolutions: Vec<(String, String, String, String)>,
     feedback: Vec<String>,
     retro: Vec<(String, String)>,
     table: String,
@@ -260,6 +264,21 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
         commits: or_none(&block(&r.commit_structure)),
         limitations: r.limitations.iter().map(limitation_line).collect(),
         declined: r.declined.iter().map(declined_line).collect(),
+        prior: super::resolution::prior_rows(r)
+            .into_iter()
+            .map(|p| super::resolution::PriorRow {
+                finding: inline(&p.finding),
+                title: inline(&p.title),
+                resolution: inline(&p.resolution),
+                this_round: inline(&p.this_round),
+                head: inline(&p.head),
+            })
+            .collect(),
+        resolution_intro: super::resolution::intro(r).map(|i| inline(&i)),
+        resolutions: super::resolution::rows(r)
+            .into_iter()
+            .map(|[a, b, c, d]| (inline(&a), inline(&b), inline(&c), inline(&d)))
+            .collect(),
         feedback: r.unresolved_feedback.iter().map(feedback_line).collect(),
         retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),
         table: retro_table(r),
@@ -351,6 +370,7 @@ fn finding_view(r: &Report, f: &ReportFinding, budget: Budget) -> FindingView {
         category: f.category.label().to_string(),
         evidence,
         prior: f.prior.as_deref().map(inline),
+        resolution: super::resolution::of_finding(f).map(|x| inline(&x)),
         severity_note: f.severity_note.as_deref().map(inline),
         flags: f.flags.iter().map(|s| inline(s)).collect(),
         fold: budget.github && (budget.fold_all_excerpts || lines > FOLD_LINES),

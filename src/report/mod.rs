@@ -7,6 +7,7 @@ pub mod html;
 pub mod markdown;
 pub mod model;
 pub mod model_names;
+pub mod resolution;
 pub mod sarif;
 pub mod text;
 

@@ -153,8 +153,7 @@ fn locate(text: &str, excerpt: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Resolution;
-    use crate::rounds::test_support::{entry, fp};
+    use crate::rounds::test_support::{entry, fp, resolution};
 
     fn code(text: &'static str) -> impl Fn(&str) -> Option<String> {
         move |path| (path == "stats.py").then(|| text.to_string())
@@ -162,15 +161,7 @@ mod tests {
 
     fn resolved(action: Action) -> Entry {
         let mut e = entry("I1");
-        e.resolutions.push(Resolution {
-            id: "I1".into(),
-            round: 1,
-            action,
-            reason: String::new(),
-            commits: vec!["abc1234".into()],
-            by: None,
-            at: "2026-11-30T10:00:00Z".into(),
-        });
+        e.resolutions.push(resolution(action, "I1", 1));
         e
     }
 

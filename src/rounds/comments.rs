@@ -53,26 +53,20 @@ impl Ledger {
                     commits,
                     reason,
                     ..
-                } => {
-                    let reason = if reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{reason} (@{})", c.author)
-                    };
-                    self.resolve(
+                } => self
+                    .resolve(
                         id,
                         Resolution {
                             id: String::new(),
                             round: 0,
                             action: *action,
-                            reason,
+                            reason: reason.clone(),
                             commits: commits.clone(),
                             by: Some(format!("@{}", c.author)),
                             at: c.created_at.clone(),
                         },
                     )
-                    .map(|_| ())
-                }
+                    .map(|_| ()),
                 LedgerCommand::Reopen { .. } => self.reopen(id).map(|_| ()),
             };
             done.map_err(|e| format!("a PR comment by @{}: {e}", c.author))?;

@@ -206,10 +206,15 @@ impl Ledger {
             .iter()
             .filter(|e| matches!(e.status, Status::Open | Status::Declined { .. }))
             .map(|e| {
-                let state = match &e.status {
-                    Status::Declined { since, reason } => {
-                        format!("declined by the author in round {since}: {reason}")
+                let state = match (&e.status, e.resolution()) {
+                    (Status::Declined { since, reason }, r) => {
+                        let verb = r.map_or("declined", |r| r.action.word());
+                        format!("{verb} by the author in round {since}: {reason}")
                     }
+                    (_, Some(r)) => format!(
+                        "open; the author says {} — check that against the code",
+                        r.describe()
+                    ),
                     _ => "open".to_string(),
                 };
                 format!(
@@ -264,7 +269,8 @@ impl Ledger {
             let reason = match (resolution.reason.as_str(), &resolution.by) {
                 ("", Some(by)) => format!("no reason given ({by})"),
                 ("", None) => "no reason given".to_string(),
-                (reason, _) => reason.to_string(),
+                (reason, Some(by)) => format!("{reason} ({by})"),
+                (reason, None) => reason.to_string(),
             };
             entry.status = Status::Declined { since, reason };
         } else if matches!(entry.status, Status::Declined { .. }) {
@@ -391,6 +397,18 @@ pub(crate) mod test_support {
         }
     }
 
+    pub fn resolution(action: Action, id: &str, round: u32) -> Resolution {
+        Resolution {
+            id: id.into(),
+            round,
+            action,
+            reason: String::new(),
+            commits: vec!["abc1234".into()],
+            by: None,
+            at: "2026-11-30T10:00:00Z".into(),
+        }
+    }
+
     pub fn entry(id: &str) -> Entry {
         Entry {
             id: id.into(),
@@ -428,8 +446,12 @@ mod tests {
         };
         let mut addressed = entry("S3");
         addressed.status = Status::Addressed { since: 2 };
+        let mut fixed = entry("I1");
+        fixed
+            .resolutions
+            .push(test_support::resolution(Action::Fixed, "I1", 1));
         let ledger = Ledger {
-            entries: vec![entry("S1"), declined, addressed],
+            entries: vec![entry("S1"), declined, addressed, fixed],
             ..Ledger::default()
         };
         assert_eq!(
@@ -437,6 +459,7 @@ mod tests {
             [
                 "`S1` (round 1): t — `stats.py:1` — open. mean() of an empty list raises ZeroDivisionError",
                 "`S2` (round 1): t — `stats.py:1` — declined by the author in round 1: by design. mean() of an empty list raises ZeroDivisionError",
+                "`I1` (round 1): t — `stats.py:1` — open; the author says fixed in abc1234 — check that against the code. mean() of an empty list raises ZeroDivisionError",
             ]
         );
     }

@@ -46,6 +46,18 @@ fn agent(name: &str, display: &str, status: AgentStatus) -> AgentReport {
     }
 }
 
+fn resolution(id: &str, action: Action, reason: &str, commits: &[&str]) -> Resolution {
+    Resolution {
+        id: id.into(),
+        round: 8,
+        action,
+        reason: reason.into(),
+        commits: commits.iter().map(|c| c.to_string()).collect(),
+        by: (action == Action::Skipped).then(|| "@maintainer".to_string()),
+        at: "2026-04-23T09:00:00Z".into(),
+    }
+}
+
 pub fn rich_report() -> Report {
     let mut claude = agent("claude", "Claude", AgentStatus::Ok);
     claude.tool_calls = ToolCalls {
@@ -160,6 +172,7 @@ pub fn rich_report() -> Report {
                 fix: "Take `second` first:\n\n```diff\n- let a = first.lock();\n+ let b = second.lock();\n```".into(),
                 severity_note: None,
                 prior: None,
+                resolution: None,
                 flags: vec![],
                 sources: vec!["claude:F1".into()],
             },
@@ -180,6 +193,7 @@ pub fn rich_report() -> Report {
                 fix: "Gate the call on `wait`.".into(),
                 severity_note: None,
                 prior: Some("raised in round 7 as S6".into()),
+                resolution: Some(resolution("S6", Action::Commented, "answered in the thread", &[])),
                 flags: vec![],
                 sources: vec!["claude:F2".into(), "codex:F1".into()],
             },
@@ -200,6 +214,7 @@ pub fn rich_report() -> Report {
                 fix: String::new(),
                 severity_note: Some("claude raised this as Important; demoted to Suggestion: cosmetic".into()),
                 prior: None,
+                resolution: None,
                 flags: vec![],
                 sources: vec!["claude:F3".into()],
             },
@@ -220,6 +235,7 @@ pub fn rich_report() -> Report {
                 fix: "Remove the sentence.".into(),
                 severity_note: None,
                 prior: None,
+                resolution: None,
                 flags: vec!["the consolidator did not account for this finding; kept as the agent wrote it".into()],
                 sources: vec!["codex:F2".into()],
             },
@@ -243,8 +259,18 @@ pub fn rich_report() -> Report {
         tests_run: vec![TestRun { agent: "claude".into(), command: "cargo test".into(), result: "passed (212 tests)".into() }],
         limitations: vec![Limitation { text: "A timed-out wait leaves the configmap deleted.".into(), path: Some("src/stop.rs".into()), line: Some(38) }],
         declined: vec![
-            Declined { id: "S4".into(), title: "Use context.TODO".into(), path: "src/ctx.rs".into(), round: 7, reason: "deliberate".into(), code_changed: false, raised_again_by: vec![], rounds_raised_again: 0 },
-            Declined { id: "C2".into(), title: "Token in the clone URL".into(), path: "src/auth.rs".into(), round: 6, reason: "accepted risk, tracked in #12 (@maintainer)".into(), code_changed: false, raised_again_by: vec!["Codex".into()], rounds_raised_again: 3 },
+            Declined { id: "S4".into(), title: "Use context.TODO".into(), path: "src/ctx.rs".into(), round: 7, reason: "deliberate".into(), action: Action::Skipped, code_changed: false, raised_again_by: vec![], rounds_raised_again: 0 },
+            Declined { id: "C2".into(), title: "Token in the clone URL".into(), path: "src/auth.rs".into(), round: 6, reason: "accepted risk, tracked in #12 (@maintainer)".into(), action: Action::Declined, code_changed: false, raised_again_by: vec!["Codex".into()], rounds_raised_again: 3 },
+        ],
+        prior_round: vec![
+            PriorFinding { id: "I1".into(), round: 7, title: "Context leak in stop".into(), severity: Severity::Important, resolution: Some(resolution("I1", Action::Fixed, "", &["abc1234"])), outcome: PriorOutcome::ConfirmedFixed, now_id: None, head: HeadCheck::CodeChanged, note: None },
+            PriorFinding { id: "I2".into(), round: 7, title: format!("Retry forever {HOSTILE}"), severity: Severity::Important, resolution: Some(resolution("I2", Action::Fixed, "", &["def5678"])), outcome: PriorOutcome::CarriedOver, now_id: Some("I1".into()), head: HeadCheck::QuoteStillPresent, note: Some("marked fixed in def5678, but the quoted code is still there".into()) },
+            PriorFinding { id: "S4".into(), round: 7, title: "Use context.TODO".into(), severity: Severity::Suggestion, resolution: Some(resolution("S4", Action::Skipped, "deliberate", &[])), outcome: PriorOutcome::Declined, now_id: None, head: HeadCheck::QuoteStillPresent, note: None },
+            PriorFinding { id: "S5".into(), round: 7, title: "Name the constant".into(), severity: Severity::Suggestion, resolution: None, outcome: PriorOutcome::RaisedAgain, now_id: Some("S1".into()), head: HeadCheck::NoQuote, note: None },
+        ],
+        resolutions: vec![
+            resolution("C1", Action::Fixed, "", &["1a2b3c4"]),
+            resolution("I1", Action::Skipped, &format!("next release {HOSTILE}"), &[]),
         ],
         unresolved_feedback: vec![Feedback { author: "reviewer1".into(), url: "https://github.com/acme/widget/pull/336#discussion_r1".into(), path: Some("src/stop.rs".into()), line: Some(12), excerpt: format!("Why here? {HOSTILE}") }],
         agents: vec![claude, codex, gemini],
