@@ -46,6 +46,11 @@ pub fn fate(entry: &Entry, said: Option<PriorState>, check: HeadCheck) -> Fate {
         });
     match (said, resolution.map(|r| r.action)) {
         (Some(PriorState::NoLongerApplies), _) => Fate::NoLongerApplies,
+        // The author said so and a reviewer agrees.
+        (
+            Some(PriorState::Addressed),
+            Some(Action::Fixed | Action::TestAdded | Action::Documented),
+        ) => Fate::Resolved,
         (Some(PriorState::Addressed), _) => Fate::Addressed,
         (Some(PriorState::StillOpen), _) => Fate::Carry {
             flag: fixed_but_there,
@@ -93,7 +98,7 @@ pub fn carried_finding(
     };
     f.id = String::new();
     f.prior = Some(format!(
-        "carried over from round {} as {}: not raised again this round, not resolved ({})",
+        "carried over from round {} as {}: not raised again this round ({})",
         entry.round,
         entry.id,
         check.label()
@@ -224,6 +229,19 @@ mod tests {
             fate(&fixed, Some(PriorState::StillOpen), QuoteStillPresent),
             Fate::Carry { flag }
         );
+        assert_eq!(
+            fate(&fixed, Some(PriorState::Addressed), QuoteStillPresent),
+            Fate::Resolved,
+            "the author and a reviewer agree"
+        );
+        assert_eq!(
+            fate(
+                &resolved(Action::Commented),
+                Some(PriorState::Addressed),
+                CodeChanged
+            ),
+            Fate::Addressed
+        );
         // A test or documentation leaves the code as it was.
         for action in [Action::TestAdded, Action::Documented] {
             assert_eq!(
@@ -267,7 +285,7 @@ mod tests {
         assert_eq!(
             f.prior.as_deref(),
             Some(
-                "carried over from round 1 as I1: not raised again this round, not resolved (quoted code still present)"
+                "carried over from round 1 as I1: not raised again this round (quoted code still present)"
             )
         );
         let moved = carried_finding(&e, HeadCheck::CodeChanged, None, &code(head));

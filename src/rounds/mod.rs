@@ -313,7 +313,7 @@ impl Ledger {
             .iter()
             .flat_map(|e| e.resolutions.iter().filter(|r| r.round == round).cloned())
             .collect();
-        all.sort_by(|a, b| crate::domain::id_order(&a.id).cmp(&crate::domain::id_order(&b.id)));
+        all.sort_by_key(|r| crate::domain::id_order(&r.id));
         all
     }
 

@@ -187,6 +187,21 @@ fn ids(report: &Value) -> Vec<(String, String, Option<String>)> {
         .collect()
 }
 
+fn prior_round(report: &Value) -> Vec<(String, String, Option<String>)> {
+    report["prior_round"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_string(),
+                p["outcome"].as_str().unwrap().to_string(),
+                p["now_id"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
 fn statuses(ledger: &Value) -> Vec<(String, String)> {
     ledger["entries"]
         .as_array()
@@ -263,6 +278,56 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
         &r.source,
     );
     r.publish().await;
+    let fix = git(&["rev-parse", "--short", "HEAD"], &r.source);
+
+    // The author records it from a file made from the template: the
+    // finding's line uncommented, the commit filled in.
+    let template = r
+        .cmd()
+        .args(["resolve", "pr", "7", "--repo", "acme/widget", "--template"])
+        .output()
+        .unwrap();
+    let template = String::from_utf8_lossy(&template.stdout).to_string();
+    assert!(
+        template.contains(&format!(
+            "\n# I1 Important: {DENOM} (stats.py:9)\n#fixed I1 in COMMIT\n"
+        )),
+        "{template}"
+    );
+    let file = r.bed.path("resolutions.txt");
+    std::fs::write(
+        &file,
+        template.replace("#fixed I1 in COMMIT", &format!("fixed I1 in {fix}")),
+    )
+    .unwrap();
+    // A mistake in the file records nothing.
+    let bad = r.bed.path("bad.txt");
+    std::fs::write(&bad, format!("fixed I1 in {fix}\nskip S1\n")).unwrap();
+    let out = r
+        .cmd()
+        .args(["resolve", "pr", "7", "--repo", "acme/widget", "--file"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2: `skip` needs a reason"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(r.ledger()["entries"][0].get("resolutions").is_none());
+    let out = r
+        .cmd()
+        .args(["resolve", "pr", "7", "--repo", "acme/widget", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("Recorded: I1 fixed in {fix} ({DENOM})\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Round 2: the agents were told about round 1 and no longer raise the
     // denominator; the other two come back.
@@ -309,10 +374,32 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     ];
     // Each id says the round it belongs to: round 1's I1 and round 2's I1
     // are different findings.
-    const ROUND2_SUMMARY: &str = "Round 2. Addressed since the last round: I1 of round 1 (mean() divides by len(values) - 1). Raised again: I1, raised in round 1 as I2 (mean() of an empty list";
+    let round2_summary = format!(
+        "Since round 1: resolved by the author: I1 fixed in {fix}. Raised again: I1, raised in round 1 as I2 (mean() of an empty list"
+    );
     assert_eq!(ids(&report), round2_ids);
     let summary = report["summary"].as_str().unwrap();
-    assert!(summary.starts_with(ROUND2_SUMMARY), "{summary}");
+    assert!(summary.starts_with(&round2_summary), "{summary}");
+    assert_eq!(
+        prior_round(&report),
+        [
+            ("I1".to_string(), "confirmed_fixed".to_string(), None),
+            (
+                "I2".to_string(),
+                "raised_again".to_string(),
+                Some("I1".to_string())
+            ),
+            (
+                "S1".to_string(),
+                "raised_again".to_string(),
+                Some("S1".to_string())
+            ),
+        ]
+    );
+    assert_eq!(
+        report["prior_round"][0]["resolution"]["commits"],
+        json!([fix])
+    );
     assert_eq!(
         statuses(&r.ledger()),
         vec![
@@ -345,7 +432,27 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     );
     assert_eq!(statuses(&r.ledger())[2], (MEDIAN.into(), "declined".into()));
 
-    // Round 3: the agents raise it again, but it is not new.
+    // A collaborator says on the PR that the empty-list finding is fixed,
+    // but the code is as it was.
+    let claimed = "abcdef1";
+    r.publish_with(
+        json!([{"id": 5, "user": {"login": "maintainer"}, "author_association": "COLLABORATOR",
+                "created_at": "2026-11-21T08:00:00Z", "body": format!("/deep-review fixed I1 in {claimed}")}]),
+        json!([]),
+    )
+    .await;
+
+    // Round 3: the agents raise the declined median again, but it is not
+    // new; nobody raises the empty list, which is carried over in full and
+    // flagged, its quoted code still being there.
+    let round3_scenario = scenario(
+        vec![median()],
+        vec![("suggestion", MEDIAN, vec!["claude:F3"])],
+        vec![],
+    );
+    r.bed
+        .double
+        .set_scenario(serde_json::from_value(round3_scenario).unwrap());
     let report = r.review();
     assert_eq!(report["run"]["round"], 3);
     assert_eq!(
@@ -353,9 +460,43 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
         vec![(
             "I1".into(),
             EMPTY.into(),
-            Some("raised in round 2 as I1".into())
+            Some("carried over from round 2 as I1: not raised again this round (quoted code still present)".into())
         )]
     );
+    assert_eq!(
+        report["findings"][0]["flags"],
+        json!([format!(
+            "marked fixed in {claimed} after round 2, but the quoted code is still there at the new head"
+        )])
+    );
+    assert_eq!(report["findings"][0]["resolution"]["by"], "@maintainer");
+    assert_eq!(report["counts"]["important"], 1);
+    assert_eq!(
+        prior_round(&report),
+        [
+            (
+                "I1".to_string(),
+                "carried_over".to_string(),
+                Some("I1".to_string())
+            ),
+            ("S1".to_string(), "declined_raised_again".to_string(), None),
+        ]
+    );
+    // Round 2's report, shown now, ends with what was done about it.
+    let shown = r.cmd().args(["show", &round2]).output().unwrap();
+    let md = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        md.contains(&format!(" for round 2. Commits: {claimed}.\n"))
+            && md.contains(&format!(
+                "| # | Finding | Action | Reason |\n|---|---|---|---|\n\
+                 | I1 | {EMPTY} | Fixed | in {claimed} — @maintainer |\n\
+                 | S1 | {MEDIAN} | Declined | upper median by design |\n"
+            )),
+        "{md}"
+    );
+    r.bed
+        .double
+        .set_scenario(serde_json::from_value(round2_scenario.clone()).unwrap());
     assert_eq!(report["declined"].as_array().unwrap().len(), 1);
     assert_eq!(report["declined"][0]["title"], MEDIAN);
     assert_eq!(report["declined"][0]["reason"], "upper median by design");
@@ -407,7 +548,7 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     );
     assert_eq!(
         r.ledger()["applied_comments"],
-        json!(["issue:1", "review:3", "review:2"])
+        json!(["issue:5", "issue:1", "review:3", "review:2"])
     );
 
     // Consolidation run again on round 4 (the latest): the report still
@@ -438,7 +579,7 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
     let again = r.show(&round2);
     assert_eq!(ids(&again), round2_ids);
     let summary = again["summary"].as_str().unwrap();
-    assert!(summary.starts_with(ROUND2_SUMMARY), "{summary}");
+    assert!(summary.starts_with(&round2_summary), "{summary}");
     assert_eq!(r.ledger(), ledger);
 
     // The proposed repo-context rules are kept, and applied on request.
@@ -474,4 +615,21 @@ async fn rounds_know_what_was_addressed_what_came_back_and_what_was_declined() {
         std::fs::read_to_string(r.source.join("deep-review-context.md")).unwrap(),
         "# Review context\n\n- Numeric helpers must handle empty input.\n"
     );
+
+    // Earlier rounds happened elsewhere: `--round 8`, and the next is 9.
+    let report = json_run(
+        r.cmd().args([
+            "pr",
+            "7",
+            "--repo",
+            "acme/widget",
+            "--format",
+            "json",
+            "--round",
+            "8",
+        ]),
+        0,
+    );
+    assert_eq!(report["run"]["round"], 8);
+    assert_eq!(r.review()["run"]["round"], 9);
 }

@@ -237,7 +237,7 @@ fn a_finding_not_raised_again_is_carried_over_unless_someone_settles_it() {
     assert_eq!(
         r.findings[0].prior.as_deref(),
         Some(
-            "carried over from round 1 as C1: not raised again this round, not resolved (quoted code still present)"
+            "carried over from round 1 as C1: not raised again this round (quoted code still present)"
         )
     );
     assert_eq!(
@@ -291,7 +291,7 @@ fn a_finding_not_raised_again_is_carried_over_unless_someone_settles_it() {
 
     // The author's resolutions: "fixed" is checked against the head.
     let mut resolved = first.clone();
-    let fix = |id: &str, action: Action| Resolution {
+    let fix = |action: Action| Resolution {
         id: String::new(),
         round: 0,
         action,
@@ -300,8 +300,8 @@ fn a_finding_not_raised_again_is_carried_over_unless_someone_settles_it() {
         by: None,
         at: "2026-11-30T00:00:00Z".into(),
     };
-    resolved.resolve("C1", fix("C1", Action::Fixed)).unwrap();
-    resolved.resolve("I1", fix("I1", Action::Fixed)).unwrap();
+    resolved.resolve("C1", fix(Action::Fixed)).unwrap();
+    resolved.resolve("I1", fix(Action::Fixed)).unwrap();
     let (ledger, r) = round2(&resolved, Vec::new());
     assert_eq!(
         ids(&r),
