@@ -39,6 +39,7 @@ struct Prompt<'a> {
     reviewers_json: String,
     threads_json: String,
     prior: &'a [String],
+    prior_fence: String,
 }
 
 /// The consolidator's prompt for these findings.
@@ -87,6 +88,7 @@ pub fn prompt(
         reviewers_json: serde_json::to_string_pretty(&reviewers(results)).unwrap_or_default(),
         threads_json: serde_json::to_string_pretty(&facts.unresolved).unwrap_or_default(),
         prior,
+        prior_fence: crate::review::fence_for(&prior.join("\n")),
     }
     .render()
     .expect("the consolidation template renders")
