@@ -590,3 +590,139 @@ fn a_severity_note_names_who_raised_it_so() {
         Some("Claude raised this as Important; promoted to Critical: it loses data")
     );
 }
+
+/// A run is incomplete when an agent failed, nobody reviewed, or the
+/// consolidation pass did not happen — and only then.
+#[test]
+fn incomplete_means_an_agent_or_the_consolidation_failed() {
+    let ok = [agent("claude"), agent("codex")];
+    let r = build(&inputs(&ok, &[], 1), decided(json!({})), None);
+    assert!(!r.incomplete);
+    let off = || Consolidation::NotPerformed {
+        reason: "off".into(),
+    };
+    assert!(build(&inputs(&ok, &[], 1), off(), None).incomplete);
+    let one_failed = [agent("claude"), failed("codex")];
+    assert!(build(&inputs(&one_failed, &[], 1), decided(json!({})), None).incomplete);
+}
+
+/// An agent that ran but whose answer could not be read reviewed
+/// nothing: alone, the round is not reviewed and the ledger is left alone.
+#[test]
+fn an_unreadable_answer_alone_is_no_review() {
+    let mut broken = agent("claude");
+    broken.answer = None;
+    let agents = [broken];
+    let mut ledger = Ledger::default();
+    let priors = Vec::new();
+    let findings = [verified(
+        "claude:1",
+        Severity::Important,
+        ("a.rs", 3),
+        "x()",
+    )];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({})),
+        Some(Rounds {
+            ledger: &mut ledger,
+            priors: &priors,
+            code_at_head: &|_| None,
+        }),
+    );
+    assert_eq!(r.verdict.decision, Verdict::NotReviewed);
+    assert_eq!(ledger, Ledger::default());
+}
+
+/// Each reviewer as asked, and the model the CLI served only when it is
+/// another one.
+#[test]
+fn reviewers_name_the_served_model_only_when_it_differs() {
+    let mut same = agent("claude");
+    same.outcome.model = Some("claude-opus-4-7[1m]".into());
+    same.outcome.reported_model = Some("claude-opus-4-7".into());
+    let mut other = agent("codex");
+    other.outcome.model = Some("gpt-5.4".into());
+    other.outcome.reported_model = Some("gpt-5.5".into());
+    let mut unasked = agent("gemini");
+    unasked.outcome.reported_model = Some("gemini-2.5-pro".into());
+    let agents = [same, other, unasked];
+    let r = build(&inputs(&agents, &[], 1), decided(json!({})), None);
+    let reviewers: Vec<(&str, Option<&str>, Option<&str>)> = r
+        .reviewers
+        .iter()
+        .map(|x| {
+            (
+                x.name.as_str(),
+                x.model.as_deref(),
+                x.served_model.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reviewers,
+        [
+            ("claude", Some("claude-opus-4-7[1m]"), None),
+            ("codex", Some("gpt-5.4"), Some("gpt-5.5")),
+            ("gemini", Some("gemini-2.5-pro"), None),
+        ]
+    );
+}
+
+/// Per-agent figures: regraded findings counted once each way, insights
+/// only the agent raised, and the message a failed run left.
+#[test]
+fn each_agents_figures_count_what_happened_to_its_findings() {
+    let mut claude = agent("claude");
+    claude.outcome.message = Some("retried twice after rate limits".into());
+    let mut codex = agent("codex");
+    codex.answer_error = Some("a stray line before the JSON".into());
+    let agents = [claude, codex];
+    let findings = [
+        verified("claude:1", Severity::Important, ("a.rs", 1), "a()"),
+        verified("claude:2", Severity::Suggestion, ("b.rs", 2), "b()"),
+        verified("claude:3", Severity::Suggestion, ("c.rs", 3), "c()"),
+        verified("codex:1", Severity::Suggestion, ("c.rs", 3), "c()"),
+        verified("codex:2", Severity::Suggestion, ("d.rs", 4), "d()"),
+    ];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(json!({"groups": [
+            group(&["claude:1"], "suggestion", json!({"severity_reason": "cosmetic"})),
+            group(&["claude:2"], "important", json!({"severity_reason": "it loses data"})),
+            group(&["claude:3", "codex:1"], "suggestion", json!({})),
+            group(&["codex:2"], "suggestion", json!({})),
+        ]})),
+        None,
+    );
+    let figures: Vec<(u32, u32, u32, u32)> = r
+        .agents
+        .iter()
+        .map(|a| (a.kept, a.downgraded, a.upgraded, a.unique_insights))
+        .collect();
+    assert_eq!(figures, [(3, 1, 1, 2), (2, 0, 0, 1)]);
+    assert_eq!(
+        r.agents[0].message.as_deref(),
+        Some("retried twice after rate limits")
+    );
+    assert_eq!(r.agents[1].message, None, "it answered: no message");
+}
+
+/// Without the consolidation pass, each agent's own assessments are
+/// shown under its name, and only the ones it wrote.
+#[test]
+fn without_decisions_each_agent_speaks_for_itself() {
+    let mut claude = agent("claude");
+    claude.answer = Some(
+        serde_json::from_value::<Answer>(json!({"testing": "ran cargo test: 12 passed"})).unwrap(),
+    );
+    let agents = [claude, agent("codex")];
+    let r = build(
+        &inputs(&agents, &[], 1),
+        Consolidation::NotPerformed {
+            reason: "off".into(),
+        },
+        None,
+    );
+    assert_eq!(r.testing, "**Claude:** ran cargo test: 12 passed");
+}
