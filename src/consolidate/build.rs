@@ -70,6 +70,8 @@ pub struct Rounds<'a> {
     pub priors: &'a PriorStatuses,
     /// A file's text at the reviewed commit.
     pub code_at_head: &'a dyn Fn(&str) -> Option<String>,
+    /// Now (RFC 3339, UTC, whole seconds), recorded in the ledger.
+    pub recorded_at: &'a str,
 }
 
 pub enum Consolidation {
@@ -321,6 +323,7 @@ fn round_of<'a>(inputs: &'a Inputs, r: &Rounds<'a>) -> Round<'a> {
         run_id: &inputs.run.id,
         priors: r.priors,
         code_at_head: r.code_at_head,
+        recorded_at: r.recorded_at,
     }
 }
 
@@ -359,6 +362,7 @@ fn record(
         run_id: &inputs.run.id,
         priors: r.priors,
         code_at_head: r.code_at_head,
+        recorded_at: r.recorded_at,
     };
     let updates = decisions.map_or(&[][..], |d| &d.context_updates[..]);
     let recorded = rounds::record(

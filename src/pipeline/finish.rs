@@ -50,10 +50,14 @@ pub(super) fn report(
         declined: Vec::new(),
         unresolved_feedback: r.facts.unresolved.clone(),
     };
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let rounds = ledger.map(|ledger| Rounds {
         ledger,
         priors: &r.priors,
         code_at_head,
+        recorded_at: &now,
     });
     consolidate::build::build(&inputs, r.consolidation, rounds)
 }

@@ -36,9 +36,14 @@ pub fn prior_rows(r: &Report) -> Vec<PriorRow> {
         .collect()
 }
 
+/// Who, without the `@` that would notify them in every posted round.
 fn by_whom(r: &Resolution) -> String {
     match &r.by {
-        Some(by) => format!("{} ({by})", r.describe()),
+        Some(by) => format!(
+            "{} (by {} on GitHub)",
+            r.describe(),
+            by.trim_start_matches('@')
+        ),
         None => r.describe(),
     }
 }
@@ -48,7 +53,7 @@ fn by_whom(r: &Resolution) -> String {
 pub fn of_finding(f: &ReportFinding) -> Option<String> {
     f.resolution.as_ref().map(|r| {
         format!(
-            "After round {}, the author marked {} {}.",
+            "After round {}, {} was marked {}.",
             r.round,
             r.id,
             by_whom(r)
@@ -97,9 +102,12 @@ pub fn rows(r: &Report) -> Vec<[String; 4]> {
                 };
             }
             if let Some(by) = &x.by {
-                reason = format!("{reason} — {by}")
-                    .trim_start_matches(" — ")
-                    .to_string();
+                let by = format!("by {} on GitHub", by.trim_start_matches('@'));
+                reason = if reason.is_empty() {
+                    by
+                } else {
+                    format!("{reason} — {by}")
+                };
             }
             [x.id.clone(), title, x.action.label().to_string(), reason]
         })

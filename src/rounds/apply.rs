@@ -95,8 +95,21 @@ pub fn sort_out(ledger: &Ledger, findings: &[Fingerprint], round: &Round) -> Sor
     let matches = findings
         .iter()
         .map(|fp| {
+            // Of the entries it could be, the one quoting the same code,
+            // then an open one, then the latest raised: a finding raised
+            // again never leaves its own entry to be carried over as well.
             let hit = (0..ledger.entries.len())
-                .find(|&i| !taken[i] && same_finding(&ledger.entries[i].fingerprint, fp));
+                .filter(|&i| !taken[i] && same_finding(&ledger.entries[i].fingerprint, fp))
+                .max_by_key(|&i| {
+                    let e = &ledger.entries[i];
+                    let same_code = !fp.anchor.is_empty() && e.fingerprint.anchor == fp.anchor;
+                    (
+                        same_code,
+                        e.status == Status::Open,
+                        e.round,
+                        std::cmp::Reverse(i),
+                    )
+                });
             let Some(i) = hit else {
                 return Match::New;
             };
@@ -110,10 +123,15 @@ pub fn sort_out(ledger: &Ledger, findings: &[Fingerprint], round: &Round) -> Sor
         if taken[i] || entry.status != Status::Open {
             continue;
         }
+        // Reviewers name findings by id; an older entry that kept an id
+        // of a round long gone is not the one they mean.
         let said = round
             .priors
             .iter()
-            .find(|(id, _)| id.eq_ignore_ascii_case(&entry.id))
+            .find(|(id, _)| {
+                id.eq_ignore_ascii_case(&entry.id)
+                    && super::owner_of(&ledger.entries, id) == Some(i)
+            })
             .map(|(_, s)| *s);
         let check = carry::head_check(&entry.fingerprint, round.code_at_head);
         let fate = carry::fate(entry, said, check);
@@ -176,6 +194,9 @@ pub struct Round<'a> {
     /// A file's text at the reviewed commit (None when it is gone): the
     /// quote of an earlier finding is looked up in it.
     pub code_at_head: &'a dyn Fn(&str) -> Option<String>,
+    /// Now (RFC 3339, UTC, whole seconds): PR comments older than this
+    /// named the ids of an earlier round.
+    pub recorded_at: &'a str,
 }
 
 /// A finding the round line names: its id in the round it belongs to.
@@ -257,6 +278,7 @@ pub fn record(
     let prior_round = prior_rows(ledger, round, since, (findings, reraised), unraised);
     let changes = changes(ledger, since, findings, unraised);
     ledger.round = ledger.round.max(number);
+    ledger.recorded_at = Some(round.recorded_at.to_string());
     for (i, fate, _) in unraised {
         let e = &mut ledger.entries[*i];
         e.status = match fate {
@@ -274,12 +296,17 @@ pub fn record(
             Match::DeclinedChanged { entry, .. } => code_changed.push(*entry),
             Match::Again { entry, .. } | Match::CarriedOver { entry, .. } => {
                 let e = &mut ledger.entries[*entry];
+                // A carried finding rebuilt from an older ledger has no
+                // quote: it keeps the fingerprint it had.
+                let rebuilt = matches!(f.matched, Match::CarriedOver { .. }) && e.shown.is_none();
                 e.id = shown.id.clone();
                 e.round = number;
                 e.title = shown.title.clone();
                 e.severity = shown.severity;
                 e.line = shown.line_start;
-                e.fingerprint = f.fingerprint.clone();
+                if !rebuilt {
+                    e.fingerprint = f.fingerprint.clone();
+                }
                 e.status = Status::Open;
                 e.shown = Some(Box::new(shown.clone()));
             }
@@ -392,8 +419,16 @@ fn prior_rows(
                 (Some(Match::Declined { .. } | Match::DeclinedChanged { .. }), _) => {
                     PriorOutcome::DeclinedRaisedAgain
                 }
+                // Confirmed: its quoted code changed, or a reviewer agrees.
                 (_, Some(Fate::Resolved)) => match resolution.as_ref().map(|r| r.action) {
-                    Some(Action::Fixed) => PriorOutcome::ConfirmedFixed,
+                    Some(Action::Fixed)
+                        if head == HeadCheck::CodeChanged
+                            || round.priors.iter().any(|(id, s)| {
+                                id.eq_ignore_ascii_case(&e.id) && *s == PriorState::Addressed
+                            }) =>
+                    {
+                        PriorOutcome::ConfirmedFixed
+                    }
                     _ => PriorOutcome::Resolved,
                 },
                 (_, Some(Fate::Addressed)) => PriorOutcome::Addressed,
@@ -499,9 +534,17 @@ pub fn round_line(since: u32, changes: &RoundChanges) -> String {
     let own = |items: &[Named]| {
         items
             .iter()
-            .map(|n| match &n.how {
-                Some(how) => format!("{} {how}", n.id),
-                None => format!("{} ({})", n.id, title(n)),
+            .map(|n| {
+                // An id of another round than `since` says which.
+                let id = if n.round == since {
+                    n.id.clone()
+                } else {
+                    format!("{} of round {}", n.id, n.round)
+                };
+                match &n.how {
+                    Some(how) => format!("{id} {how}"),
+                    None => format!("{id} ({})", title(n)),
+                }
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -554,6 +597,55 @@ pub fn round_line(since: u32, changes: &RoundChanges) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rounds::test_support::{entry, fp};
+
+    /// Of two entries a finding could be, it is the one quoting the same
+    /// code: the other is not left to be carried over beside it.
+    #[test]
+    fn a_finding_matches_the_entry_with_its_code_first() {
+        let claim = "mean() of an empty list raises ZeroDivisionError";
+        let mut a = entry("I1");
+        a.fingerprint = fp("stats.py", "return total / n", claim);
+        let mut b = entry("I2");
+        b.fingerprint = fp("stats.py", "return sum(values) / len(values)", claim);
+        let ledger = Ledger {
+            round: 1,
+            entries: vec![a, b],
+            ..Ledger::default()
+        };
+        let priors = Vec::new();
+        let round = Round {
+            number: 2,
+            run_id: "r2",
+            priors: &priors,
+            code_at_head: &|_| Some("return total / n\nreturn sum(values) / len(values)\n".into()),
+            recorded_at: "2026-11-30T00:00:00Z",
+        };
+        let again = fp("stats.py", "return sum(values) / len(values)", claim);
+        let sorted = sort_out(&ledger, &[again], &round);
+        assert_eq!(sorted.matches[0].entry(), Some(1));
+        let carried: Vec<Option<usize>> = sorted.carried.iter().map(|(_, m)| m.entry()).collect();
+        assert_eq!(carried, [Some(0)]);
+    }
+
+    /// Settled findings of an older round than the last say which.
+    #[test]
+    fn the_round_line_names_an_older_rounds_ids() {
+        let changes = RoundChanges {
+            addressed: vec![Named {
+                id: "S1".into(),
+                round: 1,
+                title: "t".into(),
+                was: None,
+                how: None,
+            }],
+            ..RoundChanges::default()
+        };
+        assert_eq!(
+            round_line(3, &changes),
+            "Since round 3: addressed, as a reviewer said: S1 of round 1 (t)."
+        );
+    }
 
     /// A later round opens its summary with news only when there is some;
     /// the first round never does.

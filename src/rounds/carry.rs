@@ -58,6 +58,21 @@ pub fn fate(entry: &Entry, said: Option<PriorState>, check: HeadCheck) -> Fate {
         (None, Some(Action::Fixed)) if fixed_but_there.is_some() => Fate::Carry {
             flag: fixed_but_there,
         },
+        // A test or documentation changes no code to check: a Critical is
+        // settled that way only when a reviewer agrees.
+        (None, Some(Action::TestAdded | Action::Documented))
+            if entry.severity == crate::domain::Severity::Critical =>
+        {
+            Fate::Carry {
+                flag: resolution.map(|r| {
+                    format!(
+                        "marked {} after round {}; a Critical is settled that way only when a reviewer confirms it",
+                        r.describe(),
+                        r.round
+                    )
+                }),
+            }
+        }
         (None, Some(Action::Fixed | Action::TestAdded | Action::Documented)) => Fate::Resolved,
         (None, _) if check == HeadCheck::FileGone => Fate::NoLongerApplies,
         (None, _) => Fate::Carry { flag: None },
@@ -87,7 +102,13 @@ pub fn carried_finding(
             evidence_note: None,
             excerpt: None,
             language: String::new(),
-            body: entry.fingerprint.claim.clone(),
+            // The claim is "title. body".
+            body: entry
+                .fingerprint
+                .claim
+                .strip_prefix(&format!("{}. ", entry.title.trim()))
+                .unwrap_or(&entry.fingerprint.claim)
+                .to_string(),
             fix: String::new(),
             severity_note: None,
             prior: None,
@@ -242,10 +263,24 @@ mod tests {
             ),
             Fate::Addressed
         );
-        // A test or documentation leaves the code as it was.
+        // A test or documentation leaves the code as it was; a Critical is
+        // settled that way only when a reviewer confirms.
         for action in [Action::TestAdded, Action::Documented] {
             assert_eq!(
                 fate(&resolved(action), None, QuoteStillPresent),
+                Fate::Resolved
+            );
+            let mut critical = resolved(action);
+            critical.severity = crate::domain::Severity::Critical;
+            assert!(
+                matches!(
+                    fate(&critical, None, QuoteStillPresent),
+                    Fate::Carry { flag: Some(_) }
+                ),
+                "{action:?}"
+            );
+            assert_eq!(
+                fate(&critical, Some(PriorState::Addressed), QuoteStillPresent),
                 Fate::Resolved
             );
         }

@@ -9,33 +9,47 @@ use crate::github::{CommentCommand, LedgerCommand};
 
 impl Ledger {
     /// Applies the resolution lines of PR comments not applied before,
-    /// oldest first. Returns a warning for each one left out.
+    /// oldest first, every line of a comment. Returns a warning for each
+    /// line left out.
     pub fn apply_comments(&mut self, commands: &[CommentCommand], pr_author: &str) -> Vec<String> {
         let mut warnings = Vec::new();
+        let before = self.applied_comments.clone();
         for c in commands {
-            if self.applied_comments.contains(&c.comment) {
+            if before.contains(&c.comment) {
                 continue;
             }
             if let Err(warning) = self.apply_comment(c, pr_author) {
-                warnings.push(warning);
+                warnings.push(printable(&warning));
             }
             // Once only, applied or not: it is the same comment next round.
-            self.applied_comments.push(c.comment.clone());
+            if !self.applied_comments.contains(&c.comment) {
+                self.applied_comments.push(c.comment.clone());
+            }
         }
         warnings
     }
 
     fn apply_comment(&mut self, c: &CommentCommand, pr_author: &str) -> Result<(), String> {
         let by_author = c.author.eq_ignore_ascii_case(pr_author);
-        let command = c
-            .command
-            .as_ref()
-            .map_err(|e| format!("ignored a PR comment line by @{}: {e}", c.author))?;
         if !c.has_write_access() {
             return Err(format!(
                 "ignored a ledger command by @{} ({}): only the repository's owners, members and collaborators may resolve findings",
                 c.author,
                 c.association.to_lowercase()
+            ));
+        }
+        let command = c
+            .command
+            .as_ref()
+            .map_err(|e| format!("ignored a PR comment line by @{}: {e}", c.author))?;
+        // Ids are renumbered each round: a line written before the last
+        // round was recorded may name what is now another finding.
+        if let Some(recorded) = &self.recorded_at
+            && c.created_at.as_str() < recorded.as_str()
+        {
+            return Err(format!(
+                "ignored a ledger command by @{} written before round {}'s report: its ids may name other findings now; write it again with round {}'s ids",
+                c.author, self.round, self.round
             ));
         }
         let decision =
@@ -45,6 +59,11 @@ impl Ledger {
                 "ignored a ledger command by @{}, the PR's author: the author of the code under review does not decide to skip or decline its findings",
                 c.author
             ));
+        }
+        // All or nothing, like a resolutions file.
+        for id in command.ids() {
+            self.find_mut(id)
+                .map_err(|e| format!("a PR comment by @{}: {e}", c.author))?;
         }
         for id in command.ids() {
             let done = match command {
@@ -73,6 +92,20 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// Text from a comment, safe on a terminal: control characters shown as
+/// `\u{…}` escapes.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -193,5 +226,69 @@ mod tests {
             ledger.entries[0].resolution().map(|r| r.action),
             Some(Action::TestAdded)
         );
+    }
+
+    /// Every line of one comment counts; a line naming an unknown id
+    /// records nothing of its other ids.
+    #[test]
+    fn every_line_of_a_comment_is_applied_and_each_line_whole() {
+        let mut ledger = Ledger {
+            entries: vec![entry("I1"), entry("S1"), entry("S2")],
+            ..Ledger::default()
+        };
+        let line = |n: u32, text: &str| {
+            let mut c = comment(n, "maintainer", "MEMBER", text);
+            c.comment = "issue:40".into();
+            c
+        };
+        let comments = [
+            line(1, "/deep-review fixed I1 in abc1234"),
+            line(2, "/deep-review skip S1: next release"),
+            line(3, "/deep-review documented S2 S9"),
+        ];
+        let warnings = ledger.apply_comments(&comments, "octocat");
+        assert_eq!(
+            warnings,
+            ["a PR comment by @maintainer: no finding S9 in the ledger of this pull request"]
+        );
+        let actions: Vec<Option<Action>> = ledger
+            .entries
+            .iter()
+            .map(|e| e.resolution().map(|r| r.action))
+            .collect();
+        assert_eq!(actions, [Some(Action::Fixed), Some(Action::Skipped), None]);
+        assert_eq!(ledger.applied_comments, ["issue:40"]);
+    }
+
+    /// Ids are renumbered each round: a line older than the last round's
+    /// report is refused, and nothing a commenter writes reaches the
+    /// terminal as a control character.
+    #[test]
+    fn a_line_older_than_the_last_round_is_refused_and_warnings_are_printable() {
+        let mut ledger = Ledger {
+            round: 2,
+            entries: vec![entry("I1")],
+            recorded_at: Some("2026-11-25T00:00:00Z".into()),
+            ..Ledger::default()
+        };
+        let stale = comment(1, "maintainer", "MEMBER", "/deep-review skip I1: later");
+        let bad = comment(
+            6,
+            "maintainer",
+            "MEMBER",
+            "/deep-review fixed I1 in \u{1b}[2J",
+        );
+        let warnings = ledger.apply_comments(&[stale, bad], "octocat");
+        assert_eq!(
+            warnings,
+            [
+                "ignored a ledger command by @maintainer written before round 2's report: its ids may name other findings now; write it again with round 2's ids",
+                "ignored a PR comment line by @maintainer: `\\u{1b}[2J` is not a commit (4 to 40 hex digits)",
+            ]
+        );
+        assert!(ledger.entries[0].resolutions.is_empty());
+        let fresh = comment(7, "maintainer", "MEMBER", "/deep-review skip I1: later");
+        assert!(ledger.apply_comments(&[fresh], "octocat").is_empty());
+        assert_eq!(ledger.entries[0].status.name(), "declined");
     }
 }

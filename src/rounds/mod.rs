@@ -36,6 +36,10 @@ pub struct Ledger {
     /// the command line stands.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied_comments: Vec<String>,
+    /// When the last round was recorded (RFC 3339, UTC): a PR comment
+    /// older than that named that round's predecessor's ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,13 +234,12 @@ impl Ledger {
             .collect()
     }
 
-    /// Finds an entry by the id it was last raised with.
+    /// The entry an id names: of the entries last raised with it, the one
+    /// raised latest (an older one keeps the id of a round long gone).
     fn find_mut(&mut self, id: &str) -> Result<&mut Entry, LedgerError> {
-        self.entries
-            .iter_mut()
-            .rev()
-            .find(|e| e.id.eq_ignore_ascii_case(id))
-            .ok_or_else(|| LedgerError::Unknown { id: id.to_string() })
+        let i = owner_of(&self.entries, id)
+            .ok_or_else(|| LedgerError::Unknown { id: id.to_string() })?;
+        Ok(&mut self.entries[i])
     }
 
     /// Records what the author did about a finding of the last round it
@@ -357,6 +360,33 @@ impl Ledger {
             if let (Status::Open, Some(declined)) = (&entry.status, later) {
                 entry.status = declined.status.clone();
             }
+            let Some(now) = current
+                .entries
+                .iter()
+                .find(|e| same_finding(&e.fingerprint, &entry.fingerprint))
+            else {
+                continue;
+            };
+            // Reopened since: the replay started from the decline.
+            if matches!(entry.status, Status::Declined { .. }) && now.status == Status::Open {
+                entry.status = Status::Open;
+            }
+            // Resolutions recorded since, under the id the finding has now
+            // when they resolve the round replayed.
+            for r in &now.resolutions {
+                let known = entry
+                    .resolutions
+                    .iter()
+                    .any(|x| x.round == r.round && x.action == r.action && x.at == r.at);
+                if !known {
+                    let mut r = r.clone();
+                    if r.round == entry.round {
+                        r.id = entry.id.clone();
+                    }
+                    entry.resolutions.retain(|x| x.round != r.round);
+                    entry.resolutions.push(r);
+                }
+            }
         }
     }
 
@@ -369,6 +399,16 @@ impl Ledger {
             .unwrap_or(0)
             .max(self.round)
     }
+}
+
+/// Which entry an id names: the latest raised of those that have it.
+fn owner_of(entries: &[Entry], id: &str) -> Option<usize> {
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.id.eq_ignore_ascii_case(id))
+        .max_by_key(|(i, e)| (e.round, *i))
+        .map(|(i, _)| i)
 }
 
 fn one_line(s: &str) -> String {
@@ -579,6 +619,7 @@ mod tests {
                 proposal("P3", "run-2", "dropped rule", false),
             ],
             applied_comments: vec!["issue:7".into()],
+            recorded_at: None,
         };
         // Run 2 applied again to the ledger it started from.
         let mut after = Ledger {
@@ -590,6 +631,7 @@ mod tests {
                 proposal("P3", "run-2", "new rule", false),
             ],
             applied_comments: Vec::new(),
+            recorded_at: None,
         };
         after.carry_over(&current, "run-2", 2);
         assert_eq!(after.applied_comments, ["issue:7"]);
@@ -609,6 +651,80 @@ mod tests {
         // Declined after the run, under its old id: still declined.
         assert_eq!(after.entries[0].id, "S4");
         assert_eq!(after.entries[0].status, current.entries[0].status);
+    }
+
+    /// An id names the entry raised latest with it: an older entry that
+    /// kept the id of a round long gone is not resolved by mistake.
+    #[test]
+    fn an_id_names_the_latest_finding_with_it() {
+        let mut old = entry("I2");
+        old.status = Status::Addressed { since: 2 };
+        let mut new = entry("I2");
+        new.round = 2;
+        new.fingerprint = test_support::fp("other.py", "x = 1", "another claim entirely");
+        let mut ledger = Ledger {
+            entries: vec![old, new],
+            ..Ledger::default()
+        };
+        ledger
+            .decline("i2", "by design", "2026-11-30T00:00:00Z")
+            .unwrap();
+        assert_eq!(ledger.entries[0].status, Status::Addressed { since: 2 });
+        assert_eq!(ledger.entries[1].status.name(), "declined");
+        assert_eq!(ledger.entries[1].resolutions[0].round, 2);
+        // Reopened: open again, the resolution taken back.
+        ledger.reopen("I2").unwrap();
+        assert_eq!(ledger.entries[1].status, Status::Open);
+        assert!(ledger.entries[1].resolutions.is_empty());
+        assert!(matches!(
+            ledger.resolve("S1", test_support::resolution(Action::Skipped, "", 0)),
+            Err(LedgerError::Unknown { .. })
+        ));
+        let mut skip = test_support::resolution(Action::Skipped, "", 0);
+        skip.commits.clear();
+        assert!(matches!(
+            ledger.resolve("I2", skip),
+            Err(LedgerError::NoReason { .. })
+        ));
+    }
+
+    /// `consolidate RUN` replays a run against the ledger it started from;
+    /// what was resolved or reopened since stays, under the ids the replay
+    /// gave.
+    #[test]
+    fn a_replayed_round_keeps_resolutions_and_reopens_made_since() {
+        let mut fixed = entry("I1");
+        fixed
+            .resolutions
+            .push(test_support::resolution(Action::Fixed, "I1", 1));
+        let mut reopened_now = entry("S1");
+        reopened_now.fingerprint = test_support::fp(
+            "median.py",
+            "ordered = sorted(values)",
+            "median ignores the middle pair",
+        );
+        let current = Ledger {
+            entries: vec![fixed, reopened_now.clone()],
+            ..Ledger::default()
+        };
+        let mut replayed_fixed = entry("I3");
+        replayed_fixed.resolutions.clear();
+        let mut declined_then = reopened_now;
+        declined_then.status = Status::Declined {
+            since: 1,
+            reason: "by design".into(),
+        };
+        let mut after = Ledger {
+            entries: vec![replayed_fixed, declined_then],
+            ..Ledger::default()
+        };
+        after.carry_over(&current, "run-1", 1);
+        let r = after.entries[0].resolution().expect("carried over");
+        assert_eq!((r.action, r.id.as_str()), (Action::Fixed, "I3"));
+        assert_eq!(after.entries[1].status, Status::Open);
+        // Applied twice, nothing doubles.
+        after.carry_over(&current, "run-1", 1);
+        assert_eq!(after.entries[0].resolutions.len(), 1);
     }
 
     #[test]

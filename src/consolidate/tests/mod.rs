@@ -399,6 +399,7 @@ fn a_review_nobody_did_is_not_reviewed_and_leaves_the_ledger_alone() {
             ledger: &mut ledger,
             priors: &priors,
             code_at_head: &|_| None,
+            recorded_at: "2026-11-30T00:00:00Z",
         }),
     );
     assert_eq!(r.verdict.decision, Verdict::NotReviewed);
@@ -628,6 +629,7 @@ fn an_unreadable_answer_alone_is_no_review() {
             ledger: &mut ledger,
             priors: &priors,
             code_at_head: &|_| None,
+            recorded_at: "2026-11-30T00:00:00Z",
         }),
     );
     assert_eq!(r.verdict.decision, Verdict::NotReviewed);

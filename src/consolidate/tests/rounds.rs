@@ -56,6 +56,7 @@ fn a_declined_finding_is_sorted_out_before_it_gets_an_id() {
                 ledger,
                 priors: &priors,
                 code_at_head: &|_| None,
+                recorded_at: "2026-11-30T00:00:00Z",
             }),
         )
     };
@@ -210,6 +211,7 @@ fn a_finding_not_raised_again_is_carried_over_unless_someone_settles_it() {
             ledger: &mut first,
             priors: &none,
             code_at_head: &at_head,
+            recorded_at: "2026-11-30T00:00:00Z",
         }),
     );
     let round2 = |ledger: &Ledger, priors: Vec<(String, PriorState)>| {
@@ -221,6 +223,7 @@ fn a_finding_not_raised_again_is_carried_over_unless_someone_settles_it() {
                 ledger: &mut ledger,
                 priors: &priors,
                 code_at_head: &at_head,
+                recorded_at: "2026-11-30T00:00:00Z",
             }),
         );
         (ledger, r)
@@ -366,6 +369,7 @@ fn a_ledger_entry_goes_to_the_most_severe_match() {
                 ledger,
                 priors: &priors,
                 code_at_head: &|_| None,
+                recorded_at: "2026-11-30T00:00:00Z",
             }),
         )
     };
