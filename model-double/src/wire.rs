@@ -185,17 +185,39 @@ fn final_text(turn: &Turn) -> Option<String> {
 }
 
 fn chunks(text: &str) -> Vec<String> {
+    pieces(text, 64)
+}
+
+/// Gemini's stream carries larger pieces of text than the others' deltas
+/// (whole sentences and more); 64-character pieces made Gemini CLI, which
+/// works on every piece, take minutes over a 10 MB answer.
+fn gemini_chunks(text: &str) -> Vec<String> {
+    pieces(text, 2048)
+}
+
+fn pieces(text: &str, size: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
-    chars.chunks(64).map(|c| c.iter().collect()).collect()
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
 /// Tool arguments as the services stream them: in pieces that are not
 /// JSON on their own (cut every 7 characters, so even `{}` is whole but
-/// any real argument is split mid-token).
+/// any real argument is split mid-token); past the first 448 characters
+/// in pieces of 512, or a 10 MB answer takes a million events.
 fn arg_pieces(args: &Value) -> Vec<String> {
     let text = args.to_string();
     let chars: Vec<char> = text.chars().collect();
-    chars.chunks(7).map(|c| c.iter().collect()).collect()
+    let head = chars.len().min(448);
+    let mut out: Vec<String> = chars[..head]
+        .chunks(7)
+        .map(|c| c.iter().collect())
+        .collect();
+    out.extend(
+        chars[head..]
+            .chunks(512)
+            .map(|c| c.iter().collect::<String>()),
+    );
+    out
 }
 
 fn anthropic_answer(turn: &Turn, t: usize, facts: &RequestFacts) -> Vec<String> {
@@ -394,7 +416,7 @@ fn gemini_answer(turn: &Turn, _t: usize, facts: &RequestFacts) -> Vec<String> {
     }
     let text = final_text(turn);
     if let Some(text) = &text {
-        for piece in chunks(text) {
+        for piece in gemini_chunks(text) {
             out.push(sse(
                 None,
                 &json!({"candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}],

@@ -84,6 +84,10 @@ pub struct Finish {
     pub denials: Vec<String>,
 }
 
+/// How much of an agent's streamed text is kept: the answer is at its end,
+/// and no review answer is this long (docs/performance.md).
+pub const TEXT_KEPT: usize = 16 << 20;
+
 /// Tool names that deliver the structured answer: not review work.
 pub const ANSWER_TOOLS: &[&str] = &["StructuredOutput"];
 
@@ -104,6 +108,8 @@ pub struct Tally {
     earlier_messages: Tokens,
     total: Option<Tokens>,
     pub text: String,
+    /// Bytes of streamed text dropped from the front of `text`.
+    pub text_dropped: u64,
     pub finish: Option<Finish>,
     /// Events after the final one, ignored: nothing written after it (by a
     /// process the agent left behind, through its stdout) can change the
@@ -151,6 +157,7 @@ impl Tally {
             Event::Text { text, delta } => {
                 if delta {
                     self.text.push_str(&text);
+                    self.keep_text_tail();
                 } else {
                     self.text = text;
                 }
@@ -190,6 +197,21 @@ impl Tally {
                 }
             }
         }
+    }
+
+    /// Streamed text (Gemini's deltas, every turn's) is kept only as its
+    /// last [`TEXT_KEPT`] bytes, where the answer is: memory stays flat
+    /// however much a CLI writes. The stream itself is on disk.
+    fn keep_text_tail(&mut self) {
+        if self.text.len() <= TEXT_KEPT + TEXT_KEPT / 2 {
+            return;
+        }
+        let mut cut = self.text.len() - TEXT_KEPT;
+        while !self.text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        self.text.drain(..cut);
+        self.text_dropped += cut as u64;
     }
 
     pub fn total_tool_calls(&self) -> u64 {
@@ -295,6 +317,41 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// However much text a CLI streams, only its end is kept, cut on a
+    /// character boundary; an answer within the bound arrives whole.
+    #[test]
+    fn streamed_text_keeps_its_tail_only() {
+        let mut tally = Tally::default();
+        let chunk = "é".repeat(1 << 19); // 1 MiB
+        for _ in 0..40 {
+            tally.apply(Event::Text {
+                text: chunk.clone(),
+                delta: true,
+            });
+            assert!(tally.text.len() <= TEXT_KEPT + TEXT_KEPT / 2);
+        }
+        tally.apply(Event::Text {
+            text: "{\"answer\": 1}".into(),
+            delta: true,
+        });
+        assert!(tally.text.ends_with("é{\"answer\": 1}"));
+        assert_eq!(
+            tally.text.len() as u64 + tally.text_dropped,
+            40 * (1 << 20) + 13
+        );
+        assert!(tally.text.len() >= TEXT_KEPT);
+        let mut whole = Tally::default();
+        let answer = "x".repeat(10 << 20);
+        for piece in answer.as_bytes().chunks(64 << 10) {
+            whole.apply(Event::Text {
+                text: String::from_utf8(piece.to_vec()).unwrap(),
+                delta: true,
+            });
+        }
+        assert_eq!(whole.text.len(), 10 << 20);
+        assert_eq!(whole.text_dropped, 0);
+    }
     use serde_json::json;
 
     #[test]

@@ -12,6 +12,7 @@ pub mod install;
 pub mod invocation;
 pub mod outcome;
 mod pump;
+mod spool;
 pub mod supervise;
 
 pub use events::{Event, Tally, Tokens};

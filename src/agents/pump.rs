@@ -1,5 +1,6 @@
-//! The agent's two pipes, drained at once and copied to disk as bytes
-//! arrive, secrets redacted; only complete lines reach the parser.
+//! The agent's two outputs (stdout followed as a file, stderr a pipe),
+//! drained at once and copied to disk as bytes arrive, secrets redacted;
+//! only complete lines reach the parser.
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
@@ -55,22 +56,10 @@ impl Backlog {
     }
 }
 
-/// How much one read takes from the pipe, and the size asked of the pipe:
-/// a CLI that writes a large answer and exits (Claude's native binary
-/// does) loses what it could not write by then, so the pipe is read on a
-/// thread of its own as fast as it fills, never waiting for the disk or
-/// the async runtime.
+/// How much one read takes: the CLI's stdout is a file it writes without
+/// waiting (see `spool`), read on a thread of its own as fast as it grows,
+/// never waiting for the disk or the async runtime.
 const READ: usize = 1024 * 1024;
-
-/// Asks for a pipe buffer of [`READ`] bytes (the kernel caps it at
-/// `/proc/sys/fs/pipe-max-size`, 1 MiB by default); best effort.
-pub(super) fn widen(fd: std::os::fd::BorrowedFd) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: F_SETPIPE_SZ on a descriptor we own; failure changes nothing.
-    unsafe {
-        libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, READ as libc::c_int);
-    }
-}
 
 /// Copies `reader` to `file` as bytes arrive, line by line, secrets
 /// redacted, and hands each complete line (up to [`MAX_LINE`]) to

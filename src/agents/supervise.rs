@@ -18,7 +18,7 @@ use super::events::{Event, Tally};
 use super::install::install_hint;
 use super::invocation::ReviewJob;
 use super::outcome::{Outcome, Status, Stopped, classify};
-use super::pump::{Backlog, MAX_LINE, Pumped, Stop, pump_lines, pump_tail, widen};
+use super::pump::{Backlog, MAX_LINE, Pumped, Stop, pump_lines, pump_tail};
 use crate::domain::Protocol;
 use crate::progress::{AgentProgress, Progress, ProgressEvent};
 use crate::sandbox::RunPolicy;
@@ -230,6 +230,8 @@ struct Running {
     stderr_task: tokio::sync::oneshot::Receiver<(String, Option<std::io::Error>)>,
     /// Tells the pipe readers to stop writing, once they are given up on.
     stop: Stop,
+    /// Tells the stdout follower that the writer is gone.
+    finish: super::spool::Finish,
     /// Where the CLI's own state lives, before it was pointed at the copy.
     user_env: Vec<(String, String)>,
     _registered: Registered,
@@ -308,7 +310,15 @@ fn start(
             )
         }
     };
-    let mut command = keeper_command(&program, &invocation.args, &supervision.workdir, &env);
+    let (stdout, follow, finish) = super::spool::create(&private.0.join("stdout"))
+        .map_err(|e| failed(format!("cannot create the agent's output file: {e}")))?;
+    let mut command = keeper_command(
+        &program,
+        &invocation.args,
+        &supervision.workdir,
+        &env,
+        stdout,
+    );
     confine(&mut command, ruleset.as_ref().map(|r| r.raw_fd()));
     let mut child = command.spawn().map_err(|e| {
         let status = if e.kind() == std::io::ErrorKind::NotFound {
@@ -321,14 +331,8 @@ fn start(
     drop(ruleset);
     let pgid = child.id().map(|id| id as i32);
     let failed_pipe = |e: std::io::Error| failed(format!("cannot read the agent's output: {e}"));
-    let stdout = std::fs::File::from(
-        child
-            .stdout
-            .take()
-            .expect("stdout is piped")
-            .into_owned_fd()
-            .map_err(failed_pipe)?,
-    );
+    // Only the child holds the spool's writing end now.
+    drop(command);
     let stderr = std::fs::File::from(
         child
             .stderr
@@ -337,10 +341,6 @@ fn start(
             .into_owned_fd()
             .map_err(failed_pipe)?,
     );
-    {
-        use std::os::fd::AsFd;
-        widen(stdout.as_fd());
-    }
     let (tx, lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     let backlog = Arc::new(Backlog::default());
     let queued = backlog.clone();
@@ -348,7 +348,7 @@ fn start(
     let stop = Stop::default();
     let halt = stop.clone();
     let stdout_task = on_thread("stdout", move || {
-        pump_lines(stdout, events_file, redactor, halt, move |line| {
+        pump_lines(follow, events_file, redactor, halt, move |line| {
             queued.take(line.len());
             let _ = tx.send(line.to_string());
         })
@@ -367,6 +367,7 @@ fn start(
         stdout_task,
         stderr_task,
         stop,
+        finish,
         user_env,
         _registered: Registered::new(pgid, &private.0),
         private,
@@ -415,6 +416,7 @@ fn keeper_command(
     args: &[String],
     workdir: &Path,
     env: &[(String, String)],
+    stdout: std::fs::File,
 ) -> Command {
     let mut command = Command::new("/bin/sh");
     command
@@ -425,7 +427,7 @@ fn keeper_command(
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::from(stdout))
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     command
@@ -500,6 +502,8 @@ impl Running {
         mut on_event: impl FnMut(Event),
     ) -> Drained {
         let events_path = dir.join("events.jsonl");
+        // The group is gone: what its stdout file holds now is all there is.
+        self.finish.finish();
         let deadline = tokio::time::sleep(grace);
         tokio::pin!(deadline);
         // Lines are still parsed meanwhile: a reader waiting for room in

@@ -22,6 +22,11 @@ struct Run {
 
 /// The three CLIs at once, each on the turns `turns` gives it.
 async fn run_all(turns: fn(Protocol, &Path) -> Value) -> Vec<Run> {
+    run_all_with(turns, &[]).await
+}
+
+/// `run_all` with some of the CLIs' environment replaced.
+async fn run_all_with(turns: fn(Protocol, &Path) -> Value, env: &[(&str, &str)]) -> Vec<Run> {
     let runs = ALL.map(|p| async move {
         let bed = Bed::start_for(|repo| {
             json!({"agents": [{"name": p.name(), "protocol": wire(p), "turns": turns(p, repo)}]})
@@ -32,11 +37,15 @@ async fn run_all(turns: fn(Protocol, &Path) -> Value) -> Vec<Run> {
             prompt: "Review the last commit.".into(),
             ..ReviewJob::default()
         };
-        let outcome = bed.run_agent(p, &repo, job, T).await;
-        if std::env::var("KEEP_EVENTS").is_ok() {
+        let outcome = bed.run_agent_with(p, &repo, job, T, env).await;
+        if std::env::var("KEEP_EVENTS").is_ok() && outcome.status != Status::Ok {
             let _ = std::fs::copy(
                 bed.path(&format!("runs/{}/events.jsonl", p.name())),
                 format!("/tmp/events-{}.jsonl", p.name()),
+            );
+            let _ = std::fs::copy(
+                bed.path(&format!("runs/{}/stderr.log", p.name())),
+                format!("/tmp/stderr-{}.log", p.name()),
             );
         }
         Run {
@@ -175,14 +184,20 @@ async fn a_stop_at_the_output_limit_never_passes_for_an_answer() {
     }
 }
 
-/// A large answer arrives whole from every CLI: the pipe is read on a
-/// thread of its own, so nothing is lost when a CLI exits right after
-/// writing it (Claude's native binary drops what it could not write by
-/// then). 600 findings make an answer of about 650 KB, twice what was cut
-/// before; the findings differ, or Gemini stops at its loop detection.
+/// A 10 MB answer arrives whole from every CLI: their stdout is a file
+/// they write without waiting, so nothing is lost when a CLI exits right
+/// after writing it (through a pipe Claude's native binary and Gemini CLI
+/// drop what it could not take by then: 3 MiB of 10 arrived). 9,300
+/// findings make an answer of about 10 MB; the findings differ, or Gemini
+/// stops at its loop detection. Claude's request timeout, short for the
+/// fault tests, is the default here: 10 MB take more than 4 s to stream.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_large_answer_arrives_whole() {
-    let runs = run_all(|_, _| json!([{"structured": large_answer()}])).await;
+    let runs = run_all_with(
+        |_, _| json!([{"structured": large_answer()}]),
+        &[("API_TIMEOUT_MS", "600000")],
+    )
+    .await;
     let expected = large_answer();
     for r in runs {
         let name = r.protocol.name();
@@ -199,7 +214,7 @@ async fn a_large_answer_arrives_whole() {
 }
 
 fn large_answer() -> Value {
-    let findings: Vec<Value> = (0..600)
+    let findings: Vec<Value> = (0..9300)
         .map(|i| {
             json!({"id": format!("S{i}"), "severity": "suggestion",
                 "title": format!("Finding number {i} about line {}", i * 7 % 97),

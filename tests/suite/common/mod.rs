@@ -147,20 +147,31 @@ impl Bed {
         job: ReviewJob,
         timeout: Duration,
     ) -> Outcome {
+        self.run_agent_with(protocol, workdir, job, timeout, &[])
+            .await
+    }
+
+    /// `run_agent` with some of the environment replaced.
+    pub async fn run_agent_with(
+        &self,
+        protocol: Protocol,
+        workdir: &Path,
+        job: ReviewJob,
+        timeout: Duration,
+        env: &[(&str, &str)],
+    ) -> Outcome {
         let spec = spec(protocol, timeout);
         let dir = self.path(&format!("runs/{}", spec.name));
         let job = ReviewJob {
             scratch: dir.clone(),
             ..job
         };
-        supervise::run(
-            &spec,
-            &job,
-            &dir,
-            &self.supervision(workdir),
-            Arc::new(Silent),
-        )
-        .await
+        let mut supervision = self.supervision(workdir);
+        for (name, value) in env {
+            supervision.env.retain(|(k, _)| k != name);
+            supervision.env.push((name.to_string(), value.to_string()));
+        }
+        supervise::run(&spec, &job, &dir, &supervision, Arc::new(Silent)).await
     }
 }
 
