@@ -79,6 +79,9 @@ pub enum Consolidation {
         agent: String,
         model: Option<String>,
         decisions: Box<Decisions>,
+        /// How the pass was given its input, when the report should say
+        /// (its prompt over budget).
+        note: Option<String>,
     },
     NotPerformed {
         reason: String,
@@ -177,7 +180,11 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
         || verdict.decision == Verdict::NotReviewed
         || !info.performed;
     if !notes.is_empty() {
-        info.note = Some(notes.join("; "));
+        let notes = notes.join("; ");
+        info.note = Some(match info.note.take() {
+            Some(first) => format!("{first}; {notes}"),
+            None => notes,
+        });
     }
     let (prompt_improvements, context_updates) = decisions
         .map(|d| (d.prompt_improvements.clone(), d.context_updates.clone()))
@@ -220,13 +227,14 @@ fn split(consolidation: Consolidation) -> (Option<Box<Decisions>>, Consolidation
             agent,
             model,
             decisions,
+            note,
         } => (
             Some(decisions),
             ConsolidationInfo {
                 performed: true,
                 agent: Some(agent),
                 model,
-                note: None,
+                note,
             },
         ),
         Consolidation::NotPerformed { reason } => (

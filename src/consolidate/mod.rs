@@ -40,16 +40,36 @@ struct Prompt<'a> {
     threads_json: String,
     prior: &'a [String],
     prior_fence: String,
+    /// Where the findings' full text is, when the prompt gives them by
+    /// reference.
+    findings_file: Option<&'a str>,
 }
 
-/// The consolidator's prompt for these findings.
+/// The most the consolidation prompt carries before it gives the findings
+/// by reference (docs/performance.md): about 100,000 tokens.
+pub const PROMPT_BUDGET: usize = 400 * 1024;
+
+/// The consolidation prompt, and what it refers to.
+pub struct ConsolidationPrompt {
+    pub text: String,
+    /// Over the budget: the findings' full JSON, to be written at the path
+    /// the prompt names.
+    pub findings_json: Option<String>,
+    /// What the report says of it.
+    pub note: Option<String>,
+}
+
+/// The consolidator's prompt for these findings. Within
+/// [`PROMPT_BUDGET`] it carries every finding in full; beyond, one line
+/// of each (key, agent, severity, place, evidence, title) and the full
+/// text by reference to `findings_path`, which the consolidator can read.
 pub fn prompt(
     facts: &Facts,
     findings: &[Finding],
     results: &[AgentResult],
-    diff_path: &str,
+    (diff_path, findings_path): (&str, &str),
     prior: &[String],
-) -> String {
+) -> ConsolidationPrompt {
     let listed: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
@@ -74,24 +94,69 @@ pub fn prompt(
         .filter(|g| g.len() > 1)
         .map(|g| g.into_iter().map(|i| findings[i].key.as_str()).collect())
         .collect();
-    Prompt {
-        agent_count: results.len(),
-        repo: facts.repo_label(),
-        target_line: facts.target_line(),
-        base: &facts.base_ref,
-        head: &facts.head_ref,
-        head_sha: &facts.head_sha,
-        diff_path: diff_path.to_string(),
-        context: facts.review_context.as_deref().unwrap_or(""),
-        findings_json: serde_json::to_string_pretty(&listed).unwrap_or_default(),
-        groups_json: serde_json::to_string(&groups).unwrap_or_default(),
-        reviewers_json: serde_json::to_string_pretty(&reviewers(results)).unwrap_or_default(),
-        threads_json: serde_json::to_string_pretty(&facts.unresolved).unwrap_or_default(),
-        prior,
-        prior_fence: crate::review::fence_for(&prior.join("\n")),
+    let full = serde_json::to_string_pretty(&listed).unwrap_or_default();
+    let render = |findings_json: String, findings_file: Option<&str>| {
+        Prompt {
+            agent_count: results.len(),
+            repo: facts.repo_label(),
+            target_line: facts.target_line(),
+            base: &facts.base_ref,
+            head: &facts.head_ref,
+            head_sha: &facts.head_sha,
+            diff_path: diff_path.to_string(),
+            context: facts.review_context.as_deref().unwrap_or(""),
+            findings_json,
+            groups_json: serde_json::to_string(&groups).unwrap_or_default(),
+            reviewers_json: serde_json::to_string_pretty(&reviewers(results)).unwrap_or_default(),
+            threads_json: serde_json::to_string_pretty(&facts.unresolved).unwrap_or_default(),
+            prior,
+            prior_fence: crate::review::fence_for(&prior.join("\n")),
+            findings_file,
+        }
+        .render()
+        .expect("the consolidation template renders")
+    };
+    let text = render(full.clone(), None);
+    let whole = text.len();
+    if whole <= PROMPT_BUDGET {
+        return ConsolidationPrompt {
+            text,
+            findings_json: None,
+            note: None,
+        };
     }
-    .render()
-    .expect("the consolidation template renders")
+    // One line per finding: what grouping and re-grading need at a glance.
+    let lines: Vec<String> = listed
+        .iter()
+        .map(|f| {
+            json!([
+                f["key"],
+                f["severity"],
+                format!(
+                    "{}:{}-{}",
+                    f["path"].as_str().unwrap_or(""),
+                    f["line_start"],
+                    f["line_end"]
+                ),
+                f["evidence"],
+                f["title"]
+            ])
+            .to_string()
+        })
+        .collect();
+    let compact = format!("[\n{}\n]", lines.join(",\n"));
+    let text = render(compact, Some(findings_path));
+    let note = format!(
+        "the consolidation prompt would have been {} KB, over its {} KB budget: the {} findings were given one line each, their full text by reference to {findings_path} (docs/performance.md)",
+        whole / 1024,
+        PROMPT_BUDGET / 1024,
+        findings.len()
+    );
+    ConsolidationPrompt {
+        text,
+        findings_json: Some(full),
+        note: Some(note),
+    }
 }
 
 /// What each reviewer did and said besides its findings: how its run went

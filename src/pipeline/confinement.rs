@@ -135,6 +135,7 @@ mod tests {
             unresolved: vec![],
             fork,
             ignored_head_files: vec![],
+            diff_pieces: None,
         }
     }
 

@@ -76,7 +76,25 @@ pub(super) async fn consolidate_pass(
         };
     }
     let diff_path = run.diff().display().to_string();
-    let prompt = consolidate::prompt(facts, findings, results, &diff_path, prior);
+    let findings_path = run.input().join("consolidation-findings.json");
+    let consolidate::ConsolidationPrompt {
+        text: prompt,
+        findings_json,
+        note,
+    } = consolidate::prompt(
+        facts,
+        findings,
+        results,
+        (&diff_path, &findings_path.display().to_string()),
+        prior,
+    );
+    if let Some(json) = findings_json
+        && let Err(e) = std::fs::write(&findings_path, json)
+    {
+        return Consolidation::NotPerformed {
+            reason: format!("cannot write {}: {e}", findings_path.display()),
+        };
+    }
     let prompt_file = dir.join("prompt.md");
     let _ = std::fs::write(&prompt_file, &prompt);
     let mut spec = spec(config, &name, agent);
@@ -126,6 +144,7 @@ pub(super) async fn consolidate_pass(
                 agent: name,
                 model: model.or(outcome.reported_model),
                 decisions: Box::new(decisions),
+                note,
             }
         }
         Err(e) => Consolidation::NotPerformed {

@@ -100,6 +100,7 @@ pub fn report_target(facts: &Facts) -> ReportTarget {
         head_sha: facts.head_sha.clone(),
         commits: facts.commits.clone(),
         changed_files: facts.changed_files.clone(),
+        diff_pieces: facts.diff_pieces.clone(),
     }
 }
 

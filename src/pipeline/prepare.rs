@@ -299,6 +299,7 @@ fn facts(about: About, fetched: &Fetched) -> Facts {
         unresolved: about.unresolved,
         fork: about.fork,
         ignored_head_files: steering_files_changed(repo, fetched.base, fetched.head),
+        diff_pieces: fetched.pieces.clone(),
     }
 }
 
@@ -351,6 +352,8 @@ pub(super) struct Fetched {
     head: git2::Oid,
     base: git2::Oid,
     summary: crate::checkout::DiffSummary,
+    /// A diff over budget, split per file in the input folder.
+    pieces: Option<crate::checkout::pieces::Plan>,
     /// When fetching began (waiting for the lock included).
     started: std::time::Instant,
     _lock: FileLock,
@@ -391,11 +394,24 @@ fn fetch_change(
     let summary =
         crate::checkout::summarize(&cache.repo, base, head).map_err(CheckoutError::from)?;
     std::fs::write(run.diff(), &summary.patch).map_err(io("writing the diff"))?;
+    let pieces = match crate::checkout::pieces::plan(&summary.patch) {
+        Some((plan, texts)) => {
+            let dir = run.diff_pieces();
+            std::fs::create_dir_all(&dir).map_err(io("writing the diff's pieces"))?;
+            for (piece, text) in plan.pieces.iter().zip(texts) {
+                std::fs::write(dir.join(&piece.file), text)
+                    .map_err(io("writing the diff's pieces"))?;
+            }
+            Some(plan)
+        }
+        None => None,
+    };
     Ok(Fetched {
         cache,
         head,
         base,
         summary,
+        pieces,
         started,
         _lock: lock,
     })

@@ -92,6 +92,10 @@ impl RunDir {
     pub fn diff(&self) -> PathBuf {
         self.input().join("change.diff")
     }
+    /// A diff over budget, one file per changed file.
+    pub fn diff_pieces(&self) -> PathBuf {
+        self.input().join("diff")
+    }
     pub fn worktree(&self) -> PathBuf {
         self.root.join("worktree")
     }

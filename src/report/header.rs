@@ -71,6 +71,33 @@ pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
         commits.push(Piece::Text(format!(" {}", c.subject)));
     }
     rows.push(("Commits", commits));
+    if let Some(plan) = &t.diff_pieces {
+        let mut cell = vec![Piece::Text(format!(
+            "{} lines over {} files: over budget, so the agents got it split per file",
+            super::markdown::thousands(plan.lines as u64),
+            plan.pieces.len()
+        ))];
+        let set_apart: Vec<&crate::checkout::pieces::Piece> = plan
+            .pieces
+            .iter()
+            .filter(|p| p.set_apart.is_some())
+            .collect();
+        if !set_apart.is_empty() {
+            cell.push(Piece::Text("; set apart to skim: ".into()));
+            for (i, p) in set_apart.iter().enumerate() {
+                if i > 0 {
+                    cell.push(Piece::Text(", ".into()));
+                }
+                // A name from the PR: escaped text, never raw in a span.
+                cell.push(Piece::Text(format!(
+                    "{} ({})",
+                    p.path,
+                    p.set_apart.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+        rows.push(("Diff", cell));
+    }
     let mut reviewers = Vec::new();
     for (i, v) in r.reviewers.iter().enumerate() {
         if i > 0 {

@@ -78,6 +78,9 @@ struct View {
     reconciliation: Vec<String>,
     prompt_improvements: Vec<String>,
     context_updates: Vec<String>,
+    /// What the consolidation pass's input or decisions came to, when it
+    /// ran and there is something to say.
+    consolidation_note: Option<String>,
     appendix: Vec<AppendixView>,
 }
 
@@ -205,6 +208,11 @@ pub fn render(report: &Report) -> String {
             .collect(),
         prompt_improvements: r.process_notes.prompt_improvements.clone(),
         context_updates: r.process_notes.context_updates.clone(),
+        consolidation_note: r
+            .consolidation
+            .note
+            .clone()
+            .filter(|_| r.consolidation.performed),
         appendix: r
             .appendix
             .iter()

@@ -70,6 +70,9 @@ struct View {
     reconciliation: Vec<String>,
     prompt_improvements: Vec<String>,
     context_updates: Vec<String>,
+    /// What the consolidation pass's input or decisions came to, when it
+    /// ran and there is something to say.
+    consolidation_note: Option<String>,
     appendix: Vec<AppendixView>,
     cut_note: Option<String>,
 }
@@ -299,6 +302,12 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
             .iter()
             .map(|p| one_paragraph(p))
             .collect(),
+        consolidation_note: r
+            .consolidation
+            .note
+            .as_deref()
+            .filter(|_| r.consolidation.performed)
+            .map(inline),
         appendix: r
             .appendix
             .iter()

@@ -127,6 +127,10 @@ pub struct Target {
     pub head_sha: String,
     pub commits: Vec<Commit>,
     pub changed_files: Vec<ChangedFile>,
+    /// A diff over budget and how it was split for the agents (absent for
+    /// a diff within budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_pieces: Option<crate::checkout::pieces::Plan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

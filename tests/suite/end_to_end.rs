@@ -632,7 +632,12 @@ async fn a_round_nobody_reviewed_is_not_reviewed_and_moves_nothing() {
         ledger,
         "the ledger did not move"
     );
-    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    let shown = e
+        .cmd()
+        .args(["show", r["run"]["id"].as_str().unwrap(), "--format", "md"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&shown.stdout);
     assert!(!md.contains("Addressed since"), "{md}");
     assert!(
         md.contains("# Deep Review: ")
@@ -922,4 +927,93 @@ async fn the_consolidators_decisions_are_checked() {
         note.contains("the consolidator dropped an unknown finding claude:F99; ignored"),
         "{note}"
     );
+}
+
+/// A 50,000-line change: the agents get it split per file, hand-written
+/// files first and the lock file set apart, and the report says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_diff_reaches_the_agents_per_file_with_generated_files_set_apart() {
+    let e = E2e::new(demo_scenario()).await;
+    let engine: String = (0..30_000).map(|i| format!("let x{i} = {i};\n")).collect();
+    let lock: String = (0..20_000)
+        .map(|i| format!("name = \"dep{i}\"\n"))
+        .collect();
+    std::fs::write(e.repo.join("engine.rs"), engine).unwrap();
+    std::fs::write(e.repo.join("Cargo.lock"), lock).unwrap();
+    crate::common::git(&["add", "engine.rs", "Cargo.lock"], &e.repo);
+    crate::common::git(&["commit", "--quiet", "-m", "Add the engine"], &e.repo);
+    let r = json_run(
+        e.branch().args(["--agents", "claude", "--format", "json"]),
+        0,
+    );
+    let pieces: Vec<(String, Option<String>)> = r["target"]["diff_pieces"]["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_string(),
+                p["set_apart"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pieces,
+        [
+            ("Cargo.lock".to_string(), Some("lock file".to_string())),
+            ("engine.rs".to_string(), None),
+            ("stats.py".to_string(), None),
+        ]
+    );
+    assert!(r["target"]["diff_pieces"]["lines"].as_u64().unwrap() > 50_000);
+    let run = e.runs().pop().unwrap();
+    let on_disk: Vec<String> = {
+        let mut names: Vec<String> = std::fs::read_dir(run.join("input/diff"))
+            .unwrap()
+            .flatten()
+            .map(|f| f.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        on_disk,
+        [
+            "0001-Cargo.lock.diff",
+            "0002-engine.rs.diff",
+            "0003-stats.py.diff"
+        ]
+    );
+    let prompt = e
+        .bed
+        .double
+        .requests_for("claude")
+        .iter()
+        .find(|q| q.turn == 0)
+        .unwrap()
+        .body
+        .to_string();
+    assert!(
+        prompt.contains("so it is also split per file in the folder"),
+        "{prompt}"
+    );
+    let at = prompt.find("split per file").unwrap();
+    assert!(
+        prompt.contains("`engine.rs`: `0002-engine.rs.diff` (30006 lines)"),
+        "{}",
+        &prompt[at..at + 600]
+    );
+    assert!(prompt.contains("`Cargo.lock` (lock file): `0001-Cargo.lock.diff`"));
+    let shown = e
+        .cmd()
+        .args(["show", r["run"]["id"].as_str().unwrap(), "--format", "md"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        md.contains("| Diff | 50,"),
+        "{}",
+        md.lines().take(20).collect::<Vec<_>>().join("\n")
+    );
+    assert!(md.contains("set apart to skim: Cargo.lock (lock file)"));
 }

@@ -145,6 +145,7 @@ pub(super) fn inputs<'a>(
             head_sha: String::new(),
             commits: Vec::new(),
             changed_files: Vec::new(),
+            diff_pieces: None,
         },
         agents,
         findings,
@@ -163,6 +164,7 @@ pub(super) fn decided(decisions: serde_json::Value) -> Consolidation {
         agent: "claude".into(),
         model: None,
         decisions: Box::new(serde_json::from_value::<Decisions>(d).unwrap()),
+        note: None,
     }
 }
 
@@ -727,4 +729,87 @@ fn without_decisions_each_agent_speaks_for_itself() {
         None,
     );
     assert_eq!(r.testing, "**Claude:** ran cargo test: 12 passed");
+}
+
+fn facts() -> crate::review::Facts {
+    serde_json::from_value(json!({
+        "kind": "branch", "repo": "widget", "repo_url": null, "pr": null, "pr_url": null,
+        "title": "t", "body": "", "author": null, "author_url": null, "base_ref": "main",
+        "head_ref": "f", "base_sha": "1", "head_sha": "2", "merge_base": "1",
+        "commits": [], "changed_files": [], "review_context": null
+    }))
+    .unwrap()
+}
+
+/// Within its budget the prompt carries every finding in full; beyond, one
+/// line of each and the full text by reference, and the report says so.
+#[test]
+fn a_prompt_over_its_budget_gives_the_findings_by_reference() {
+    let agents = [agent("claude")];
+    let few = [verified(
+        "claude:1",
+        Severity::Important,
+        ("a.rs", 3),
+        "x()",
+    )];
+    let p = super::prompt(&facts(), &few, &agents, ("diff.patch", "in/f.json"), &[]);
+    assert!(p.text.contains("claude:1 body"));
+    assert_eq!((p.findings_json, p.note), (None, None));
+
+    let many: Vec<Finding> = (0..2_000)
+        .map(|i| {
+            let mut f = verified(
+                &format!("claude:{i}"),
+                Severity::Suggestion,
+                ("a.rs", i),
+                "x()",
+            );
+            f.raw.body = format!("BODY-{i} {}", "detail ".repeat(40));
+            f
+        })
+        .collect();
+    let p = super::prompt(&facts(), &many, &agents, ("diff.patch", "in/f.json"), &[]);
+    assert!(p.text.len() <= super::PROMPT_BUDGET, "{}", p.text.len());
+    assert!(
+        p.text
+            .contains("Their full text (`quote`, `body`, `fix`) is in the file `in/f.json`")
+    );
+    assert!(p.text.contains(
+        r#"["claude:1999","suggestion","a.rs:1999-1999","verified","claude:1999 title"]"#
+    ));
+    assert!(!p.text.contains("BODY-7 "));
+    let full: serde_json::Value =
+        serde_json::from_str(p.findings_json.as_deref().unwrap()).unwrap();
+    assert_eq!(full.as_array().unwrap().len(), 2_000);
+    assert!(full[7]["body"].as_str().unwrap().starts_with("BODY-7 "));
+    let note = p.note.unwrap();
+    assert!(
+        note.contains("over its 400 KB budget: the 2000 findings were given one line each"),
+        "{note}"
+    );
+
+    // The note reaches the report beside what the decisions came to.
+    let r = build(
+        &inputs(&agents, &few, 1),
+        match decided(json!({})) {
+            Consolidation::Decided {
+                agent,
+                model,
+                decisions,
+                ..
+            } => Consolidation::Decided {
+                agent,
+                model,
+                decisions,
+                note: Some(note.clone()),
+            },
+            other => other,
+        },
+        None,
+    );
+    assert!(r.consolidation.note.as_deref().unwrap().starts_with(&note));
+    assert!(
+        crate::report::render(&r, crate::config::Format::Md, None)
+            .contains("### Consolidation\n\nthe consolidation prompt would have been")
+    );
 }

@@ -145,6 +145,15 @@ pub fn rich_report() -> Report {
                 ChangedFile { path: "src/stop.rs".into(), status: FileStatus::Modified, additions: 40, deletions: 3 },
                 ChangedFile { path: "docs/usage.md".into(), status: FileStatus::Modified, additions: 5, deletions: 0 },
             ],
+            diff_pieces: Some(deep_review::checkout::pieces::Plan {
+                lines: 52_140,
+                bytes: 2_900_000,
+                pieces: vec![
+                    deep_review::checkout::pieces::Piece { path: "src/stop.rs".into(), file: "0001-src-stop.rs.diff".into(), lines: 52, set_apart: None },
+                    deep_review::checkout::pieces::Piece { path: "Cargo.lock".into(), file: "0002-Cargo.lock.diff".into(), lines: 50_000, set_apart: Some("lock file".into()) },
+                    deep_review::checkout::pieces::Piece { path: format!("vendor/{HOSTILE}.c"), file: "0003-vendor.c.diff".into(), lines: 2_088, set_apart: Some("vendored".into()) },
+                ],
+            }),
         },
         reviewers: vec![
             Reviewer { name: "claude".into(), display_name: "Claude".into(), model: Some("claude-opus-4-7".into()), effort: Some("xhigh".into()), served_model: None },

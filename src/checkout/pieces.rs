@@ -1,0 +1,276 @@
+//! A diff too large to hand over as one file: split per file, with the
+//! generated and vendored files set apart, so that agents read the
+//! hand-written change first and know what they may skim
+//! (docs/performance.md, "Large diffs").
+
+use serde::{Deserialize, Serialize};
+
+/// Beyond either, a diff is split: about what an agent reads comfortably
+/// in one go.
+pub const BUDGET_LINES: usize = 20_000;
+pub const BUDGET_BYTES: usize = 1 << 20;
+
+/// One file's part of a large diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Piece {
+    pub path: String,
+    /// Its file name in the pieces folder (`0003-src-lib.rs.diff`).
+    pub file: String,
+    pub lines: usize,
+    /// Why it is set apart (`lock file`, `vendored`, `generated`,
+    /// `minified`), for a file to skim rather than review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_apart: Option<String>,
+}
+
+/// A diff beyond the budget, as its pieces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub lines: usize,
+    pub bytes: usize,
+    pub pieces: Vec<Piece>,
+}
+
+/// The plan for `patch` and each piece's text, or None within budget.
+pub fn plan(patch: &str) -> Option<(Plan, Vec<String>)> {
+    let lines = patch.lines().count();
+    if lines <= BUDGET_LINES && patch.len() <= BUDGET_BYTES {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let mut texts = Vec::new();
+    for (n, part) in split(patch).into_iter().enumerate() {
+        let path = path_of(part);
+        pieces.push(Piece {
+            // A file name from the PR: no `/`, and short enough for any
+            // file system.
+            file: format!(
+                "{:04}-{}.diff",
+                n + 1,
+                crate::checkout::sanitize(&path)
+                    .chars()
+                    .rev()
+                    .take(100)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            ),
+            lines: part.lines().count(),
+            set_apart: set_apart(&path, part).map(str::to_string),
+            path,
+        });
+        texts.push(part.to_string());
+    }
+    Some((
+        Plan {
+            lines,
+            bytes: patch.len(),
+            pieces,
+        },
+        texts,
+    ))
+}
+
+/// The patch cut before each `diff --git` header.
+fn split(patch: &str) -> Vec<&str> {
+    let mut starts: Vec<usize> = patch
+        .match_indices("diff --git ")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || patch.as_bytes()[i - 1] == b'\n')
+        .collect();
+    if starts.first() != Some(&0) {
+        starts.insert(0, 0);
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &start)| &patch[start..starts.get(k + 1).copied().unwrap_or(patch.len())])
+        .filter(|part| !part.trim().is_empty())
+        .collect()
+}
+
+/// The file a piece is about: its new name, else its old one.
+fn path_of(part: &str) -> String {
+    let name = |prefix: &str| {
+        part.lines()
+            .take(8)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|p| p.trim().to_string())
+            .filter(|p| p != "/dev/null")
+    };
+    name("+++ b/")
+        .or_else(|| name("--- a/"))
+        .or_else(|| {
+            part.lines()
+                .next()
+                .and_then(|l| l.rsplit_once(" b/"))
+                .map(|(_, p)| p.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Why a file is for skimming: lock files, vendored trees, minified or
+/// generated code (a marker in its first added lines).
+fn set_apart(path: &str, part: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    const LOCKS: &[&str] = &[
+        "Cargo.lock",
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "go.sum",
+        "poetry.lock",
+        "Gemfile.lock",
+        "composer.lock",
+        "uv.lock",
+        "Pipfile.lock",
+    ];
+    if LOCKS.contains(&name) {
+        return Some("lock file");
+    }
+    if path
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|d| matches!(d, "vendor" | "third_party" | "node_modules" | "external"))
+    {
+        return Some("vendored");
+    }
+    if name.contains(".min.") {
+        return Some("minified");
+    }
+    let head: Vec<&str> = part
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .take(10)
+        .collect();
+    let generated = name.ends_with(".pb.go")
+        || name.contains("_generated.")
+        || name.contains(".generated.")
+        || head.iter().any(|l| {
+            l.contains("@generated")
+                || l.contains("Code generated")
+                || l.contains("DO NOT EDIT")
+                || l.contains("autogenerated")
+        });
+    generated.then_some("generated")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_diff(path: &str, added: &[String]) -> String {
+        let mut s = format!(
+            "diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
+            added.len()
+        );
+        for l in added {
+            s.push('+');
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// A 50,000-line change: split per file, in order, lock files, vendored
+    /// and generated code set apart, nothing lost.
+    #[test]
+    fn a_large_diff_is_split_per_file_with_generated_code_set_apart() {
+        let lines = |n: usize, f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>();
+        let patch = [
+            file_diff(
+                "src/engine.rs",
+                &lines(12_000, &|i| format!("let x{i} = {i};")),
+            ),
+            file_diff(
+                "Cargo.lock",
+                &lines(20_000, &|i| format!("name = \"dep{i}\"")),
+            ),
+            file_diff(
+                "vendor/zlib/inflate.c",
+                &lines(9_000, &|i| format!("int v{i};")),
+            ),
+            file_diff(
+                "api/service.pb.go",
+                &lines(5_000, &|i| format!("// field {i}")),
+            ),
+            file_diff(
+                "schema/types.ts",
+                &[
+                    vec!["// Code generated by schemagen. DO NOT EDIT.".to_string()],
+                    lines(3_000, &|i| format!("type T{i} = {i};")),
+                ]
+                .concat(),
+            ),
+            file_diff("web/app.min.js", &lines(1, &|_| "x".repeat(100))),
+        ]
+        .concat();
+        assert!(patch.lines().count() > 49_000);
+        let (plan, texts) = plan(&patch).expect("over budget");
+        let got: Vec<(&str, &str, Option<&str>)> = plan
+            .pieces
+            .iter()
+            .map(|p| (p.path.as_str(), p.file.as_str(), p.set_apart.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("src/engine.rs", "0001-src-engine.rs.diff", None),
+                ("Cargo.lock", "0002-Cargo.lock.diff", Some("lock file")),
+                (
+                    "vendor/zlib/inflate.c",
+                    "0003-vendor-zlib-inflate.c.diff",
+                    Some("vendored")
+                ),
+                (
+                    "api/service.pb.go",
+                    "0004-api-service.pb.go.diff",
+                    Some("generated")
+                ),
+                (
+                    "schema/types.ts",
+                    "0005-schema-types.ts.diff",
+                    Some("generated")
+                ),
+                (
+                    "web/app.min.js",
+                    "0006-web-app.min.js.diff",
+                    Some("minified")
+                ),
+            ]
+        );
+        assert_eq!(texts.concat(), patch, "nothing lost");
+        assert_eq!(plan.pieces[0].lines, 12_005);
+        assert_eq!(plan.lines, patch.lines().count());
+    }
+
+    #[test]
+    fn a_diff_within_budget_is_left_whole() {
+        let small = file_diff("a.rs", &["x".to_string()]);
+        assert_eq!(plan(&small), None);
+        let wide = file_diff("a.rs", &["y".repeat(BUDGET_BYTES)]);
+        assert!(plan(&wide).is_some(), "bytes count too");
+    }
+
+    /// A hostile or huge path makes a plain, short file name.
+    #[test]
+    fn piece_names_stay_in_their_folder() {
+        let path = format!("../../{}/x.rs", "d".repeat(300));
+        let patch = file_diff(&path, &["z".repeat(BUDGET_BYTES)]);
+        let (plan, _) = plan(&patch).unwrap();
+        let file = &plan.pieces[0].file;
+        assert!(!file.contains('/') && file.len() <= 110, "{file}");
+        assert!(file.ends_with("ddd-x.rs.diff"));
+    }
+
+    #[test]
+    fn a_deleted_or_renamed_file_is_named() {
+        let deleted = "diff --git a/old.rs b/old.rs\ndeleted file mode 100644\n--- a/old.rs\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n";
+        assert_eq!(path_of(deleted), "old.rs");
+        let renamed =
+            "diff --git a/a.rs b/b.rs\nsimilarity index 100%\nrename from a.rs\nrename to b.rs\n";
+        assert_eq!(path_of(renamed), "b.rs");
+    }
+}
