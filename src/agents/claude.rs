@@ -282,3 +282,140 @@ fn is_denial(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     t.contains("permission") || t.contains("not enabled") || t.contains("denied")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The argv: the tools that exist, the read-only commands that run
+    /// without asking, the writing tools refused, then the job's settings.
+    #[test]
+    fn the_invocation_allows_reading_and_refuses_writing() {
+        let job = ReviewJob {
+            prompt: "review".into(),
+            model: Some("claude-opus-4-7".into()),
+            effort: Some("xhigh".into()),
+            system: Some("rules".into()),
+            schema: Some(serde_json::json!({"type": "object"})),
+            read_dirs: vec!["/run/input".into()],
+            extra_args: vec!["--extra".into()],
+            ..ReviewJob::default()
+        };
+        let args = invocation(&job).args;
+        let after = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .map(|i| args[i + 1].as_str())
+        };
+        assert_eq!(&args[..2], ["-p", "review"]);
+        assert_eq!(after("--tools"), Some("Read,Grep,Glob,Bash"));
+        assert_eq!(after("--permission-mode"), Some("dontAsk"));
+        let allowed = after("--allowedTools").unwrap();
+        assert!(
+            allowed.starts_with("Read,Grep,Glob,Bash(git log:*),"),
+            "{allowed}"
+        );
+        assert!(allowed.ends_with("Bash(sed -n:*)"));
+        assert_eq!(
+            after("--disallowedTools"),
+            Some("Write,Edit,MultiEdit,NotebookEdit,WebFetch,WebSearch")
+        );
+        assert_eq!(after("--model"), Some("claude-opus-4-7"));
+        assert_eq!(after("--add-dir"), Some("/run/input"));
+        assert_eq!(after("--effort"), Some("xhigh"));
+        assert_eq!(after("--append-system-prompt"), Some("rules"));
+        assert_eq!(after("--json-schema"), Some("{\"type\":\"object\"}"));
+        assert_eq!(args.last().map(String::as_str), Some("--extra"));
+        let exec = ReviewJob {
+            access: Access::Exec,
+            ..ReviewJob::default()
+        };
+        let args = invocation(&exec).args;
+        let i = args.iter().position(|a| a == "--allowedTools").unwrap();
+        assert_eq!(args[i + 1], "Read,Grep,Glob,Bash");
+        assert!(!args.contains(&"--model".to_string()));
+    }
+
+    /// A message's text and tool calls, its usage with the cached input
+    /// counted as input, the retry notice, and a refused call.
+    #[test]
+    fn assistant_user_and_system_lines_are_read() {
+        let events = parse_line(
+            r#"{"type":"assistant","message":{"id":"m1","model":"claude-opus-4-7","content":[{"type":"text","text":"Looking."},{"type":"tool_use","id":"t1","name":"Read","input":{"file_path":"a.rs"}}],"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":100,"cache_creation_input_tokens":20}}}"#,
+        );
+        assert_eq!(
+            events,
+            [
+                Event::Served {
+                    model: "claude-opus-4-7".into()
+                },
+                Event::Text {
+                    text: "Looking.".into(),
+                    delta: false
+                },
+                Event::ToolCall {
+                    id: "t1".into(),
+                    name: "Read".into(),
+                    input: serde_json::json!({"file_path": "a.rs"})
+                },
+                Event::MessageUsage {
+                    id: "m1".into(),
+                    tokens: Tokens {
+                        input: 130,
+                        output: 5,
+                        cached: 100,
+                        reasoning: 0
+                    }
+                },
+            ]
+        );
+        assert_eq!(
+            parse_line(
+                r#"{"type":"system","subtype":"api_retry","attempt":2,"error_status":529,"error":"overloaded"}"#
+            ),
+            [Event::Retry {
+                attempt: 2,
+                status: Some(529),
+                message: "overloaded".into()
+            }]
+        );
+        assert_eq!(
+            parse_line(r#"{"type":"system","subtype":"hook_started"}"#),
+            [Event::Unknown {
+                kind: "system/hook_started".into()
+            }]
+        );
+        let result = |content: &str, is_error: bool| {
+            parse_line(
+                &serde_json::json!({"type": "user", "message": {"content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "is_error": is_error, "content": content}]}})
+                .to_string(),
+            )
+        };
+        let refused = "Claude requested permissions to use Bash, but you haven't granted it yet.";
+        assert_eq!(
+            result(refused, true),
+            [Event::ToolResult {
+                id: "t1".into(),
+                is_error: true,
+                denied: true
+            }]
+        );
+        assert_eq!(
+            result("Exit code 2\nls: no such file", true),
+            [Event::ToolResult {
+                id: "t1".into(),
+                is_error: true,
+                denied: false
+            }]
+        );
+        assert_eq!(
+            result(refused, false),
+            [Event::ToolResult {
+                id: "t1".into(),
+                is_error: false,
+                denied: false
+            }]
+        );
+    }
+}

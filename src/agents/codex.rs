@@ -274,3 +274,163 @@ fn status_in(message: &str) -> Option<u16> {
         .parse()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> ReviewJob {
+        ReviewJob {
+            prompt: "review".into(),
+            system: Some("say \"no\"".into()),
+            schema: Some(serde_json::json!({"type": "object"})),
+            model: Some("gpt-5.4".into()),
+            effort: Some("high".into()),
+            extra_args: vec!["--extra".into()],
+            scratch: "/run/agents/codex".into(),
+            ..ReviewJob::default()
+        }
+    }
+
+    /// The argv: Codex's own sandbox only outside deep-review's, settings
+    /// as TOML strings, the schema as a file, the prompt after `--`.
+    #[test]
+    fn the_invocation_says_everything_once() {
+        let inv = invocation(&job(), false);
+        assert_eq!(
+            inv.args,
+            [
+                "exec",
+                "--json",
+                "--sandbox",
+                "read-only",
+                "--ephemeral",
+                "--skip-git-repo-check",
+                "-m",
+                "gpt-5.4",
+                "-c",
+                "model_reasoning_effort=\"high\"",
+                "-c",
+                "developer_instructions=\"say \\\"no\\\"\"",
+                "--output-schema",
+                "/run/agents/codex/answer-schema.json",
+                "--extra",
+                "--",
+                "review",
+            ]
+        );
+        assert_eq!(
+            inv.files,
+            [(
+                std::path::PathBuf::from("/run/agents/codex/answer-schema.json"),
+                "{\"type\":\"object\"}".to_string()
+            )]
+        );
+        assert_eq!(invocation(&job(), true).args[3], "danger-full-access");
+        let exec = ReviewJob {
+            access: Access::Exec,
+            ..job()
+        };
+        assert_eq!(invocation(&exec, false).args[3], "workspace-write");
+    }
+
+    fn result(line: serde_json::Value) -> (bool, bool) {
+        match parse_line(&line.to_string()).last() {
+            Some(Event::ToolResult {
+                is_error, denied, ..
+            }) => (*is_error, *denied),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A command's result: failed, declined, a non-zero exit; denied when
+    /// the sandbox said so.
+    #[test]
+    fn command_results_tell_failures_from_denials() {
+        let cmd = |status: &str, exit: Option<i64>, output: &str| {
+            serde_json::json!({"type": "item.completed", "item": {"id": "i", "type": "command_execution",
+                "command": "touch x", "aggregated_output": output, "exit_code": exit, "status": status}})
+        };
+        assert_eq!(result(cmd("completed", Some(0), "")), (false, false));
+        assert_eq!(result(cmd("completed", Some(1), "no match")), (true, false));
+        assert_eq!(result(cmd("failed", None, "boom")), (true, false));
+        assert_eq!(result(cmd("declined", None, "")), (true, true));
+        for refusal in [
+            "touch: x: Read-only file system",
+            "Operation not permitted",
+            "bash: x: Permission denied",
+        ] {
+            assert_eq!(
+                result(cmd("failed", Some(1), refusal)),
+                (true, true),
+                "{refusal}"
+            );
+            assert_eq!(result(cmd("completed", Some(0), refusal)), (false, false));
+        }
+    }
+
+    /// Every kind of item that is a tool call is counted under its name;
+    /// a file change or MCP call that did not complete failed and was
+    /// refused; an error item is a warning.
+    #[test]
+    fn every_item_kind_is_read() {
+        let item = |item: serde_json::Value| {
+            parse_line(&serde_json::json!({"type": "item.completed", "item": item}).to_string())
+        };
+        let names = |events: &[Event]| -> Vec<String> {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::ToolCall { name, .. } => Some(name.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mcp = item(
+            serde_json::json!({"id": "m", "type": "mcp_tool_call", "server": "docs", "tool": "search", "status": "completed"}),
+        );
+        assert_eq!(names(&mcp), ["mcp:docs.search"]);
+        assert!(matches!(
+            mcp[1],
+            Event::ToolResult {
+                is_error: false,
+                denied: false,
+                ..
+            }
+        ));
+        let search = item(serde_json::json!({"id": "w", "type": "web_search", "query": "rust"}));
+        assert_eq!(names(&search), ["web_search"]);
+        let change = item(
+            serde_json::json!({"id": "f", "type": "file_change", "changes": [{"path": "a.rs"}], "status": "failed"}),
+        );
+        assert_eq!(names(&change), ["apply_patch"]);
+        assert!(matches!(
+            change[1],
+            Event::ToolResult {
+                is_error: true,
+                denied: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            item(serde_json::json!({"id": "e", "type": "error", "message": "model busy"})),
+            [Event::Warning("model busy".into())]
+        );
+        assert!(item(serde_json::json!({"id": "r", "type": "reasoning", "text": "hm"})).is_empty());
+    }
+
+    #[test]
+    fn a_status_is_the_first_three_digits_after_the_word() {
+        assert_eq!(
+            status_in("unexpected status 401 Unauthorized: no key"),
+            Some(401)
+        );
+        assert_eq!(
+            status_in("exceeded retry limit, last status: 429 Too Many"),
+            Some(429)
+        );
+        assert_eq!(status_in("status 12345 then 503"), Some(503));
+        assert_eq!(status_in("HTTP 500 with no word"), None);
+        assert_eq!(status_in("status unknown"), None);
+    }
+}

@@ -361,6 +361,80 @@ mod tests {
             vec!["/bin/bash", "src/lib.rs", "README.md"]
         );
         assert!(shell_paths("git log --oneline -5").is_empty());
+        // Not files: flags, assignments, bare words, an extension alone,
+        // a dot at the end, an ellipsis.
+        assert!(
+            shell_paths("grep -rn --include=*.rs x=1 .hidden end. word .gitignore...").is_empty(),
+            "{:?}",
+            shell_paths("grep -rn --include=*.rs x=1 .hidden end. word .gitignore...")
+        );
+        assert_eq!(shell_paths("cat a.rs: b.c-d"), vec!["a.rs"]);
+    }
+
+    /// Every way a tool call names files: path arguments, path lists,
+    /// commands as one string or as argv.
+    #[test]
+    fn tool_inputs_name_their_files() {
+        let input = serde_json::json!({
+            "file_path": "a.rs", "path": "b/", "dir_path": "c", "absolute_path": "/d.rs",
+            "notebook_path": "e.ipynb", "paths": ["f.rs", 7, "g.rs"],
+            "command": "cat h.rs", "cmd": ["sed", "-n", "1p", "i.rs"]
+        });
+        assert_eq!(
+            paths_in(&input),
+            [
+                "a.rs", "b/", "c", "/d.rs", "e.ipynb", "f.rs", "g.rs", "h.rs", "i.rs"
+            ]
+        );
+    }
+
+    /// Token sums, the served model (never a placeholder), warnings kept
+    /// to twenty, and nothing after the final event counts but unknown
+    /// event types.
+    #[test]
+    fn the_tally_folds_what_matters_and_nothing_after_the_end() {
+        let t = Tokens {
+            input: 10,
+            output: 3,
+            cached: 4,
+            reasoning: 2,
+        };
+        assert_eq!(t.total(), 13);
+        assert_eq!(
+            add(t, t),
+            Tokens {
+                input: 20,
+                output: 6,
+                cached: 8,
+                reasoning: 4
+            }
+        );
+        let mut tally = Tally::default();
+        for model in ["", "<synthetic>", "claude-opus-4-7"] {
+            tally.apply(Event::Served {
+                model: model.into(),
+            });
+        }
+        assert_eq!(tally.served_model.as_deref(), Some("claude-opus-4-7"));
+        tally.apply(Event::Served {
+            model: "<synthetic>".into(),
+        });
+        assert_eq!(tally.served_model.as_deref(), Some("claude-opus-4-7"));
+        for n in 0..25 {
+            tally.apply(Event::Warning(format!("w{n}")));
+        }
+        assert_eq!(tally.warnings.len(), 20);
+        assert_eq!(tally.warnings[19], "w19");
+        tally.apply(Event::Finished(Finish::default()));
+        tally.apply(Event::Text {
+            text: "late".into(),
+            delta: false,
+        });
+        tally.apply(Event::Warning("late".into()));
+        tally.apply(Event::Unknown { kind: "x".into() });
+        assert_eq!(tally.after_final, 2);
+        assert_eq!(tally.unknown_events, 1);
+        assert_eq!(tally.text, "");
     }
 
     #[test]

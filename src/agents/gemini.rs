@@ -333,3 +333,133 @@ fn api_status_in(message: &str) -> Option<u16> {
         .parse()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The argv and helper files: the rules lead the prompt, the policy and
+    /// the thinking overlay are files, extra folders are included.
+    #[test]
+    fn the_invocation_carries_policy_and_thinking_as_files() {
+        let scratch = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agent-gemini");
+        let job = ReviewJob {
+            prompt: "review".into(),
+            system: Some("rules".into()),
+            model: Some("gemini-3-pro-preview".into()),
+            effort: Some("high".into()),
+            read_dirs: vec!["/run/input".into(), "/run/more".into()],
+            extra_args: vec!["--extra".into()],
+            scratch: scratch.clone(),
+            ..ReviewJob::default()
+        };
+        let inv = invocation(&job);
+        let policy_path = scratch.join("gemini-policy.toml").display().to_string();
+        assert_eq!(
+            inv.args,
+            [
+                "-p",
+                "rules\n\nreview",
+                "-o",
+                "stream-json",
+                "--approval-mode",
+                "default",
+                "--policy",
+                &policy_path,
+                "-m",
+                "gemini-3-pro-preview",
+                "--include-directories",
+                "/run/input,/run/more",
+                "--extra",
+            ]
+        );
+        let overlay = scratch.join("gemini-system-settings.json");
+        assert_eq!(
+            inv.env,
+            [(
+                "GEMINI_CLI_SYSTEM_SETTINGS_PATH".to_string(),
+                overlay.display().to_string()
+            )]
+        );
+        assert_eq!(inv.files[0].0, scratch.join("gemini-policy.toml"));
+        assert_eq!(inv.files[1].0, overlay);
+        let plain = invocation(&ReviewJob {
+            effort: Some("default".into()),
+            ..ReviewJob::default()
+        });
+        assert_eq!(plain.files.len(), 1, "no overlay for the default effort");
+        assert!(!plain.args.contains(&"--include-directories".to_string()));
+        assert!(!plain.args.contains(&"-m".to_string()));
+    }
+
+    /// Gemini CLI ignores settings below a world-writable folder: the
+    /// overlay then goes under the user's cache, one folder per agent.
+    #[test]
+    fn the_overlay_avoids_world_writable_folders() {
+        let safe = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(!below_world_writable(safe));
+        assert_eq!(overlay_dir(safe), safe);
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(below_world_writable(tmp.path()), "under /tmp");
+        let moved = overlay_dir(tmp.path());
+        assert!(!below_world_writable(&moved), "{}", moved.display());
+        let name = moved.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.len() == 16 && name.chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            moved.display()
+        );
+        assert!(moved.parent().unwrap().ends_with("deep-review/gemini"));
+        assert_ne!(overlay_dir(&tmp.path().join("other")), moved);
+    }
+
+    #[test]
+    fn the_policy_allows_reading_and_denies_writing_and_the_web() {
+        let read_only = policy(Access::ReadOnly);
+        assert!(read_only.contains("commandPrefix = [\"git log\", \"git diff\""));
+        let exec = policy(Access::Exec);
+        assert!(!exec.contains("commandPrefix"));
+        for text in [&read_only, &exec] {
+            for tool in DENIED_TOOLS {
+                assert!(
+                    text.contains(&format!(
+                        "toolName = \"{tool}\"\ndecision = \"deny\"\npriority = 200"
+                    )),
+                    "{tool}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn thinking_is_a_budget_for_2x_and_a_level_for_3x() {
+        assert_eq!(thinking_settings(Some("gemini-2.5-pro"), "default"), None);
+        let config = |v: &Value, i: usize| v["modelConfigs"]["customOverrides"][i].clone();
+        let two = thinking_settings(Some("gemini-2.5-pro"), "low").unwrap();
+        assert_eq!(config(&two, 0)["match"]["model"], "chat-base-2.5");
+        assert_eq!(
+            config(&two, 0)["modelConfig"]["generateContentConfig"]["thinkingConfig"],
+            json!({"thinkingBudget": 1024})
+        );
+        assert_eq!(
+            config(&two, 2)["modelConfig"]["generateContentConfig"]["thinkingConfig"],
+            json!({"thinkingBudget": 1024})
+        );
+        let three = thinking_settings(Some("gemini-3-pro-preview"), "medium").unwrap();
+        assert_eq!(config(&three, 1)["match"]["model"], "chat-base-3");
+        assert_eq!(
+            config(&three, 2)["modelConfig"]["generateContentConfig"]["thinkingConfig"],
+            json!({"thinkingLevel": "MEDIUM"})
+        );
+        assert_eq!(
+            config(&three, 0)["modelConfig"]["generateContentConfig"]["thinkingConfig"],
+            json!({"thinkingBudget": 8192})
+        );
+        let unnamed = thinking_settings(None, "high").unwrap();
+        assert_eq!(config(&unnamed, 2)["match"]["model"], "gemini-2.5-pro");
+        assert_eq!(
+            config(&unnamed, 2)["modelConfig"]["generateContentConfig"]["thinkingConfig"],
+            json!({"thinkingBudget": 24576})
+        );
+    }
+}
