@@ -7,7 +7,7 @@ use askama::Template;
 use super::header::{self, Piece};
 use super::markdown::{line_range, plural, retro_rows};
 use super::model::*;
-use super::text::{html_escape, to_html};
+use super::text::{code_spans_html, html_escape, to_html};
 use crate::domain::Severity;
 use crate::findings::answer::{ObservationKind, Scope};
 
@@ -246,7 +246,7 @@ fn finding_view(r: &Report, f: &ReportFinding) -> FindingView {
             Severity::Important => "important",
             Severity::Suggestion => "suggestion",
         },
-        title: f.title.clone(),
+        title: code_spans_html(&f.title),
         location: format!("{}:{}", f.path, line_range(f.line_start, f.line_end)),
         agents: f.agents.iter().map(|a| name(a)).collect(),
         category: f.category.label(),
@@ -298,7 +298,12 @@ fn toc(sections: &[Section]) -> Vec<TocEntry> {
             format!("{} ({})", s.title, s.findings.len()),
             s.findings
                 .iter()
-                .map(|f| (f.anchor.clone(), format!("{} {}", f.id, f.title)))
+                .map(|f| {
+                    (
+                        f.anchor.clone(),
+                        format!("{} {}", html_escape(&f.id), f.title),
+                    )
+                })
                 .collect(),
         ));
     }
@@ -345,21 +350,23 @@ fn observation(r: &Report, d: &DesignNote) -> String {
     )
 }
 
+/// Rendered `|safe`: every piece escaped, code spans kept as code.
 fn declined_line(d: &Declined) -> String {
     format!(
-        "{} {} ({}, round {}): declined — {}{}{}",
-        d.id,
-        d.title,
-        d.path,
+        "{} {} (<code>{}</code>, round {}): {} — {}{}{}",
+        html_escape(&d.id),
+        code_spans_html(&d.title),
+        html_escape(&d.path),
         d.round,
-        d.reason,
+        d.action.word(),
+        code_spans_html(&d.reason),
         if d.code_changed {
             ". The code it concerns has changed since."
         } else {
             "."
         },
         super::markdown::raised_again(d)
-            .map(|t| format!(" {t}"))
+            .map(|t| format!(" {}", html_escape(&t)))
             .unwrap_or_default()
     )
 }
@@ -395,6 +402,7 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
     (a.display_name.clone(), text)
 }
 
+/// Rendered `|safe`: every piece escaped, code spans kept as code.
 fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
     let name = |a: &str| r.display_name(a);
     let to =
@@ -402,12 +410,12 @@ fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {
             .unwrap_or_default();
     format!(
         "{} ({}, {}): {} {}{to} — {}",
-        c.finding,
-        name(&c.agent),
-        c.title,
+        html_escape(&c.finding),
+        html_escape(&name(&c.agent)),
+        code_spans_html(&c.title),
         c.change,
         c.from.label(),
-        c.reason
+        code_spans_html(&c.reason)
     )
 }
 

@@ -636,11 +636,12 @@ fn declined_line(d: &Declined) -> String {
         ""
     };
     format!(
-        "**{}** {} ({}, round {}): declined — {}.{changed}{}",
+        "**{}** {} ({}, round {}): {} — {}.{changed}{}",
         inline(&d.id),
         inline(&d.title),
         code(&d.path),
         d.round,
+        d.action.word(),
         inline(&d.reason),
         raised_again(d)
             .map(|t| format!(" {}", inline(&t)))

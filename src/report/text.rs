@@ -57,6 +57,33 @@ fn code_span_at(chars: &[char], start: usize) -> Option<(String, usize)> {
     None
 }
 
+/// One line of untrusted text as HTML: everything escaped, except that a
+/// balanced code span (`` `x` ``) becomes `<code>x</code>` (its content
+/// escaped too). For titles and one-line reasons, where Markdown would be
+/// too much and literal backticks too little.
+pub fn code_spans_html(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = flat.chars().collect();
+    let mut out = String::with_capacity(flat.len());
+    let mut plain = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '`'
+            && let Some((content, end)) = code_span_at(&chars, i)
+        {
+            out.push_str(&html_escape(&plain));
+            plain.clear();
+            out.push_str(&format!("<code>{}</code>", html_escape(&content)));
+            i = end;
+            continue;
+        }
+        plain.push(chars[i]);
+        i += 1;
+    }
+    out.push_str(&html_escape(&plain));
+    out
+}
+
 /// A code span: its text literal, on one line, delimited so that no
 /// backtick inside can close it.
 pub fn code(s: &str) -> String {
@@ -217,6 +244,20 @@ pub fn html_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn code_spans_become_code_and_nothing_else_becomes_markup() {
+        assert_eq!(
+            code_spans_html("`Settled` docstring <b>lies</b> about `a < b`"),
+            "<code>Settled</code> docstring &lt;b&gt;lies&lt;/b&gt; about <code>a &lt; b</code>"
+        );
+        assert_eq!(code_spans_html("a lone ` tick"), "a lone ` tick");
+        assert_eq!(
+            code_spans_html("``x ` y`` and <script>"),
+            "<code>x ` y</code> and &lt;script&gt;"
+        );
+    }
+
     use super::*;
 
     #[test]
