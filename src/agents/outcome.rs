@@ -210,6 +210,106 @@ fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn finished(is_error: bool, error: Option<&str>, status: Option<u16>) -> Tally {
+        let mut tally = Tally::default();
+        tally.apply(super::super::events::Event::Finished(Finish {
+            is_error,
+            api_status: status,
+            error: error.map(str::to_string),
+            ..Finish::default()
+        }));
+        tally
+    }
+
+    /// How a run ended, from our stop, the final event, the exit code and
+    /// stderr — each way once.
+    #[test]
+    fn every_ending_is_classified() {
+        let c = |tally: &Tally, exit: Option<i32>, stopped: Option<Stopped>, stderr: &str| {
+            classify(Protocol::Gemini, tally, exit, stopped, stderr)
+        };
+        let mut retrying = Tally::default();
+        retrying.last_retry = Some("HTTP 429: slow down".into());
+        assert_eq!(
+            c(
+                &retrying,
+                None,
+                Some(Stopped::Timeout(Duration::from_secs(90))),
+                ""
+            ),
+            (
+                Status::TimedOut,
+                Some(
+                    "no answer within 1m 30s; stopped (it was retrying: HTTP 429: slow down)"
+                        .into()
+                )
+            )
+        );
+        assert_eq!(
+            c(&Tally::default(), None, Some(Stopped::Cancelled), "").0,
+            Status::Cancelled
+        );
+        let quota = finished(true, Some("You exceeded your current quota"), None);
+        assert_eq!(c(&quota, Some(1), None, "").0, Status::QuotaExhausted);
+        let auth = finished(true, Some("bad request"), Some(401));
+        assert_eq!(
+            c(&auth, Some(1), None, ""),
+            (Status::AuthFailed, Some("bad request".into()))
+        );
+        let ok = finished(false, None, None);
+        assert_eq!(c(&ok, Some(0), None, ""), (Status::Ok, None));
+        assert_eq!(
+            c(&ok, Some(2), None, ""),
+            (
+                Status::Failed,
+                Some("the CLI reported success but exited with 2".into())
+            )
+        );
+        let mut looped = finished(false, None, None);
+        looped
+            .warnings
+            .push("Loop detected, stopping execution".into());
+        assert_eq!(
+            c(&looped, Some(0), None, ""),
+            (
+                Status::Failed,
+                Some("the CLI stopped the answer early: Loop detected, stopping execution".into())
+            )
+        );
+        // No final event: stderr's last line, garbage first, the exit code.
+        assert_eq!(
+            c(
+                &Tally::default(),
+                Some(173),
+                None,
+                "trace\nToo Many Requests\n"
+            ),
+            (
+                Status::RateLimited,
+                Some("exited with 173: Too Many Requests".into())
+            )
+        );
+        assert_eq!(
+            c(&Tally::default(), Some(145), None, "").0,
+            Status::AuthFailed,
+            "Gemini's exit code is the HTTP status modulo 256"
+        );
+        assert_eq!(
+            classify(Protocol::Codex, &Tally::default(), Some(145), None, "").0,
+            Status::Failed
+        );
+        let mut garbage = Tally::default();
+        garbage.apply(super::super::events::Event::Garbage("<html>".into()));
+        assert_eq!(
+            c(&garbage, None, None, "").1.as_deref(),
+            Some("exited with a signal: output was not the expected event stream: <html>")
+        );
+        assert_eq!(
+            c(&Tally::default(), Some(1), None, "").1.as_deref(),
+            Some("exited with 1: it ended without a final event")
+        );
+    }
+
     #[test]
     fn a_status_in_a_port_or_an_id_is_not_a_status() {
         for (text, expected) in [

@@ -679,6 +679,7 @@ fn reviewers_name_the_served_model_only_when_it_differs() {
 fn each_agents_figures_count_what_happened_to_its_findings() {
     let mut claude = agent("claude");
     claude.outcome.message = Some("retried twice after rate limits".into());
+    claude.outcome.tool_calls = BTreeMap::from([("Read".to_string(), 3), ("Bash".to_string(), 2)]);
     let mut codex = agent("codex");
     codex.answer_error = Some("a stray line before the JSON".into());
     let agents = [claude, codex];
@@ -705,6 +706,7 @@ fn each_agents_figures_count_what_happened_to_its_findings() {
         .map(|a| (a.kept, a.downgraded, a.upgraded, a.unique_insights))
         .collect();
     assert_eq!(figures, [(3, 1, 1, 2), (2, 0, 0, 1)]);
+    assert_eq!(r.agents[0].tool_calls.total, 5);
     assert_eq!(
         r.agents[0].message.as_deref(),
         Some("retried twice after rate limits")
