@@ -1,0 +1,57 @@
+//! deep-review's checkout of a large repository, for `scripts/bench`,
+//! which builds the repository, serves it with `git daemon` and runs
+//! `git clone --bare` beside this for comparison.
+//!
+//! `DEEP_REVIEW_BENCH_URL=git://127.0.0.1:PORT/big.git cargo bench --bench checkout`
+//! fetches `refs/heads/main` into a fresh cache (as a first review of a
+//! repository does), then adds the review worktree at it, and prints the
+//! time of each and the peak resident set size. Without the variable it
+//! says how to run it and exits.
+
+use std::time::Instant;
+
+use deep_review::checkout::Cache;
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let Ok(url) = std::env::var("DEEP_REVIEW_BENCH_URL") else {
+        println!("checkout: set DEEP_REVIEW_BENCH_URL (scripts/bench does)");
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("bench-checkout-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let started = Instant::now();
+    let cache = Cache::open(dir.path(), "big", &url, None).unwrap();
+    let objects = cache
+        .fetch(&["refs/heads/main:refs/deep-review/bench/head".to_string()])
+        .unwrap();
+    let fetched = started.elapsed();
+    let fetch_rss = peak_rss_kib();
+    let head = cache.resolve("refs/deep-review/bench/head").unwrap();
+    let started = Instant::now();
+    let worktree = cache
+        .add_worktree("bench", &dir.path().join("worktree"), head)
+        .unwrap();
+    let added = started.elapsed();
+    let started = Instant::now();
+    cache.remove_worktree(&worktree).unwrap();
+    let removed = started.elapsed();
+    println!(
+        "deep-review fetch {:.2} s ({objects} objects), peak RSS {:.0} MiB; worktree added in {:.2} s, removed in {:.2} s; peak RSS {:.0} MiB",
+        fetched.as_secs_f64(),
+        fetch_rss as f64 / 1024.0,
+        added.as_secs_f64(),
+        removed.as_secs_f64(),
+        peak_rss_kib() as f64 / 1024.0
+    );
+}
