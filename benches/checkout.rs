@@ -31,10 +31,21 @@ fn main() {
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
     let started = Instant::now();
-    let cache = Cache::open(dir.path(), "big", &url, None).unwrap();
-    let objects = cache
-        .fetch(&["refs/heads/main:refs/deep-review/bench/head".to_string()])
-        .unwrap();
+    let mut cache = Cache::open(dir.path(), "big", &url, None).unwrap();
+    // A path is the user's own repository, as for `deep-review branch`:
+    // its objects are borrowed. A URL is fetched, as for a PR.
+    let (what, objects) = if url.contains("://") {
+        let n = cache
+            .fetch(&["refs/heads/main:refs/deep-review/bench/head".to_string()])
+            .unwrap();
+        ("fetch", format!("{n} objects"))
+    } else {
+        let local = git2::Repository::open(&url).unwrap();
+        cache.borrow_objects(&local).unwrap();
+        let head = local.refname_to_id("refs/heads/main").unwrap();
+        cache.set_ref("refs/deep-review/bench/head", head).unwrap();
+        ("borrow of a local repository", "nothing copied".to_string())
+    };
     let fetched = started.elapsed();
     let fetch_rss = peak_rss_kib();
     let head = cache.resolve("refs/deep-review/bench/head").unwrap();
@@ -47,7 +58,7 @@ fn main() {
     cache.remove_worktree(&worktree).unwrap();
     let removed = started.elapsed();
     println!(
-        "deep-review fetch {:.2} s ({objects} objects), peak RSS {:.0} MiB; worktree added in {:.2} s, removed in {:.2} s; peak RSS {:.0} MiB",
+        "deep-review {what} {:.2} s ({objects}), peak RSS {:.0} MiB; worktree added in {:.2} s, removed in {:.2} s; peak RSS {:.0} MiB",
         fetched.as_secs_f64(),
         fetch_rss as f64 / 1024.0,
         added.as_secs_f64(),

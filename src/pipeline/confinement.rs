@@ -93,6 +93,8 @@ pub fn run_policy(
     run: &RunDir,
 ) -> RunPolicy {
     let mut read = vec![run.input()];
+    // A branch's cache borrows the local repository's objects.
+    read.extend(crate::checkout::borrowed_objects(git_dir));
     read.extend(config.sandbox.read.iter().cloned());
     RunPolicy {
         access,

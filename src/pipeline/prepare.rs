@@ -114,10 +114,9 @@ fn prepare_branch(
         round,
     )?;
     let key = crate::checkout::local_key(&local.root);
-    let url = local.root.display().to_string();
     let fetched = fetch_change(
         config,
-        (&key, &url, None),
+        (&key, Source::Local(&local.root)),
         &format!("refs/deep-review/branch/{branch_key}"),
         (&format!("refs/heads/{}", local.branch), &local.base_ref),
         &run,
@@ -359,12 +358,21 @@ pub(super) struct Fetched {
     _lock: FileLock,
 }
 
-/// Opens the cache for a source `(key, url, token)`, takes its lock,
-/// prunes what dead runs left, fetches `(head, base)` into refs under
-/// `namespace`, and writes the diff into the run directory.
+/// Where a change comes from.
+enum Source<'a> {
+    /// A remote (GitHub): fetched, only what the cache lacks.
+    Remote { url: &'a str, token: Option<String> },
+    /// The user's repository on this machine: its objects borrowed, its
+    /// refs read, nothing copied.
+    Local(&'a Path),
+}
+
+/// Opens the cache for `(key, source)`, takes its lock, prunes what dead
+/// runs left, brings `(head, base)` into refs under `namespace`, and
+/// writes the diff into the run directory.
 fn fetch_change(
     config: &Config,
-    (key, url, token): (&str, &str, Option<String>),
+    (key, source): (&str, Source),
     namespace: &str,
     (head_src, base_src): (&str, &str),
     run: &RunDir,
@@ -377,7 +385,11 @@ fn fetch_change(
         ))
     })
     .map_err(io("locking the repository cache"))?;
-    let cache = Cache::open(&config.paths.cache_dir, key, url, token)?;
+    let (url, token) = match &source {
+        Source::Remote { url, token } => (url.to_string(), token.clone()),
+        Source::Local(root) => (root.display().to_string(), None),
+    };
+    let mut cache = Cache::open(&config.paths.cache_dir, key, &url, token)?;
     for pruned in cache.prune_stale()? {
         progress.event(ProgressEvent::Warning(format!(
             "removed a stale worktree left by an earlier run ({pruned})"
@@ -385,10 +397,28 @@ fn fetch_change(
     }
     let head_ref = format!("{namespace}/head");
     let base_ref = format!("{namespace}/base");
-    cache.fetch(&[
-        format!("{head_src}:{head_ref}"),
-        format!("{base_src}:{base_ref}"),
-    ])?;
+    match source {
+        Source::Remote { .. } => {
+            cache.fetch(&[
+                format!("{head_src}:{head_ref}"),
+                format!("{base_src}:{base_ref}"),
+            ])?;
+        }
+        Source::Local(root) => {
+            let local = git2::Repository::open(root).map_err(CheckoutError::from)?;
+            cache.borrow_objects(&local)?;
+            for (src, dst) in [(head_src, &head_ref), (base_src, &base_ref)] {
+                let oid = local
+                    .refname_to_id(src)
+                    .map_err(|_| CheckoutError::MissingRef {
+                        what: src.to_string(),
+                        refspec: format!("{src}:{dst}"),
+                        url: url.clone(),
+                    })?;
+                cache.set_ref(dst, oid)?;
+            }
+        }
+    }
     let head = cache.resolve(&head_ref)?;
     let base = cache.resolve(&base_ref)?;
     let summary =
@@ -459,7 +489,13 @@ async fn prepare_pr(
     progress.event(ProgressEvent::Stage("fetching the pull request".into()));
     let fetched = fetch_change(
         config,
-        (&key, &pr.clone_url, token),
+        (
+            &key,
+            Source::Remote {
+                url: &pr.clone_url,
+                token,
+            },
+        ),
         &format!("refs/deep-review/pr/{number}"),
         (
             &format!("refs/pull/{number}/head"),

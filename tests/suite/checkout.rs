@@ -298,6 +298,55 @@ fn fetching_from_the_users_checkout_leaves_it_byte_for_byte_unchanged() {
     assert_eq!(snapshot(&r.work()), before);
 }
 
+/// A branch's cache borrows the user's objects instead of copying them:
+/// nothing is fetched, the worktree is the branch's head, git reads its
+/// history through the cache, and the user's repository is untouched.
+#[test]
+fn a_local_branch_is_borrowed_not_copied() {
+    let r = Remote::new();
+    let before = snapshot(&r.work());
+    let cache_dir = tempfile::tempdir().unwrap();
+    let run_dir = tempfile::tempdir().unwrap();
+    let mut cache = Cache::open(
+        cache_dir.path(),
+        "local/x",
+        &r.work().display().to_string(),
+        None,
+    )
+    .unwrap();
+    let local = git2::Repository::open(r.work()).unwrap();
+    cache.borrow_objects(&local).unwrap();
+    let head = local.refname_to_id("refs/heads/feature/stats").unwrap();
+    cache.set_ref("refs/deep-review/head", head).unwrap();
+    assert!(cache.set_ref("refs/deep-review/x", git2::Oid::zero()).is_err());
+    assert_eq!(
+        deep_review::checkout::borrowed_objects(&cache.path),
+        [r.work().join(".git/objects").canonicalize().unwrap()]
+    );
+    let own_objects = std::fs::read_dir(cache.path.join("objects"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "info" && e.file_name() != "pack")
+        .count();
+    assert_eq!(own_objects, 0, "no loose object copied");
+    assert_eq!(
+        std::fs::read_dir(cache.path.join("objects/pack")).unwrap().count(),
+        0,
+        "no pack copied"
+    );
+    let wt = cache
+        .add_worktree("r", &run_dir.path().join("wt"), head)
+        .unwrap();
+    assert_eq!(
+        git(&["log", "--format=%s", "-1"], &wt.path),
+        git(&["log", "--format=%s", "-1", "feature/stats"], &r.work())
+    );
+    // Borrowing again changes nothing.
+    cache.borrow_objects(&local).unwrap();
+    cache.remove_worktree(&wt).unwrap();
+    assert_eq!(snapshot(&r.work()), before);
+}
+
 /// A git server that refuses every credential: the fetch fails after one
 /// try with a message that names the token (libgit2 alone replays it up to
 /// its limit and says "too many redirects or authentication replays").
