@@ -294,7 +294,10 @@ mod tests {
             Status::AuthFailed,
             "Gemini's exit code is the HTTP status modulo 256"
         );
-        assert_eq!(c(&Tally::default(), Some(147), None, "").0, Status::AuthFailed);
+        assert_eq!(
+            c(&Tally::default(), Some(147), None, "").0,
+            Status::AuthFailed
+        );
         assert_eq!(
             classify(Protocol::Codex, &Tally::default(), Some(145), None, "").0,
             Status::Failed

@@ -318,7 +318,11 @@ fn a_local_branch_is_borrowed_not_copied() {
     cache.borrow_objects(&local).unwrap();
     let head = local.refname_to_id("refs/heads/feature/stats").unwrap();
     cache.set_ref("refs/deep-review/head", head).unwrap();
-    assert!(cache.set_ref("refs/deep-review/x", git2::Oid::zero()).is_err());
+    assert!(
+        cache
+            .set_ref("refs/deep-review/x", git2::Oid::zero())
+            .is_err()
+    );
     assert_eq!(
         deep_review::checkout::borrowed_objects(&cache.path),
         [r.work().join(".git/objects").canonicalize().unwrap()]
@@ -330,7 +334,9 @@ fn a_local_branch_is_borrowed_not_copied() {
         .count();
     assert_eq!(own_objects, 0, "no loose object copied");
     assert_eq!(
-        std::fs::read_dir(cache.path.join("objects/pack")).unwrap().count(),
+        std::fs::read_dir(cache.path.join("objects/pack"))
+            .unwrap()
+            .count(),
         0,
         "no pack copied"
     );

@@ -455,3 +455,174 @@ async fn a_fork_pr_is_reviewed_read_only() {
     let prompt = std::fs::read_to_string(run.join("input/review-prompt.md")).unwrap();
     assert!(prompt.contains("You are in **read-only mode**"));
 }
+
+/// The GitHub Action's review step (action/run.sh), as a runner runs it:
+/// the PR from the event, the report posted, the step's outputs and
+/// summary written, deep-review's exit code passed on; an input is never
+/// a command.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_actions_review_step_reviews_posts_and_sets_its_outputs() {
+    let pr = Pr::new().await;
+    let _ = pr.cmd(); // writes the config the runs share
+    let runner = pr.bed.path("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    let event = runner.join("event.json");
+    std::fs::write(&event, r#"{"pull_request": {"number": 7}}"#).unwrap();
+    let step = |inputs: &[(&str, &str)]| {
+        let template = pr.bed.deep_review(&pr.cwd);
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/action/run.sh"))
+            .current_dir(&pr.cwd);
+        for (k, v) in template.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let bin = assert_cmd::cargo::cargo_bin("deep-review");
+        let path = template
+            .get_envs()
+            .find(|(k, _)| *k == "PATH")
+            .and_then(|(_, v)| v)
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _ = std::fs::remove_file(runner.join("output"));
+        cmd.env(
+            "PATH",
+            format!("{}:{path}", bin.parent().unwrap().display()),
+        )
+        .env("DEEP_REVIEW_GITHUB_API_URL", pr.gh.url())
+        .env("GH_TOKEN", "ghp_test_token")
+        .env("GITHUB_REPOSITORY", "acme/widget")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_OUTPUT", runner.join("output"))
+        .env("GITHUB_STEP_SUMMARY", runner.join("summary"))
+        .env("RUNNER_TEMP", &runner);
+        for (k, v) in inputs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let outputs: std::collections::BTreeMap<String, String> =
+            std::fs::read_to_string(runner.join("output"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        (out, outputs)
+    };
+
+    let (out, outputs) = step(&[("INPUT_POST", "comment"), ("INPUT_FAIL_ON", "important")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run = pr.runs().pop().expect("a run");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let blocking = report["counts"]["critical"].as_u64().unwrap()
+        + report["counts"]["important"].as_u64().unwrap();
+    let code = if blocking > 0 { 4 } else { 0 };
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert_eq!(outputs["exit-code"], code.to_string());
+    assert_eq!(
+        outputs["verdict"],
+        report["verdict"]["decision"].as_str().unwrap()
+    );
+    assert_eq!(
+        outputs["important"],
+        report["counts"]["important"].to_string()
+    );
+    assert_eq!(outputs["run-dir"], run.display().to_string());
+    assert_eq!(
+        outputs["report"],
+        run.join("report.md").display().to_string()
+    );
+    assert_eq!(
+        outputs["sarif"],
+        run.join("report.sarif").display().to_string()
+    );
+    assert!(run.join("report.sarif").exists());
+    // Posted as the sticky comment.
+    let posted = pr
+        .gh
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/issues/7/comments"))
+        .count();
+    assert_eq!(posted, 1);
+    let summary = std::fs::read_to_string(runner.join("summary")).unwrap();
+    assert!(
+        summary.starts_with("<!-- deep-review:report -->"),
+        "{summary}"
+    );
+
+    // Inputs are arguments, never shell: a hostile one is refused as an
+    // unknown agent, and nothing runs.
+    let planted = pr.bed.path("pwned");
+    let (out, outputs) = step(&[
+        (
+            "INPUT_AGENTS",
+            &format!("claude; touch {}", planted.display()),
+        ),
+        ("INPUT_POST", "none"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(outputs["exit-code"], "2");
+    assert!(!planted.exists());
+    let (out, _) = step(&[("INPUT_PR", "7; id")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::error::no pull request number"));
+}
+
+/// action.yml declares what the review step reads and writes, and passes
+/// every input through a variable.
+#[test]
+fn the_action_declares_every_input_and_output_it_uses() {
+    let action: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap(),
+    )
+    .unwrap();
+    let run_sh =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action/run.sh")).unwrap();
+    let inputs: Vec<String> = action["inputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    let steps = action["runs"]["steps"].as_sequence().unwrap();
+    let review = steps.iter().find(|s| s["id"] == "review").unwrap();
+    for input in &inputs {
+        if ["version", "github-token"].contains(&input.as_str()) {
+            continue;
+        }
+        let var = format!("INPUT_{}", input.to_uppercase().replace('-', "_"));
+        assert_eq!(
+            review["env"][var.as_str()].as_str(),
+            Some(format!("${{{{ inputs.{input} }}}}").as_str()),
+            "{input}"
+        );
+        assert!(run_sh.contains(&var), "{var} is read");
+    }
+    for step in steps {
+        let run = step["run"].as_str().unwrap_or_default();
+        assert!(!run.contains("${{"), "no expression inside a script: {run}");
+    }
+    for (name, output) in action["outputs"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        assert_eq!(
+            output["value"].as_str(),
+            Some(format!("${{{{ steps.review.outputs.{name} }}}}").as_str())
+        );
+        assert!(
+            run_sh.contains(&format!("{name}=")) || run_sh.contains(&format!("\"{name}\"")),
+            "{name} is written"
+        );
+    }
+}

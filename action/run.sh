@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The action's review step: reviews the PR, writes the step's outputs and
+# summary, then exits with deep-review's exit code (4: findings at or
+# above fail-on; 3: incomplete), outputs written either way.
+#
+# Everything from the workflow arrives as a variable (INPUT_*, GITHUB_*),
+# never as text of this script.
+set -euo pipefail
+
+pr="${INPUT_PR:-}"
+if [ -z "$pr" ]; then
+    pr=$(python3 -c 'import json, os; e = json.load(open(os.environ["GITHUB_EVENT_PATH"])); print((e.get("pull_request") or e.get("issue") or {}).get("number", ""))')
+fi
+case "$pr" in
+    ''|*[!0-9]*) echo "::error::no pull request number: set the pr input, or run on pull_request events"; exit 2 ;;
+esac
+
+# Run directories go where the job can upload them.
+export XDG_DATA_HOME="${XDG_DATA_HOME:-${RUNNER_TEMP:-/tmp}/deep-review-data}"
+
+# The run directory gets these; the Markdown goes to stdout.
+export DEEP_REVIEW_FORMATS="${DEEP_REVIEW_FORMATS:-md,json,sarif}"
+args=(pr "$pr" --repo "$GITHUB_REPOSITORY" -q)
+[ -n "${INPUT_AGENTS:-}" ] && args+=(--agents "$INPUT_AGENTS")
+if [ -n "${INPUT_MODEL:-}" ]; then
+    IFS=, read -ra pairs <<<"$INPUT_MODEL"
+    for p in "${pairs[@]}"; do args+=(--model "$p"); done
+fi
+if [ -n "${INPUT_EFFORT:-}" ]; then
+    IFS=, read -ra pairs <<<"$INPUT_EFFORT"
+    for p in "${pairs[@]}"; do args+=(--effort "$p"); done
+fi
+[ -n "${INPUT_ROUND:-}" ] && args+=(--round "$INPUT_ROUND")
+case "${INPUT_FAIL_ON:-none}" in
+    none|'') ;;
+    *) args+=(--fail-on "$INPUT_FAIL_ON") ;;
+esac
+case "${INPUT_POST:-comment}" in
+    comment) args+=(--post) ;;
+    none) ;;
+    *) echo "::error::post must be comment or none (got ${INPUT_POST})"; exit 2 ;;
+esac
+
+out="${RUNNER_TEMP:-/tmp}/deep-review-$pr.md"
+set +e
+deep-review "${args[@]}" >"$out"
+code=$?
+set -e
+
+# This run's directory: the newest report of this PR.
+run=$(python3 - "$XDG_DATA_HOME/deep-review" "$pr" <<'PY'
+import os, sys
+data, pr = sys.argv[1], sys.argv[2]
+best = None
+for root, dirs, files in os.walk(data):
+    if "report.json" in files and os.path.basename(os.path.dirname(root)) == f"pr-{pr}":
+        t = os.path.getmtime(os.path.join(root, "report.json"))
+        if best is None or t > best[0]:
+            best = (t, root)
+print(best[1] if best else "")
+PY
+)
+
+{
+    echo "exit-code=$code"
+    if [ -n "$run" ]; then
+        echo "run-dir=$run"
+        [ -f "$run/report.md" ] && echo "report=$run/report.md"
+        [ -f "$run/report.sarif" ] && echo "sarif=$run/report.sarif"
+        python3 - "$run/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"verdict={r['verdict']['decision']}")
+for k in ("critical", "important", "suggestion"):
+    print(f"{k}={r['counts'][k]}")
+PY
+    fi
+} >>"${GITHUB_OUTPUT:-/dev/null}"
+
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -n "$run" ]; then
+    deep-review show "$(basename "$run")" --format github >>"$GITHUB_STEP_SUMMARY" || true
+fi
+exit "$code"
