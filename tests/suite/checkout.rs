@@ -320,7 +320,7 @@ fn a_local_branch_is_borrowed_not_copied() {
     cache.set_ref("refs/deep-review/head", head).unwrap();
     assert!(
         cache
-            .set_ref("refs/deep-review/x", git2::Oid::zero())
+            .set_ref("refs/deep-review/x", git2::Oid::ZERO_SHA1)
             .is_err()
     );
     assert_eq!(
