@@ -78,12 +78,16 @@ pub fn invocation(job: &ReviewJob) -> Invocation {
 /// world-writable directory (such as /tmp), so the overlay goes to the
 /// agent's folder when that is safe, else under the user's cache.
 fn overlay_dir(scratch: &Path) -> PathBuf {
-    if !below_world_writable(scratch) {
-        return scratch.to_path_buf();
-    }
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    overlay_dir_in(scratch, cache)
+}
+
+fn overlay_dir_in(scratch: &Path, cache: Option<PathBuf>) -> PathBuf {
+    if !below_world_writable(scratch) {
+        return scratch.to_path_buf();
+    }
     match cache {
         Some(c) if !below_world_writable(&c) => {
             let name = scratch
@@ -342,7 +346,9 @@ mod tests {
     /// the thinking overlay are files, extra folders are included.
     #[test]
     fn the_invocation_carries_policy_and_thinking_as_files() {
-        let scratch = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agent-gemini");
+        // No folder above it is world-writable ("/" is not; the others do
+        // not exist), wherever the tests run.
+        let scratch = PathBuf::from("/nonexistent-deep-review/agent-gemini");
         let job = ReviewJob {
             prompt: "review".into(),
             system: Some("rules".into()),
@@ -396,21 +402,30 @@ mod tests {
     /// overlay then goes under the user's cache, one folder per agent.
     #[test]
     fn the_overlay_avoids_world_writable_folders() {
-        let safe = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let safe = Path::new("/nonexistent-deep-review/agent");
         assert!(!below_world_writable(safe));
-        assert_eq!(overlay_dir(safe), safe);
+        assert_eq!(overlay_dir_in(safe, None), safe);
         let tmp = tempfile::tempdir().unwrap();
         assert!(below_world_writable(tmp.path()), "under /tmp");
-        let moved = overlay_dir(tmp.path());
-        assert!(!below_world_writable(&moved), "{}", moved.display());
+        let cache = PathBuf::from("/nonexistent-deep-review/cache");
+        let moved = overlay_dir_in(tmp.path(), Some(cache.clone()));
         let name = moved.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             name.len() == 16 && name.chars().all(|c| c.is_ascii_hexdigit()),
             "{}",
             moved.display()
         );
-        assert!(moved.parent().unwrap().ends_with("deep-review/gemini"));
-        assert_ne!(overlay_dir(&tmp.path().join("other")), moved);
+        assert_eq!(moved.parent().unwrap(), cache.join("deep-review/gemini"));
+        assert_ne!(
+            overlay_dir_in(&tmp.path().join("other"), Some(cache.clone())),
+            moved
+        );
+        // No safe cache either: the agent's folder it is.
+        assert_eq!(
+            overlay_dir_in(tmp.path(), Some(tmp.path().join("cache"))),
+            tmp.path()
+        );
+        assert_eq!(overlay_dir_in(tmp.path(), None), tmp.path());
     }
 
     #[test]
