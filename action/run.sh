@@ -36,9 +36,9 @@ case "${INPUT_FAIL_ON:-none}" in
     *) args+=(--fail-on "$INPUT_FAIL_ON") ;;
 esac
 case "${INPUT_POST:-comment}" in
-    comment) args+=(--post) ;;
+    comment|check|both) args+=(--post "$INPUT_POST") ;;
     none) ;;
-    *) echo "::error::post must be comment or none (got ${INPUT_POST})"; exit 2 ;;
+    *) echo "::error::post must be comment, check, both or none (got ${INPUT_POST})"; exit 2 ;;
 esac
 
 out="${RUNNER_TEMP:-/tmp}/deep-review-$pr.md"

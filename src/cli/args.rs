@@ -164,9 +164,11 @@ pub struct ReviewArgs {
     #[arg(long)]
     pub keep_worktree: bool,
 
-    /// Post the report as a PR comment, or update the one posted before
-    #[arg(long)]
-    pub post: bool,
+    /// Post to the PR: `comment` (the default: create the report comment, or update
+    /// the one posted before), `check` (a check run with the verdict and an annotation
+    /// per finding, for repositories that gate merges on checks) or `both`
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "comment", value_name = "WHERE")]
+    pub post: Option<PostArg>,
 
     /// When agents may run commands that write (tests, builds) in the
     /// sandboxed worktree: never, trusted (local branches and
@@ -209,6 +211,22 @@ pub enum FormatArg {
     Json,
     /// SARIF 2.1.0, for code-scanning upload
     Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PostArg {
+    Comment,
+    Check,
+    Both,
+}
+
+impl PostArg {
+    pub fn comment(self) -> bool {
+        matches!(self, PostArg::Comment | PostArg::Both)
+    }
+    pub fn check(self) -> bool {
+        matches!(self, PostArg::Check | PostArg::Both)
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

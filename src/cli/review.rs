@@ -63,28 +63,37 @@ pub async fn run(
         ))
         .map_err(io_failure)?;
     }
-    if args.post {
+    if let Some(post) = args.post {
         if report.target.pr.is_none() {
             return Err(Failure::usage(
                 "--post needs a pull request",
                 "use it with `deep-review pr N`",
             ));
         }
-        let url = pipeline::post_comment(config, report, &full)
-            .await
-            .map_err(|e| {
-                let f = Failure::from(e);
-                Failure::runtime(
-                    format!("the review is done but posting it failed: {}", f.message),
-                    format!(
-                        "{}; the report is saved in {}",
-                        f.hint,
-                        finished.run.root.display()
-                    ),
-                )
-            })?;
-        if !quiet {
-            output::note(&format!("posted: {url}"));
+        let failed = |e: pipeline::PipelineError| {
+            let f = Failure::from(e);
+            Failure::runtime(
+                format!("the review is done but posting it failed: {}", f.message),
+                format!(
+                    "{}; the report is saved in {}",
+                    f.hint,
+                    finished.run.root.display()
+                ),
+            )
+        };
+        if post.comment() {
+            let url = pipeline::post_comment(config, report, &full)
+                .await
+                .map_err(failed)?;
+            if !quiet {
+                output::note(&format!("posted: {url}"));
+            }
+        }
+        if post.check() {
+            let url = pipeline::post_check(config, report).await.map_err(failed)?;
+            if !quiet {
+                output::note(&format!("check run: {url}"));
+            }
         }
     }
     let blocking = report
@@ -112,7 +121,7 @@ async fn preflight(config: &Config, target: &Target, args: &ReviewArgs) -> Resul
             ));
         }
     }
-    if args.post {
+    if args.post.is_some() {
         if matches!(target, Target::Branch { .. }) {
             return Err(Failure::usage(
                 "--post needs a pull request",

@@ -492,6 +492,43 @@ impl Github {
         Ok(result["html_url"].as_str().unwrap_or_default().to_string())
     }
 
+    /// Creates a completed check run (`body` as GitHub takes it) on the
+    /// reviewed head: GitHub takes at most 50 annotations per request, so
+    /// the rest follow in updates of the same run. Returns its URL.
+    pub async fn post_check_run(
+        &self,
+        repo: &RepoRef,
+        mut body: Value,
+    ) -> Result<String, GithubError> {
+        const PER_REQUEST: usize = 50;
+        let mut annotations: Vec<Value> = body["output"]["annotations"]
+            .as_array_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let rest = annotations.split_off(annotations.len().min(PER_REQUEST));
+        body["output"]["annotations"] = Value::Array(annotations);
+        let route = format!("/repos/{}/{}/check-runs", repo.owner, repo.name);
+        let created: Value = self
+            .octo
+            .post(&route, Some(&body))
+            .await
+            .map_err(|e| self.classify(e, repo, None))?;
+        let id = created["id"].as_u64().unwrap_or_default();
+        for chunk in rest.chunks(PER_REQUEST) {
+            let update = json!({"output": {
+                "title": body["output"]["title"],
+                "summary": body["output"]["summary"],
+                "annotations": chunk,
+            }});
+            let _: Value = self
+                .octo
+                .patch(format!("{route}/{id}"), Some(&update))
+                .await
+                .map_err(|e| self.classify(e, repo, None))?;
+        }
+        Ok(created["html_url"].as_str().unwrap_or_default().to_string())
+    }
+
     /// A GraphQL failure: a 404 there means no GraphQL endpoint at that
     /// URL (an API URL that does not fit the server), not a missing PR.
     fn classify_graphql(&self, e: octocrab::Error, repo: &RepoRef, number: u64) -> GithubError {

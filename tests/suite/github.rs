@@ -371,3 +371,90 @@ async fn an_enterprise_host_takes_the_enterprise_token_first() {
         Some(("dotcom".into(), TokenSource::Env("GH_TOKEN")))
     );
 }
+
+/// `--post check`: the verdict as the check's conclusion, one annotation
+/// per finding at its lines and severity, the failing levels for what
+/// blocks; a review that did not happen never passes.
+#[test]
+fn a_review_becomes_a_check_run_that_gates_like_fail_on() {
+    use deep_review::config::FailOn;
+    use deep_review::pipeline::check_run;
+    let mut report = crate::common::fixture::rich_report();
+    let run = check_run(&report, FailOn::None);
+    assert_eq!(run["name"], "deep-review");
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["head_sha"], report.target.head_sha.as_str());
+    // The fixture is incomplete (an agent ran out of quota).
+    assert_eq!(run["conclusion"], "neutral");
+    let annotations = run["output"]["annotations"].as_array().unwrap();
+    assert_eq!(annotations.len(), report.findings.len());
+    assert_eq!(annotations[0]["annotation_level"], "failure");
+    assert_eq!(annotations[0]["path"], "src/stop.rs");
+    assert_eq!(
+        (
+            annotations[0]["start_line"].as_u64(),
+            annotations[0]["end_line"].as_u64()
+        ),
+        (Some(10), Some(12))
+    );
+    assert_eq!(annotations[0]["title"], "C1. Lock taken in the wrong order");
+    assert_eq!(annotations[1]["annotation_level"], "warning");
+    assert_eq!(annotations[3]["annotation_level"], "notice");
+    assert_eq!(
+        check_run(&report, FailOn::Critical)["conclusion"],
+        "failure"
+    );
+    report.incomplete = false;
+    assert_eq!(check_run(&report, FailOn::None)["conclusion"], "success");
+    report.verdict.decision = deep_review::findings::Verdict::NotReviewed;
+    assert_eq!(check_run(&report, FailOn::None)["conclusion"], "failure");
+    assert!(
+        run["output"]["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("1 critical, 1 important, 2 suggestions")
+    );
+}
+
+/// GitHub takes 50 annotations per request: the rest follow as updates of
+/// the same check run.
+#[tokio::test]
+async fn a_check_run_with_many_annotations_is_sent_in_batches() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widget/check-runs"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(
+                json!({"id": 77, "html_url": "https://github.com/acme/widget/runs/77"}),
+            ),
+        )
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widget/check-runs/77"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 77})))
+        .expect(2)
+        .mount(&gh.server)
+        .await;
+    let annotations: Vec<serde_json::Value> = (0..120)
+        .map(|i| json!({"path": "a.rs", "start_line": i + 1, "end_line": i + 1, "annotation_level": "notice", "message": format!("m{i}")}))
+        .collect();
+    let body = json!({"name": "deep-review", "head_sha": HEAD, "status": "completed", "conclusion": "success",
+        "output": {"title": "t", "summary": "s", "annotations": annotations}});
+    let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let url = client.post_check_run(&widget(), body).await.unwrap();
+    assert_eq!(url, "https://github.com/acme/widget/runs/77");
+    let sent: Vec<usize> = gh
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["output"]["annotations"].as_array().unwrap().len()
+        })
+        .collect();
+    assert_eq!(sent, [50, 50, 20]);
+}

@@ -557,6 +557,21 @@ async fn the_actions_review_step_reviews_posts_and_sets_its_outputs() {
         "{summary}"
     );
 
+    // A check run instead of the comment.
+    let (out, _) = step(&[("INPUT_POST", "check")]);
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(4));
+    let requests = pr.gh.server.received_requests().await.unwrap();
+    let check = requests
+        .iter()
+        .rfind(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/widget/check-runs")
+        .expect("a check run");
+    let check: Value = serde_json::from_slice(&check.body).unwrap();
+    assert_eq!(check["head_sha"], pr.head.as_str());
+    assert_eq!(
+        check["output"]["annotations"].as_array().unwrap().len(),
+        report["findings"].as_array().unwrap().len()
+    );
+
     // Inputs are arguments, never shell: a hostile one is refused as an
     // unknown agent, and nothing runs.
     let planted = pr.bed.path("pwned");

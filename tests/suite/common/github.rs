@@ -147,6 +147,13 @@ impl MockGithub {
             .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 900, "html_url": "https://github.com/acme/widget/pull/7#issuecomment-900"})))
             .mount(&self.server)
             .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/acme/widget/check-runs"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(
+                json!({"id": 77, "html_url": "https://github.com/acme/widget/runs/77"}),
+            ))
+            .mount(&self.server)
+            .await;
         Mock::given(method("PATCH"))
             .and(path("/repos/acme/widget/issues/comments/900"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 900, "html_url": "https://github.com/acme/widget/pull/7#issuecomment-900"})))
