@@ -11,8 +11,14 @@ pr="${INPUT_PR:-}"
 if [ -z "$pr" ]; then
     pr=$(python3 -c 'import json, os; e = json.load(open(os.environ["GITHUB_EVENT_PATH"])); print((e.get("pull_request") or e.get("issue") or {}).get("number", ""))')
 fi
+# An early end still says how it ended.
+fail_early() {
+    echo "::error::$1"
+    echo "exit-code=2" >>"${GITHUB_OUTPUT:-/dev/null}"
+    exit 2
+}
 case "$pr" in
-    ''|*[!0-9]*) echo "::error::no pull request number: set the pr input, or run on pull_request events"; exit 2 ;;
+    ''|*[!0-9]*) fail_early "no pull request number: set the pr input, or run on pull_request events" ;;
 esac
 
 # Run directories go where the job can upload them.
@@ -31,6 +37,7 @@ if [ -n "${INPUT_EFFORT:-}" ]; then
     for p in "${pairs[@]}"; do args+=(--effort "$p"); done
 fi
 [ -n "${INPUT_ROUND:-}" ] && args+=(--round "$INPUT_ROUND")
+[ -n "${INPUT_HEAD_SHA:-}" ] && args+=(--head "$INPUT_HEAD_SHA")
 case "${INPUT_FAIL_ON:-none}" in
     none|'') ;;
     *) args+=(--fail-on "$INPUT_FAIL_ON") ;;
@@ -38,28 +45,34 @@ esac
 case "${INPUT_POST:-comment}" in
     comment|check|both) args+=(--post "$INPUT_POST") ;;
     none) ;;
-    *) echo "::error::post must be comment, check, both or none (got ${INPUT_POST})"; exit 2 ;;
+    *) fail_early "post must be comment, check, both or none" ;;
 esac
 
 out="${RUNNER_TEMP:-/tmp}/deep-review-$pr.md"
+# Only a report written by this run counts: the data folder may hold
+# earlier rounds (restored from a cache).
+started="${RUNNER_TEMP:-/tmp}/deep-review-started-$$"
+touch "$started"
 set +e
 deep-review "${args[@]}" >"$out"
 code=$?
 set -e
 
 # This run's directory: the newest report of this PR.
-run=$(python3 - "$XDG_DATA_HOME/deep-review" "$pr" <<'PY'
+run=$(python3 - "$XDG_DATA_HOME/deep-review/$GITHUB_REPOSITORY/pr-$pr" "$started" <<'PY' || true
 import os, sys
-data, pr = sys.argv[1], sys.argv[2]
+folder, started = sys.argv[1], os.path.getmtime(sys.argv[2])
 best = None
-for root, dirs, files in os.walk(data):
-    if "report.json" in files and os.path.basename(os.path.dirname(root)) == f"pr-{pr}":
-        t = os.path.getmtime(os.path.join(root, "report.json"))
+for name in os.listdir(folder) if os.path.isdir(folder) else []:
+    report = os.path.join(folder, name, "report.json")
+    if os.path.isfile(report) and os.path.getmtime(report) >= started:
+        t = os.path.getmtime(report)
         if best is None or t > best[0]:
-            best = (t, root)
+            best = (t, os.path.join(folder, name))
 print(best[1] if best else "")
 PY
 )
+rm -f "$started"
 
 {
     echo "exit-code=$code"
@@ -67,7 +80,7 @@ PY
         echo "run-dir=$run"
         [ -f "$run/report.md" ] && echo "report=$run/report.md"
         [ -f "$run/report.sarif" ] && echo "sarif=$run/report.sarif"
-        python3 - "$run/report.json" <<'PY'
+        python3 - "$run/report.json" <<'PY' || true
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"verdict={r['verdict']['decision']}")

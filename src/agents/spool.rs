@@ -18,12 +18,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// was read.
 pub struct Follow {
     file: File,
-    inotify: OwnedFd,
+    inotify: Option<OwnedFd>,
     wake: OwnedFd,
     done: Arc<AtomicBool>,
     /// Bytes read since the last hole was punched.
     unpunched: u64,
     offset: u64,
+    punch_every: u64,
 }
 
 /// Tells the [`Follow`] that the writer is gone.
@@ -56,23 +57,12 @@ pub fn create(path: &Path) -> std::io::Result<(File, Follow, Finish)> {
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    let reader = File::open(path)?;
-    // SAFETY: plain system calls; every returned descriptor is checked
-    // and owned at once.
-    let inotify = unsafe {
-        let fd = libc::inotify_init1(libc::IN_CLOEXEC);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        OwnedFd::from_raw_fd(fd)
-    };
-    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| std::io::Error::other("a NUL in the spool's path"))?;
-    // SAFETY: a valid inotify fd and a NUL-terminated path.
-    if unsafe { libc::inotify_add_watch(inotify.as_raw_fd(), c_path.as_ptr(), libc::IN_MODIFY) } < 0
-    {
-        return Err(std::io::Error::last_os_error());
-    }
+    // Read and write: hole punching needs a descriptor open for writing.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let inotify = watch(path);
     // The watch is on the inode: it outlives the name.
     std::fs::remove_file(path)?;
     let mut pipe = [0; 2];
@@ -93,6 +83,7 @@ pub fn create(path: &Path) -> std::io::Result<(File, Follow, Finish)> {
             done: done.clone(),
             unpunched: 0,
             offset: 0,
+            punch_every: PUNCH_EVERY,
         },
         Finish {
             done,
@@ -101,23 +92,48 @@ pub fn create(path: &Path) -> std::io::Result<(File, Follow, Finish)> {
     ))
 }
 
+/// An inotify watch for changes of `path`, or None when inotify is not to
+/// be had (the per-user limit of instances reached): then the follower
+/// looks again every [`POLL_MS`].
+fn watch(path: &Path) -> Option<OwnedFd> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: plain system calls; the descriptor is checked and owned at
+    // once, and the path is NUL-terminated.
+    unsafe {
+        let fd = libc::inotify_init1(libc::IN_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let fd = OwnedFd::from_raw_fd(fd);
+        (libc::inotify_add_watch(fd.as_raw_fd(), c_path.as_ptr(), libc::IN_MODIFY) >= 0)
+            .then_some(fd)
+    }
+}
+
+/// How often a follower without inotify looks for more.
+const POLL_MS: libc::c_int = 100;
+
 impl Follow {
     /// Blocks until the file may have grown or the writer is gone.
     fn wait(&self) -> std::io::Result<()> {
         let mut fds = [
             libc::pollfd {
-                fd: self.inotify.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
                 fd: self.wake.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: self.inotify.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
-        // SAFETY: two valid pollfds; no timeout, the wake pipe ends it.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let (count, timeout) = match self.inotify {
+            Some(_) => (2, -1),
+            None => (1, POLL_MS),
+        };
+        // SAFETY: valid pollfds; without inotify, a timeout.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), count, timeout) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             return if e.kind() == std::io::ErrorKind::Interrupted {
@@ -126,13 +142,20 @@ impl Follow {
                 Err(e)
             };
         }
-        if fds[0].revents & libc::POLLIN != 0 {
+        // The finishing side gone without a word (its end closed: POLLHUP)
+        // is as good as finished; it never spins.
+        if fds[0].revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            self.done.store(true, Ordering::SeqCst);
+        }
+        if let Some(inotify) = &self.inotify
+            && fds[1].revents & libc::POLLIN != 0
+        {
             // The events only say "modified": drop them.
             let mut events = [0u8; 4096];
             // SAFETY: reading into a buffer we own.
             unsafe {
                 libc::read(
-                    self.inotify.as_raw_fd(),
+                    inotify.as_raw_fd(),
                     events.as_mut_ptr().cast(),
                     events.len(),
                 );
@@ -142,7 +165,7 @@ impl Follow {
     }
 
     fn punch(&mut self) {
-        if self.unpunched < PUNCH_EVERY {
+        if self.unpunched < self.punch_every {
             return;
         }
         // SAFETY: fallocate on our descriptor; failure only keeps the space.
@@ -222,5 +245,29 @@ mod tests {
             reader.join().unwrap(),
             b"first\nsecond line, longer than a read\nlast"
         );
+    }
+
+    /// What was read gives its disk space back; the finishing side gone
+    /// without finishing ends the reading rather than spinning.
+    #[test]
+    fn read_space_is_given_back_and_a_vanished_finisher_ends_the_follow() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, mut follow, finish) = create(&dir.path().join("stdout")).unwrap();
+        follow.punch_every = 1 << 20;
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..8 {
+            writer.write_all(&chunk).unwrap();
+        }
+        writer.sync_all().unwrap();
+        let before = follow.file.metadata().unwrap().blocks();
+        let mut buf = vec![0u8; 1 << 20];
+        for _ in 0..8 {
+            assert_eq!(follow.read(&mut buf).unwrap(), 1 << 20);
+        }
+        let after = follow.file.metadata().unwrap().blocks();
+        assert!(after < before / 2, "{before} blocks before, {after} after");
+        drop(finish);
+        assert_eq!(follow.read(&mut buf).unwrap(), 0);
     }
 }

@@ -1,10 +1,11 @@
 //! Running agent CLIs as supervised child processes.
 //!
 //! Each agent gets its own process group (so a timeout or Ctrl-C reaches
-//! every process it started), a closed stdin, and both pipes drained at
-//! once. Every stdout byte is appended to `events.jsonl` as it arrives and
-//! every stderr byte to `stderr.log`, so a crash loses nothing; only
-//! counters and the final answer stay in memory.
+//! every process it started), a closed stdin, and both outputs drained at
+//! once. Every stdout byte (stdout is a file the CLI writes, see `spool`)
+//! is appended to `events.jsonl` as it arrives and every stderr byte to
+//! `stderr.log`, so a crash loses nothing; only counters and the final
+//! answer stay in memory.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -330,7 +331,11 @@ fn start(
     })?;
     drop(ruleset);
     let pgid = child.id().map(|id| id as i32);
-    let failed_pipe = |e: std::io::Error| failed(format!("cannot read the agent's output: {e}"));
+    // Started: a failure from here on takes the whole group down with it.
+    let failed_pipe = |e: std::io::Error| {
+        kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        failed(format!("cannot read the agent's output: {e}"))
+    };
     // Only the child holds the spool's writing end now.
     drop(command);
     let stderr = std::fs::File::from(
@@ -433,6 +438,9 @@ fn keeper_command(
     command
 }
 
+/// The largest file an agent's processes may write (its stdout included).
+const MAX_FILE: libc::rlim_t = 8 << 30;
+
 /// What the child does between fork and exec: a session of its own (its
 /// own process group, what timeouts and cancellation signal, and no
 /// controlling terminal to type into), a death signal from deep-review,
@@ -451,6 +459,16 @@ fn confine(command: &mut Command, ruleset_fd: Option<i32>) {
             }
             if libc::getppid() != parent {
                 libc::_exit(1);
+            }
+            // Its stdout is a file now, not a pipe that fills: a runaway
+            // writer (one that escaped the group included) stops at
+            // SIGXFSZ instead of filling the disk.
+            let limit = libc::rlimit {
+                rlim_cur: MAX_FILE,
+                rlim_max: MAX_FILE,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
             }
             match ruleset_fd {
                 Some(fd) => crate::sandbox::landlock::restrict_self(fd),

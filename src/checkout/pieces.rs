@@ -133,7 +133,7 @@ fn set_apart(path: &str, part: &str) -> Option<&'static str> {
         .split('/')
         .rev()
         .skip(1)
-        .any(|d| matches!(d, "vendor" | "third_party" | "node_modules" | "external"))
+        .any(|d| matches!(d, "vendor" | "third_party" | "node_modules"))
     {
         return Some("vendored");
     }

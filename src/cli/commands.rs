@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
                 cwd,
                 repo: args.repo.clone(),
                 number: args.number,
+                head: args.head.clone(),
             };
             super::review::run(&loaded.config, target, args.round, &args.review, cli.quiet).await
         }

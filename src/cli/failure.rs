@@ -71,6 +71,9 @@ impl From<PipelineError> for Failure {
             PipelineError::Unconfined { .. } => {
                 "run it on Linux with Landlock (see docs/security.md), or pass --allow-unconfined to let the PR's author reach your files and secrets".into()
             }
+            PipelineError::HeadMoved { .. } => {
+                "look at the new commits, then review again with --head set to the new head".into()
+            }
         };
         let exit = match e.kind() {
             ErrorKind::Usage => Exit::Usage,

@@ -147,10 +147,14 @@ pub fn prompt(
     let compact = format!("[\n{}\n]", lines.join(",\n"));
     let text = render(compact, Some(findings_path));
     let note = format!(
-        "the consolidation prompt would have been {} KB, over its {} KB budget: the {} findings were given one line each, their full text by reference to {findings_path} (docs/performance.md)",
+        "the consolidation prompt would have been {} KB, over its {} KB budget: the {} findings were given one line each, their full text by reference to the run's input/{} (docs/performance.md)",
         whole / 1024,
         PROMPT_BUDGET / 1024,
-        findings.len()
+        findings.len(),
+        std::path::Path::new(findings_path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     );
     ConsolidationPrompt {
         text,

@@ -38,6 +38,8 @@ pub enum PipelineError {
     NoRepository,
     #[error("refusing to review a fork PR without a sandbox: {reason}")]
     Unconfined { reason: String },
+    #[error("the pull request's head is {actual}, not {expected}: it moved since that commit")]
+    HeadMoved { expected: String, actual: String },
 }
 
 impl PipelineError {
@@ -46,7 +48,8 @@ impl PipelineError {
             PipelineError::Checkout(e) if e.is_usage() => ErrorKind::Usage,
             PipelineError::NoAgents
             | PipelineError::NoRepository
-            | PipelineError::Unconfined { .. } => ErrorKind::Usage,
+            | PipelineError::Unconfined { .. }
+            | PipelineError::HeadMoved { .. } => ErrorKind::Usage,
             PipelineError::Cancelled => ErrorKind::Cancelled,
             _ => ErrorKind::Runtime,
         }

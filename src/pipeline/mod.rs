@@ -52,6 +52,9 @@ pub enum Target {
         cwd: PathBuf,
         repo: Option<String>,
         number: u64,
+        /// The head commit (or a prefix of it, 7 hex digits or more) the
+        /// review must be of: a PR that moved since is refused.
+        head: Option<String>,
     },
     /// A local branch of the repository around `cwd`.
     Branch {

@@ -65,12 +65,15 @@ pub(super) async fn prepare(
 ) -> Result<Prepared, PipelineError> {
     let started_at = jiff::ZonedDateTime::now();
     match &request.target {
-        Target::Pr { cwd, repo, number } => {
+        Target::Pr {
+            cwd,
+            repo,
+            number,
+            head,
+        } => {
             prepare_pr(
                 config,
-                cwd,
-                repo.as_deref(),
-                *number,
+                (cwd, repo.as_deref(), *number, head.as_deref()),
                 request.round,
                 started_at,
                 progress,
@@ -449,9 +452,7 @@ fn fetch_change(
 
 async fn prepare_pr(
     config: &Config,
-    cwd: &Path,
-    repo: Option<&str>,
-    number: u64,
+    (cwd, repo, number, expected_head): (&Path, Option<&str>, u64, Option<&str>),
     round: Option<u32>,
     started_at: jiff::ZonedDateTime,
     progress: &Arc<dyn Progress>,
@@ -467,6 +468,15 @@ async fn prepare_pr(
     let token = github::find_token(&host).await.map(|(t, _)| t);
     let gh = Github::new(&config.github.api_url, token.clone())?;
     let pr = github::fetch_pull_request(&gh, &repo, number).await?;
+    // Before anything is claimed or fetched: the PR as GitHub says it is.
+    if let Some(expected) = expected_head
+        && !pr.head_sha.starts_with(&expected.to_ascii_lowercase())
+    {
+        return Err(PipelineError::HeadMoved {
+            expected: expected.to_string(),
+            actual: pr.head_sha.clone(),
+        });
+    }
 
     let parent = config
         .paths
@@ -504,6 +514,15 @@ async fn prepare_pr(
         &run,
         progress,
     )?;
+    let fetched_head = fetched.head.to_string();
+    if let Some(expected) = expected_head
+        && !fetched_head.starts_with(&expected.to_ascii_lowercase())
+    {
+        return Err(PipelineError::HeadMoved {
+            expected: expected.to_string(),
+            actual: fetched_head,
+        });
+    }
     if fetched.head.to_string() != pr.head_sha {
         progress.event(ProgressEvent::Warning(format!(
             "the pull request moved while it was read (GitHub said {}, fetched {}); reviewing what was fetched",

@@ -84,7 +84,9 @@ pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
             .collect();
         if !set_apart.is_empty() {
             cell.push(Piece::Text("; set apart to skim: ".into()));
-            for (i, p) in set_apart.iter().enumerate() {
+            // A vendor update can set thousands apart: the header names ten.
+            const NAMED: usize = 10;
+            for (i, p) in set_apart.iter().take(NAMED).enumerate() {
                 if i > 0 {
                     cell.push(Piece::Text(", ".into()));
                 }
@@ -93,6 +95,12 @@ pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
                     "{} ({})",
                     p.path,
                     p.set_apart.as_deref().unwrap_or_default()
+                )));
+            }
+            if set_apart.len() > NAMED {
+                cell.push(Piece::Text(format!(
+                    " and {} more",
+                    set_apart.len() - NAMED
                 )));
             }
         }

@@ -641,3 +641,51 @@ fn the_action_declares_every_input_and_output_it_uses() {
         );
     }
 }
+
+/// `--head`: the review is of that commit or of nothing — a PR pushed to
+/// since (after a maintainer's label) is refused before anything runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pr_that_moved_since_the_given_head_is_refused() {
+    let pr = Pr::new().await;
+    let out = pr
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--head", "0000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: the pull request's head is {}, not 0000000: it moved since that commit",
+            pr.head
+        )),
+        "{stderr}"
+    );
+    assert!(pr.runs().is_empty(), "nothing claimed, nothing run");
+    assert!(pr.bed.double.requests_for("claude").is_empty());
+    let out = pr
+        .cmd()
+        .args([
+            "pr",
+            "7",
+            "--repo",
+            "acme/widget",
+            "--head",
+            &pr.head[..7],
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = pr
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--head", "HEAD~1"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
