@@ -231,6 +231,24 @@ fn json_candidates(text: &str) -> Vec<&str> {
 mod tests {
     use super::*;
 
+    /// Where an answer may be: the whole text, fenced blocks last first,
+    /// then the widest braces.
+    #[test]
+    fn candidates_are_tried_whole_then_fenced_last_first_then_braces() {
+        let text = "Notes:\n```json\n{\"a\": 1}\n```\nthen\n```\n{\"b\": 2}\n```\nbye";
+        assert_eq!(
+            json_candidates(text),
+            [
+                "{\"b\": 2}",
+                "{\"a\": 1}",
+                "{\"a\": 1}\n```\nthen\n```\n{\"b\": 2}"
+            ]
+        );
+        assert_eq!(json_candidates("{\"c\": 3}"), ["{\"c\": 3}", "{\"c\": 3}"]);
+        assert!(json_candidates("} no answer {").is_empty());
+        assert_eq!(json_candidates("```\nnot json\n```"), Vec::<&str>::new());
+    }
+
     #[test]
     fn answers_are_found_in_plain_fenced_and_chatty_text() {
         let json = r#"{"summary": "s", "findings": [{"id": "F1", "severity": "important", "category": "regression", "title": "t", "path": "a.rs", "line_start": 1, "line_end": 2, "quote": "q", "body": "b", "fix": ""}]}"#;

@@ -386,6 +386,34 @@ mod tests {
         Files(m)
     }
 
+    /// A cited range is shown only when it is a range of the file, and
+    /// at most fifteen lines of it from its start.
+    #[test]
+    fn excerpts_are_of_real_ranges_and_capped() {
+        let c = check(&files(), "src/lib.rs", 10, 40, "");
+        let excerpt = c.excerpt.unwrap();
+        assert_eq!(excerpt.lines().count(), MAX_EXCERPT as usize);
+        assert!(excerpt.starts_with(
+            "let v10 = 10;
+"
+        ));
+        assert!(excerpt.ends_with(
+            "
+let v24 = 24;"
+        ));
+        for (start, end) in [(20, 10), (0, 3), (59, 61)] {
+            assert_eq!(
+                check(&files(), "src/lib.rs", start, end, "").excerpt,
+                None,
+                "{start}-{end}"
+            );
+        }
+        assert_eq!(
+            check(&files(), "src/lib.rs", 60, 60, "").excerpt.as_deref(),
+            Some("let v60 = 60;")
+        );
+    }
+
     #[test]
     fn excerpt_lines_are_cut_and_marked() {
         assert_eq!(cut_line("short"), "short");

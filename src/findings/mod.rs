@@ -45,3 +45,50 @@ pub fn check_answer(agent: &str, answer: &Answer, source: &dyn evidence::Source)
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct One;
+
+    impl evidence::Source for One {
+        fn read(&self, path: &str) -> Result<Option<evidence::Entry>, String> {
+            Ok((path == "a.rs").then(|| evidence::Entry::File(b"fn a() {}\n".to_vec())))
+        }
+    }
+
+    /// Every finding is checked and keyed uniquely: a repeated or missing
+    /// id takes its position instead, and the raw finding carries the key's id.
+    #[test]
+    fn every_finding_is_checked_under_a_unique_key() {
+        let raw = |id: &str| {
+            serde_json::json!({"id": id, "severity": "important", "category": "gap", "title": "t",
+                "path": "a.rs", "line_start": 1, "line_end": 1, "quote": "fn a() {}", "body": "b", "fix": ""})
+        };
+        let answer: answer::Answer = serde_json::from_value(serde_json::json!({
+            "findings": [raw("F1"), raw("F1"), raw(""), raw(" F2 ")]
+        }))
+        .unwrap();
+        let checked = check_answer("claude", &answer, &One);
+        let keys: Vec<(&str, &str)> = checked
+            .iter()
+            .map(|f| (f.key.as_str(), f.raw.id.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("claude:F1", "F1"),
+                ("claude:#2", "#2"),
+                ("claude:#3", "#3"),
+                ("claude:F2", "F2")
+            ]
+        );
+        assert!(checked.iter().all(|f| f.agent == "claude"));
+        assert!(
+            checked
+                .iter()
+                .all(|f| f.checked.evidence == evidence::Evidence::Verified)
+        );
+    }
+}
