@@ -414,6 +414,150 @@ let v24 = 24;"
         );
     }
 
+    /// A multi-line quote may cut its first line at the front and its last
+    /// at the end; the lines between match whole; blank lines are skipped.
+    #[test]
+    fn quotes_match_cut_first_and_last_lines_and_whole_middles() {
+        let folded = |text: &str| -> Vec<String> { text.lines().map(fold).collect() };
+        let lines = folded("fn a() {\n    let x = f(1);\n\n    let y = g(x);\n    y + 1\n}");
+        assert_eq!(
+            find_all(&lines, &folded("x = f(1);\nlet y = g(x);\ny +")),
+            [(2, 5)]
+        );
+        assert!(
+            find_all(&lines, &folded("x = f(1);\nlet y = g\ny +")).is_empty(),
+            "middles are whole"
+        );
+        assert!(
+            find_all(&lines, &folded("let x = f(1)\nlet y = g(x);")).is_empty(),
+            "the first line's end is there"
+        );
+        assert!(
+            find_all(&lines, &folded("let x = f(1);\ny = g(x);")).is_empty(),
+            "the last line's start is there"
+        );
+        assert_eq!(
+            find_all(&lines, &folded("g(x)")),
+            [(4, 4)],
+            "one line: anywhere in it"
+        );
+        assert_eq!(find_all(&lines, &folded("{")), [(1, 1)]);
+        let all = folded("a\nb\nc\nd\ne\nf\ng");
+        assert!(find_all(&lines, &all).is_empty(), "longer than the file");
+        assert_eq!(
+            find_all(&lines[..1], &lines[..1]),
+            [(1, 1)],
+            "exactly as long"
+        );
+    }
+
+    /// A quote near its cited lines (two lines of slack either way) keeps
+    /// them; farther away it is relocated.
+    #[test]
+    fn a_quote_within_two_lines_is_verified_at_the_cited_range() {
+        let quote = "if retries > MAX {";
+        for (start, end, evidence) in [
+            (48, 50, "verified"),
+            (50, 52, "verified"),
+            (52, 53, "verified"),
+            (53, 54, "relocated"),
+            (45, 47, "relocated"),
+        ] {
+            let c = check(&files(), "src/lib.rs", start, end, quote);
+            assert_eq!(c.evidence.name(), evidence, "{start}-{end}");
+        }
+    }
+
+    /// Links inside the repository are followed (eight at most); absolute
+    /// ones and ones climbing out are refused.
+    #[test]
+    fn symbolic_links_are_followed_inside_the_repository_only() {
+        let mut m = files();
+        for i in 0..9 {
+            m.0.insert(
+                Box::leak(format!("chain{i}").into_boxed_str()),
+                Entry::Symlink(format!("chain{}", i + 1)),
+            );
+        }
+        m.0.insert("chain9", Entry::File(b"end\n".to_vec()));
+        m.0.insert("a/b/up", Entry::Symlink("../../src/lib.rs".into()));
+        assert!(resolve(&m, "chain1", 0).unwrap().is_some(), "eight links");
+        assert!(
+            resolve(&m, "chain0", 0)
+                .unwrap_err()
+                .contains("too many symbolic links")
+        );
+        assert!(resolve(&m, "a/b/up", 0).unwrap().is_some());
+        assert!(resolve(&m, "docs/inner", 0).unwrap().is_some());
+        assert!(
+            resolve(&m, "link", 0)
+                .unwrap_err()
+                .contains("out of the repository")
+        );
+    }
+
+    /// A commit's tree as a source: files, links, absent paths, folders.
+    #[test]
+    fn a_commit_tree_reads_files_links_and_absences() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init_bare(dir.path()).unwrap();
+        let blob = repo.blob(b"fn a() {}\n").unwrap();
+        let target = repo.blob(b"a.rs").unwrap();
+        let mut sub = repo.treebuilder(None).unwrap();
+        sub.insert("b.rs", blob, 0o100644).unwrap();
+        let sub = sub.write().unwrap();
+        let mut root = repo.treebuilder(None).unwrap();
+        root.insert("a.rs", blob, 0o100644).unwrap();
+        root.insert("link", target, 0o120000).unwrap();
+        root.insert("dir", sub, 0o040000).unwrap();
+        let tree = repo.find_tree(root.write().unwrap()).unwrap();
+        let source = TreeSource { repo: &repo, tree };
+        assert_eq!(
+            source.read("a.rs").unwrap(),
+            Some(Entry::File(b"fn a() {}\n".to_vec()))
+        );
+        assert_eq!(
+            source.read("dir/b.rs").unwrap(),
+            Some(Entry::File(b"fn a() {}\n".to_vec()))
+        );
+        assert_eq!(
+            source.read("link").unwrap(),
+            Some(Entry::Symlink("a.rs".into()))
+        );
+        assert_eq!(source.read("missing.rs").unwrap(), None);
+        assert!(source.read("dir").unwrap_err().contains("is a directory"));
+    }
+
+    #[test]
+    fn fences_are_named_by_extension() {
+        for (path, lang) in [
+            ("a.rs", "rust"),
+            ("a.go", "go"),
+            ("a.py", "python"),
+            ("a.mjs", "javascript"),
+            ("a.cjs", "javascript"),
+            ("a.js", "javascript"),
+            ("a.tsx", "typescript"),
+            ("a.ts", "typescript"),
+            ("a.rb", "ruby"),
+            ("a.java", "java"),
+            ("a.kt", "kotlin"),
+            ("a.h", "c"),
+            ("a.hpp", "cpp"),
+            ("a.bats", "bash"),
+            ("a.md", "markdown"),
+            ("a.toml", "toml"),
+            ("a.yml", "yaml"),
+            ("a.json", "json"),
+            ("a.html", "html"),
+            ("a.css", "css"),
+            ("a.sql", "sql"),
+            ("Makefile", ""),
+        ] {
+            assert_eq!(language(path), lang, "{path}");
+        }
+    }
+
     #[test]
     fn excerpt_lines_are_cut_and_marked() {
         assert_eq!(cut_line("short"), "short");
