@@ -16,6 +16,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 case "$version" in
     path) cargo install --locked --path "$here" ;;
-    [0-9]*) cargo install --locked --git "https://github.com/${GITHUB_ACTION_REPOSITORY:-deep-review/deep-review}" --tag "v$version" deep-review ;;
+    # A version (a dot; a commit hash has none) is a v-prefixed tag.
+    [0-9]*.[0-9]*) cargo install --locked --git "https://github.com/${GITHUB_ACTION_REPOSITORY:-deep-review/deep-review}" --tag "v$version" deep-review ;;
     *) cargo install --locked --git "https://github.com/${GITHUB_ACTION_REPOSITORY:-deep-review/deep-review}" --rev "$version" deep-review ;;
 esac

@@ -7,16 +7,18 @@
 # never as text of this script.
 set -euo pipefail
 
-pr="${INPUT_PR:-}"
-if [ -z "$pr" ]; then
-    pr=$(python3 -c 'import json, os; e = json.load(open(os.environ["GITHUB_EVENT_PATH"])); print((e.get("pull_request") or e.get("issue") or {}).get("number", ""))')
-fi
 # An early end still says how it ended.
 fail_early() {
     echo "::error::$1"
     echo "exit-code=2" >>"${GITHUB_OUTPUT:-/dev/null}"
     exit 2
 }
+command -v python3 >/dev/null 2>&1 || fail_early "python3 is needed on the runner"
+
+pr="${INPUT_PR:-}"
+if [ -z "$pr" ]; then
+    pr=$(python3 -c 'import json, os; e = json.load(open(os.environ["GITHUB_EVENT_PATH"])); print((e.get("pull_request") or e.get("issue") or {}).get("number", ""))')
+fi
 case "$pr" in
     ''|*[!0-9]*) fail_early "no pull request number: set the pr input, or run on pull_request events" ;;
 esac

@@ -251,22 +251,48 @@ mod tests {
     /// without finishing ends the reading rather than spinning.
     #[test]
     fn read_space_is_given_back_and_a_vanished_finisher_ends_the_follow() {
-        use std::os::unix::fs::MetadataExt;
+        use std::os::fd::AsRawFd;
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, mut follow, finish) = create(&dir.path().join("stdout")).unwrap();
         follow.punch_every = 1 << 20;
-        let chunk = vec![b'x'; 1 << 20];
+        // Bytes no file system compresses away.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let chunk: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
         for _ in 0..8 {
             writer.write_all(&chunk).unwrap();
         }
         writer.sync_all().unwrap();
-        let before = follow.file.metadata().unwrap().blocks();
         let mut buf = vec![0u8; 1 << 20];
         for _ in 0..8 {
             assert_eq!(follow.read(&mut buf).unwrap(), 1 << 20);
         }
-        let after = follow.file.metadata().unwrap().blocks();
-        assert!(after < before / 2, "{before} blocks before, {after} after");
+        // Where the first data is now: past what was read, unless the file
+        // system cannot punch holes at all (then nothing is to be checked).
+        let fd = follow.file.as_raw_fd();
+        // SAFETY: lseek and fallocate on a descriptor we own.
+        let first_data = unsafe { libc::lseek(fd, 0, libc::SEEK_DATA) };
+        let probe = std::fs::File::create(dir.path().join("probe")).unwrap();
+        let punching = unsafe {
+            libc::fallocate(
+                probe.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                0,
+                1,
+            )
+        } == 0;
+        if punching {
+            assert!(
+                first_data < 0 || first_data >= 7 << 20,
+                "data still at {first_data}"
+            );
+        }
         drop(finish);
         assert_eq!(follow.read(&mut buf).unwrap(), 0);
     }

@@ -447,6 +447,17 @@ const MAX_FILE: libc::rlim_t = 8 << 30;
 /// and the Landlock ruleset.
 fn confine(command: &mut Command, ruleset_fd: Option<i32>) {
     let parent = std::process::id() as i32;
+    // Never above what the process may already have: an unprivileged
+    // process cannot raise its hard limit.
+    let max_file = {
+        let mut current = libc::rlimit {
+            rlim_cur: libc::RLIM_INFINITY,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: getrlimit fills the struct we own.
+        unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut current) };
+        MAX_FILE.min(current.rlim_max).min(current.rlim_cur)
+    };
     // SAFETY: the closure makes system calls only and allocates nothing.
     unsafe {
         command.pre_exec(move || {
@@ -464,8 +475,8 @@ fn confine(command: &mut Command, ruleset_fd: Option<i32>) {
             // writer (one that escaped the group included) stops at
             // SIGXFSZ instead of filling the disk.
             let limit = libc::rlimit {
-                rlim_cur: MAX_FILE,
-                rlim_max: MAX_FILE,
+                rlim_cur: max_file,
+                rlim_max: max_file,
             };
             if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
                 return Err(std::io::Error::last_os_error());

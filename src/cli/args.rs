@@ -112,7 +112,7 @@ pub struct PrArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub round: Option<u32>,
 
-    /// Review only if the PR's head is this commit (a hash of 7 or more hex digits): refuses a PR pushed to since
+    /// Review only if the PR's head is this commit (12 to 40 hex digits; shorter prefixes can be forged): refuses a PR pushed to since
     #[arg(long, value_name = "SHA", value_parser = parse_head)]
     pub head: Option<String>,
 
@@ -121,10 +121,11 @@ pub struct PrArgs {
 }
 
 fn parse_head(s: &str) -> Result<String, String> {
-    if (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // A 7-digit prefix can be matched by a forged commit in minutes.
+    if (12..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s.to_string())
     } else {
-        Err("a commit hash: 7 to 40 hex digits".into())
+        Err("a commit hash: 12 to 40 hex digits (the full one is best)".into())
     }
 }
 

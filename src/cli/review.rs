@@ -129,10 +129,21 @@ async fn preflight(config: &Config, target: &Target, args: &ReviewArgs) -> Resul
             ));
         }
         let host = crate::github::web_host(&config.github.api_url);
-        if crate::github::find_token(&host).await.is_none() {
+        let Some((token, _)) = crate::github::find_token(&host).await else {
             return Err(Failure::usage(
                 format!("--post needs a GitHub token for {host}"),
                 "set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`",
+            ));
+        };
+        // GitHub lets only GitHub App tokens (an Actions job's among them)
+        // create check runs: say so before a review is paid for.
+        let personal = ["ghp_", "gho_", "ghu_", "github_pat_"]
+            .iter()
+            .any(|p| token.starts_with(p));
+        if args.post.is_some_and(|p| p.check()) && personal {
+            return Err(Failure::usage(
+                "--post check needs a GitHub App token: GitHub does not let personal or OAuth tokens create check runs",
+                "run it in GitHub Actions with `permissions: checks: write` (the job's GITHUB_TOKEN), or use --post comment",
             ));
         }
     }

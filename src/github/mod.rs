@@ -513,7 +513,11 @@ impl Github {
             .post(&route, Some(&body))
             .await
             .map_err(|e| self.classify(e, repo, None))?;
-        let id = created["id"].as_u64().unwrap_or_default();
+        let Some(id) = created["id"].as_u64() else {
+            return Err(GithubError::Unexpected(
+                "the reply to creating the check run has no id".into(),
+            ));
+        };
         for chunk in rest.chunks(PER_REQUEST) {
             let update = json!({"output": {
                 "title": body["output"]["title"],

@@ -32,14 +32,14 @@ pub fn check_run(report: &Report, fail_on: crate::config::FailOn) -> serde_json:
     use crate::domain::Severity;
     use crate::findings::Verdict;
     let blocking = report.findings.iter().any(|f| fail_on.blocks(f.severity));
-    // A review that did not happen, or that blocks, never passes a gate.
+    // A review that did not happen, did not finish (branch protection
+    // passes a `neutral` check) or blocks never passes a gate.
     let conclusion = if report.verdict.decision == Verdict::NotReviewed
+        || report.incomplete
         || blocking
         || report.verdict.decision == Verdict::NeedsChanges
     {
         "failure"
-    } else if report.incomplete {
-        "neutral"
     } else {
         "success"
     };
@@ -66,7 +66,8 @@ pub fn check_run(report: &Report, fail_on: crate::config::FailOn) -> serde_json:
                     Severity::Suggestion => "notice",
                 },
                 "title": cut(&format!("{}. {}", f.id, f.title), 255),
-                "message": cut(&f.body, 4000),
+                // GitHub refuses an empty message.
+                "message": cut(if f.body.trim().is_empty() { &f.title } else { &f.body }, 4000),
                 "raw_details": cut(&f.fix, 4000),
             })
         })
@@ -85,7 +86,8 @@ pub fn check_run(report: &Report, fail_on: crate::config::FailOn) -> serde_json:
             "summary": cut(&format!(
                 "**{}** — {}\n\nRound {} · run `{}`.",
                 report.verdict.decision.label(),
-                report.verdict.reason,
+                // A model wrote it: escaped as in the comment.
+                crate::report::text::inline(&report.verdict.reason),
                 report.run.round,
                 report.run.id
             ), 60_000),

@@ -384,8 +384,9 @@ fn a_review_becomes_a_check_run_that_gates_like_fail_on() {
     assert_eq!(run["name"], "deep-review");
     assert_eq!(run["status"], "completed");
     assert_eq!(run["head_sha"], report.target.head_sha.as_str());
-    // The fixture is incomplete (an agent ran out of quota).
-    assert_eq!(run["conclusion"], "neutral");
+    // The fixture is incomplete (an agent ran out of quota): branch
+    // protection would pass a neutral check.
+    assert_eq!(run["conclusion"], "failure");
     let annotations = run["output"]["annotations"].as_array().unwrap();
     assert_eq!(annotations.len(), report.findings.len());
     assert_eq!(annotations[0]["annotation_level"], "failure");
@@ -457,4 +458,14 @@ async fn a_check_run_with_many_annotations_is_sent_in_batches() {
         })
         .collect();
     assert_eq!(sent, [50, 50, 20]);
+    for r in &gh.server.received_requests().await.unwrap()[1..] {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            (
+                body["output"]["title"].as_str(),
+                body["output"]["summary"].as_str()
+            ),
+            (Some("t"), Some("s"))
+        );
+    }
 }

@@ -492,7 +492,7 @@ async fn the_actions_review_step_reviews_posts_and_sets_its_outputs() {
             format!("{}:{path}", bin.parent().unwrap().display()),
         )
         .env("DEEP_REVIEW_GITHUB_API_URL", pr.gh.url())
-        .env("GH_TOKEN", "ghp_test_token")
+        .env("GH_TOKEN", "ghs_test_token") // an Actions job's kind of token
         .env("GITHUB_REPOSITORY", "acme/widget")
         .env("GITHUB_EVENT_PATH", &event)
         .env("GITHUB_OUTPUT", runner.join("output"))
@@ -559,8 +559,17 @@ async fn the_actions_review_step_reviews_posts_and_sets_its_outputs() {
 
     // A check run instead of the comment.
     let (out, _) = step(&[("INPUT_POST", "check")]);
-    assert!(out.status.code() == Some(0) || out.status.code() == Some(4));
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let requests = pr.gh.server.received_requests().await.unwrap();
+    let comments = requests
+        .iter()
+        .filter(|r| r.method.as_str() != "GET" && r.url.path().contains("/comments"))
+        .count();
+    assert_eq!(comments, 1, "the check run step posted no comment");
     let check = requests
         .iter()
         .rfind(|r| r.method.as_str() == "POST" && r.url.path() == "/repos/acme/widget/check-runs")
@@ -649,14 +658,14 @@ async fn a_pr_that_moved_since_the_given_head_is_refused() {
     let pr = Pr::new().await;
     let out = pr
         .cmd()
-        .args(["pr", "7", "--repo", "acme/widget", "--head", "0000000"])
+        .args(["pr", "7", "--repo", "acme/widget", "--head", "000000000000"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "error: the pull request's head is {}, not 0000000: it moved since that commit",
+            "error: the pull request's head is {}, not 000000000000: it moved since that commit",
             pr.head
         )),
         "{stderr}"
@@ -671,7 +680,7 @@ async fn a_pr_that_moved_since_the_given_head_is_refused() {
             "--repo",
             "acme/widget",
             "--head",
-            &pr.head[..7],
+            &pr.head[..12].to_uppercase(),
             "-q",
         ])
         .output()
@@ -684,8 +693,20 @@ async fn a_pr_that_moved_since_the_given_head_is_refused() {
     );
     let bad = pr
         .cmd()
-        .args(["pr", "7", "--repo", "acme/widget", "--head", "HEAD~1"])
+        .args(["pr", "7", "--repo", "acme/widget", "--head", &pr.head[..7]])
         .output()
         .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(bad.status.code(), Some(2), "a short prefix can be forged");
+    // A personal token cannot create check runs: refused before any agent.
+    let out = pr
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--post", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--post check needs a GitHub App token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

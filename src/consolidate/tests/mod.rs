@@ -789,6 +789,10 @@ fn a_prompt_over_its_budget_gives_the_findings_by_reference() {
         note.contains("over its 400 KB budget: the 2000 findings were given one line each"),
         "{note}"
     );
+    assert!(
+        note.contains("by reference to the run's input/f.json"),
+        "no absolute path: {note}"
+    );
 
     // The note reaches the report beside what the decisions came to.
     let r = build(
