@@ -289,7 +289,7 @@ mod tests {
         } == 0;
         if punching {
             assert!(
-                first_data < 0 || first_data >= 7 << 20,
+                !(0..7 << 20).contains(&first_data),
                 "data still at {first_data}"
             );
         }
