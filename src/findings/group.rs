@@ -209,6 +209,33 @@ mod tests {
         );
     }
 
+    /// Some shared wording groups findings whose ranges are within three
+    /// lines of each other, either way round, and no farther.
+    #[test]
+    fn nearby_means_three_lines_either_way() {
+        let title_a = "retry loop never stops on errors";
+        let title_b = "retry loop never ends when the server fails";
+        assert!(
+            similarity(title_a, title_b) >= SOME_WORDING && similarity(title_a, title_b) < SIMILAR
+        );
+        for (a, b, grouped) in [
+            ((10, 12), (15, 15), true),
+            ((10, 12), (16, 16), false),
+            ((20, 20), (10, 17), true),
+            ((20, 20), (10, 16), false),
+        ] {
+            let findings = vec![
+                f("claude", title_a, a.0, a.1),
+                f("codex", title_b, b.0, b.1),
+            ];
+            assert_eq!(
+                candidate_groups(&findings).len() == 1,
+                grouped,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
     #[test]
     fn findings_in_other_files_never_group() {
         let mut other = f("codex", "mean() divides by len(values) - 1", 9, 9);
