@@ -236,6 +236,16 @@ mod tests {
         }
     }
 
+    /// A clearly similar claim groups up to twenty lines away, no farther.
+    #[test]
+    fn a_similar_claim_groups_up_to_twenty_lines_away() {
+        let title = "mean() divides by len(values) - 1";
+        for (b, grouped) in [(29, true), (30, true), (31, false), (50, false)] {
+            let findings = vec![f("claude", title, 10, 10), f("codex", title, b, b)];
+            assert_eq!(candidate_groups(&findings).len() == 1, grouped, "{b}");
+        }
+    }
+
     #[test]
     fn findings_in_other_files_never_group() {
         let mut other = f("codex", "mean() divides by len(values) - 1", 9, 9);
