@@ -236,6 +236,16 @@ mod tests {
         }
     }
 
+    /// Words of one or two letters carry no meaning for similarity.
+    #[test]
+    fn short_words_do_not_count() {
+        assert_eq!(similarity("db is up", "db is up"), 0.0);
+        assert_eq!(
+            similarity("the cache leaks", "cache leaks memory"),
+            2.0 / 3.0
+        );
+    }
+
     /// A clearly similar claim groups up to twenty lines away, no farther.
     #[test]
     fn a_similar_claim_groups_up_to_twenty_lines_away() {
