@@ -456,15 +456,20 @@ let v24 = 24;"
     #[test]
     fn a_quote_within_two_lines_is_verified_at_the_cited_range() {
         let quote = "if retries > MAX {";
-        for (start, end, evidence) in [
-            (48, 50, "verified"),
-            (50, 52, "verified"),
-            (52, 53, "verified"),
-            (53, 54, "relocated"),
-            (45, 47, "relocated"),
+        for (start, end, evidence, shown) in [
+            // Covered: the cited range, however wide.
+            (48, 50, "verified", (48, 50)),
+            (46, 54, "verified", (46, 54)),
+            // Beside it: the range grows to take the quote in.
+            (51, 53, "verified", (50, 53)),
+            (48, 49, "verified", (48, 50)),
+            (52, 53, "verified", (50, 53)),
+            (53, 54, "relocated", (50, 50)),
+            (45, 47, "relocated", (50, 50)),
         ] {
             let c = check(&files(), "src/lib.rs", start, end, quote);
             assert_eq!(c.evidence.name(), evidence, "{start}-{end}");
+            assert_eq!((c.line_start, c.line_end), shown, "{start}-{end}");
         }
     }
 
