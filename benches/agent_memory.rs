@@ -18,14 +18,8 @@ use deep_review::domain::Protocol;
 use deep_review::progress::Silent;
 use tokio_util::sync::CancellationToken;
 
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
+mod common;
+use common::peak_rss_kib;
 
 /// One shape: its protocol, the ~1 KiB line repeated, and the last line.
 fn shape(name: &str) -> (Protocol, String, &'static str) {

@@ -12,14 +12,8 @@ use std::time::Instant;
 
 use deep_review::checkout::Cache;
 
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
+mod common;
+use common::peak_rss_kib;
 
 fn main() {
     let Ok(url) = std::env::var("DEEP_REVIEW_BENCH_URL") else {

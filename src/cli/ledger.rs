@@ -9,7 +9,7 @@ use super::commands::io_failure;
 use super::failure::Failure;
 use super::output;
 use crate::config::Config;
-use crate::domain::{Action, Resolution, is_commit};
+use crate::domain::{Action, is_commit};
 use crate::exit::Exit;
 use crate::github::LedgerCommand;
 use crate::github::{RepoRef, repo_of_checkout};
@@ -105,27 +105,7 @@ pub fn resolve(config: &Config, target: &ResolveTarget) -> Result<Exit, Failure>
         let mut done = Vec::new();
         for command in &commands {
             for id in command.ids() {
-                let entry = match command {
-                    LedgerCommand::Resolve {
-                        action,
-                        commits,
-                        reason,
-                        ..
-                    } => ledger.resolve(
-                        id,
-                        Resolution {
-                            id: String::new(),
-                            round: 0,
-                            action: *action,
-                            reason: reason.clone(),
-                            commits: commits.clone(),
-                            by: None,
-                            at: at.clone(),
-                        },
-                    ),
-                    LedgerCommand::Reopen { .. } => ledger.reopen(id),
-                }
-                .map_err(|e| {
+                let entry = ledger.apply_command(command, id, None, &at).map_err(|e| {
                     Failure::usage(
                         e.to_string(),
                         "use ids from the last report; nothing was recorded",

@@ -29,6 +29,37 @@ impl Ledger {
         warnings
     }
 
+    /// One finding's part of a resolution line, from a comment (`by` its
+    /// author) or the command line: the entry as it is then.
+    pub fn apply_command(
+        &mut self,
+        command: &LedgerCommand,
+        id: &str,
+        by: Option<String>,
+        at: &str,
+    ) -> Result<&super::Entry, super::LedgerError> {
+        match command {
+            LedgerCommand::Resolve {
+                action,
+                commits,
+                reason,
+                ..
+            } => self.resolve(
+                id,
+                Resolution {
+                    id: String::new(),
+                    round: 0,
+                    action: *action,
+                    reason: reason.clone(),
+                    commits: commits.clone(),
+                    by,
+                    at: at.to_string(),
+                },
+            ),
+            LedgerCommand::Reopen { .. } => self.reopen(id),
+        }
+    }
+
     fn apply_comment(&mut self, c: &CommentCommand, pr_author: &str) -> Result<(), String> {
         let by_author = c.author.eq_ignore_ascii_case(pr_author);
         if !c.has_write_access() {
@@ -66,29 +97,8 @@ impl Ledger {
                 .map_err(|e| format!("a PR comment by @{}: {e}", c.author))?;
         }
         for id in command.ids() {
-            let done = match command {
-                LedgerCommand::Resolve {
-                    action,
-                    commits,
-                    reason,
-                    ..
-                } => self
-                    .resolve(
-                        id,
-                        Resolution {
-                            id: String::new(),
-                            round: 0,
-                            action: *action,
-                            reason: reason.clone(),
-                            commits: commits.clone(),
-                            by: Some(format!("@{}", c.author)),
-                            at: c.created_at.clone(),
-                        },
-                    )
-                    .map(|_| ()),
-                LedgerCommand::Reopen { .. } => self.reopen(id).map(|_| ()),
-            };
-            done.map_err(|e| format!("a PR comment by @{}: {e}", c.author))?;
+            self.apply_command(command, id, Some(format!("@{}", c.author)), &c.created_at)
+                .map_err(|e| format!("a PR comment by @{}: {e}", c.author))?;
         }
         Ok(())
     }
