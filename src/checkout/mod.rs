@@ -5,6 +5,7 @@
 //! a worktree detached at the head commit inside its run directory.
 
 mod diff;
+pub mod hunks;
 pub mod pieces;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::PostMode;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "deep-review",
@@ -177,11 +179,18 @@ pub struct ReviewArgs {
     #[arg(long)]
     pub keep_worktree: bool,
 
-    /// Post to the PR: `comment` (the default: create the report comment, or update
-    /// the one posted before), `check` (a check run with the verdict and an annotation
-    /// per finding, for repositories that gate merges on checks) or `both`
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "comment", value_name = "WHERE")]
+    /// Post to the PR, one or more of (comma-separated): `comment` (create the report
+    /// comment, or update the one posted before), `review` (a pull-request review with a
+    /// comment on the lines of each finding), `check` (a check run with the verdict and an
+    /// annotation per finding); `both` is `comment,check`. A bare `--post` posts what
+    /// `github.post` says (`comment` unless configured)
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_parser = parse_post, value_name = "WHERE")]
     pub post: Option<PostArg>,
+
+    /// With `--post review`: request changes when a finding at or above this severity
+    /// remains (the review is a comment otherwise; it never approves)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub request_changes_on: Option<FailOnArg>,
 
     /// When agents may run commands that write (tests, builds) in the
     /// sandboxed worktree: never, trusted (local branches and
@@ -226,20 +235,35 @@ pub enum FormatArg {
     Sarif,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PostArg {
-    Comment,
-    Check,
-    Both,
-}
+/// `--post`'s value: where, or (a bare `--post`) whatever `github.post`
+/// says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostArg(pub Option<Vec<PostMode>>);
 
-impl PostArg {
-    pub fn comment(self) -> bool {
-        matches!(self, PostArg::Comment | PostArg::Both)
+fn parse_post(s: &str) -> Result<PostArg, String> {
+    if s.trim().is_empty() {
+        return Ok(PostArg(None));
     }
-    pub fn check(self) -> bool {
-        matches!(self, PostArg::Check | PostArg::Both)
+    let mut modes = Vec::new();
+    for word in s.split(',').map(str::trim) {
+        let more: &[PostMode] = match word {
+            "comment" => &[PostMode::Comment],
+            "review" => &[PostMode::Review],
+            "check" => &[PostMode::Check],
+            "both" => &[PostMode::Comment, PostMode::Check],
+            _ => {
+                return Err(format!(
+                    "{word:?} is not a place to post: comment, review, check (comma-separated), or both"
+                ));
+            }
+        };
+        for m in more {
+            if !modes.contains(m) {
+                modes.push(*m);
+            }
+        }
     }
+    Ok(PostArg(Some(modes)))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -161,6 +161,12 @@ fn flag_overrides(args: &ReviewArgs) -> FlagOverrides {
                 .collect()
         }),
         fail_on: args.fail_on.map(|f| f.name().to_string()),
+        post: args
+            .post
+            .as_ref()
+            .and_then(|p| p.0.as_ref())
+            .map(|modes| modes.iter().map(|m| m.name().to_string()).collect()),
+        request_changes_on: args.request_changes_on.map(|f| f.name().to_string()),
         keep_worktree: args.keep_worktree,
         exec: args.exec.map(|e| e.name().to_string()),
         allow_unconfined: args.allow_unconfined,

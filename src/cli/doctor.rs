@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::agents;
 use crate::agents::install::{auth_status, install_hint, tested_version};
-use crate::config::Config;
+use crate::config::{Config, PostMode};
 use crate::exit::Exit;
 use crate::github::{Github, find_token};
 
@@ -30,6 +30,61 @@ impl Checks {
         self.problems += 1;
         self.lines.push(format!("  ✗  {text}\n     fix: {fix}"));
     }
+}
+
+enum Verdict {
+    Ok(String),
+    Note(String),
+    Problem(String, &'static str),
+}
+
+/// Whether the token can post where `github.post` says: classic tokens by
+/// their scopes, GitHub App tokens (`ghs_`, an Actions job's) by what
+/// their job grants, fine-grained ones by what they must be given (GitHub
+/// does not list their permissions).
+fn post_checks(modes: &[PostMode], token: &str, scopes: Option<&str>) -> Vec<Verdict> {
+    let app = token.starts_with("ghs_");
+    let personal = ["ghp_", "gho_", "ghu_", "github_pat_"]
+        .iter()
+        .any(|p| token.starts_with(p));
+    let mut out = Vec::new();
+    for &mode in modes {
+        let name = mode.name();
+        let writes_prs = matches!(mode, PostMode::Comment | PostMode::Review);
+        let needs = if writes_prs {
+            "`pull-requests: write`"
+        } else {
+            "`checks: write`"
+        };
+        let verdict = match (mode, scopes) {
+            (PostMode::Check, _) if personal => Verdict::Problem(
+                "--post check: GitHub lets only GitHub App tokens create check runs, and this is a personal token".into(),
+                "post checks from GitHub Actions (the job's GITHUB_TOKEN with `permissions: checks: write`), or set github.post without \"check\"",
+            ),
+            (_, Some(s)) if writes_prs => {
+                let granted: Vec<&str> = s.split(',').map(str::trim).collect();
+                if granted.contains(&"repo") {
+                    Verdict::Ok(format!("--post {name}: the `repo` scope allows it"))
+                } else if granted.contains(&"public_repo") {
+                    Verdict::Note(format!("--post {name}: the `public_repo` scope allows it on public repositories only"))
+                } else {
+                    Verdict::Problem(
+                        format!("--post {name}: the token's scopes cannot write to pull requests"),
+                        "give the token the `repo` scope (`public_repo` for public repositories), e.g. `gh auth refresh -s repo`",
+                    )
+                }
+            }
+            _ if app => Verdict::Note(format!(
+                "--post {name}: a GitHub App token; the job or app needs {needs}"
+            )),
+            _ => Verdict::Note(format!(
+                "--post {name}: a fine-grained token needs Pull requests: read{}",
+                if writes_prs { " and write" } else { "; check runs need a GitHub App token" }
+            )),
+        };
+        out.push(verdict);
+    }
+    out
 }
 
 pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
@@ -91,11 +146,22 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
                 crate::github::TokenSource::Env(var) => var.to_string(),
                 crate::github::TokenSource::GhCli => "gh auth token".into(),
             };
-            match Github::new(&config.github.api_url, Some(token)) {
+            match Github::new(&config.github.api_url, Some(token.clone())) {
                 Err(e) => c.problem(format!("GitHub: {e}"), "check github.api_url"),
                 Ok(gh) => match gh.whoami().await {
-                    Ok((login, Some(scopes))) => c.ok(format!("GitHub token from {from}: @{login}, scopes: {}", if scopes.is_empty() { "none" } else { &scopes })),
-                    Ok((login, None)) => c.ok(format!("GitHub token from {from}: @{login} (fine-grained: needs Pull requests and Contents read, Pull requests write for --post)")),
+                    Ok((login, scopes)) => {
+                        match &scopes {
+                            Some(scopes) => c.ok(format!("GitHub token from {from}: @{login}, scopes: {}", if scopes.is_empty() { "none" } else { scopes })),
+                            None => c.ok(format!("GitHub token from {from}: @{login}")),
+                        }
+                        for check in post_checks(&config.github.post, &token, scopes.as_deref()) {
+                            match check {
+                                Verdict::Ok(text) => c.ok(text),
+                                Verdict::Note(text) => c.note(text),
+                                Verdict::Problem(text, fix) => c.problem(text, fix),
+                            }
+                        }
+                    }
                     Err(e) => c.problem(format!("GitHub token from {from}: {e}"), &super::failure::github_hint(&e)),
                 },
             }
@@ -166,4 +232,49 @@ fn probe_write(dir: &std::path::Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".doctor-{}", std::process::id()));
     std::fs::write(&probe, b"")?;
     std::fs::remove_file(probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(v: &[Verdict]) -> Vec<String> {
+        v.iter()
+            .map(|v| match v {
+                Verdict::Ok(t) => format!("ok {t}"),
+                Verdict::Note(t) => format!("note {t}"),
+                Verdict::Problem(t, _) => format!("problem {t}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_post_mode_is_checked_against_the_token() {
+        use PostMode::*;
+        let all = [Comment, Review, Check];
+        let classic = words(&post_checks(&all, "ghp_x", Some("repo, read:org")));
+        assert!(classic[0].starts_with("ok --post comment"), "{classic:?}");
+        assert!(classic[1].starts_with("ok --post review"), "{classic:?}");
+        assert!(
+            classic[2].starts_with("problem --post check"),
+            "{classic:?}"
+        );
+        let public = words(&post_checks(&[Review], "ghp_x", Some("public_repo")));
+        assert!(public[0].starts_with("note --post review: the `public_repo`"));
+        let none = words(&post_checks(&[Comment], "gho_x", Some("read:org")));
+        assert!(none[0].starts_with("problem --post comment"), "{none:?}");
+        let app = words(&post_checks(&[Check, Review], "ghs_x", None));
+        assert_eq!(
+            app,
+            [
+                "note --post check: a GitHub App token; the job or app needs `checks: write`",
+                "note --post review: a GitHub App token; the job or app needs `pull-requests: write`"
+            ]
+        );
+        let fine = words(&post_checks(&[Review, Check], "github_pat_x", None));
+        assert!(fine[0].starts_with(
+            "note --post review: a fine-grained token needs Pull requests: read and write"
+        ));
+        assert!(fine[1].starts_with("problem --post check"));
+    }
 }

@@ -117,6 +117,12 @@ pub fn github_hint(e: &GithubError) -> String {
         GithubError::Unreachable { .. } => {
             "check the network, or github.api_url for GitHub Enterprise".into()
         }
+        GithubError::Unprocessable { .. } => {
+            "GitHub did not accept what was sent; the report is saved, post it as a comment with `--post comment`".into()
+        }
+        GithubError::PendingReview { .. } => {
+            "submit or delete your pending review on the pull request's Files tab, then post again".into()
+        }
         GithubError::NoGraphql { .. } => {
             "for GitHub Enterprise Server set github.api_url to https://HOST/api/v3 (or https://HOST); GraphQL is then read from https://HOST/api/graphql".into()
         }

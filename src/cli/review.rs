@@ -10,7 +10,7 @@ use super::args::ReviewArgs;
 use super::commands::io_failure;
 use super::failure::Failure;
 use super::output;
-use crate::config::{Config, Format};
+use crate::config::{Config, Format, PostMode};
 use crate::exit::Exit;
 use crate::pipeline::{self, Request, Target};
 use crate::report::Report;
@@ -63,7 +63,7 @@ pub async fn run(
         ))
         .map_err(io_failure)?;
     }
-    if let Some(post) = args.post {
+    if args.post.is_some() {
         if report.target.pr.is_none() {
             return Err(Failure::usage(
                 "--post needs a pull request",
@@ -81,7 +81,8 @@ pub async fn run(
                 ),
             )
         };
-        if post.comment() {
+        let modes = &config.github.post;
+        if modes.contains(&PostMode::Comment) {
             let url = pipeline::post_comment(config, report, &full)
                 .await
                 .map_err(failed)?;
@@ -89,7 +90,33 @@ pub async fn run(
                 output::note(&format!("posted: {url}"));
             }
         }
-        if post.check() {
+        if modes.contains(&PostMode::Review) {
+            let posted = pipeline::post_review(config, report, &finished.run, &full)
+                .await
+                .map_err(failed)?;
+            for w in &posted.warnings {
+                output::note(&format!("warning: {w}"));
+            }
+            if !quiet {
+                let mut line = format!(
+                    "review: {} ({} on their lines",
+                    posted.url,
+                    posted.inline.len()
+                );
+                if !posted.refused.is_empty() {
+                    line.push_str(&format!(
+                        "; GitHub refused the lines of {}, in the body instead",
+                        posted.refused.join(", ")
+                    ));
+                }
+                if posted.tidied > 0 {
+                    line.push_str(&format!("; {} earlier thread(s) resolved", posted.tidied));
+                }
+                line.push(')');
+                output::note(&line);
+            }
+        }
+        if modes.contains(&PostMode::Check) {
             let url = pipeline::post_check(config, report).await.map_err(failed)?;
             if !quiet {
                 output::note(&format!("check run: {url}"));
@@ -128,6 +155,12 @@ async fn preflight(config: &Config, target: &Target, args: &ReviewArgs) -> Resul
                 "use it with `deep-review pr N`; for a branch, keep the report with -o",
             ));
         }
+        if config.github.post.is_empty() {
+            return Err(Failure::usage(
+                "--post has nowhere to post: github.post is empty",
+                "name it: --post comment, review or check (comma-separated), or set github.post",
+            ));
+        }
         let host = crate::github::web_host(&config.github.api_url);
         let Some((token, _)) = crate::github::find_token(&host).await else {
             return Err(Failure::usage(
@@ -140,7 +173,7 @@ async fn preflight(config: &Config, target: &Target, args: &ReviewArgs) -> Resul
         let personal = ["ghp_", "gho_", "ghu_", "github_pat_"]
             .iter()
             .any(|p| token.starts_with(p));
-        if args.post.is_some_and(|p| p.check()) && personal {
+        if config.github.post.contains(&PostMode::Check) && personal {
             return Err(Failure::usage(
                 "--post check needs a GitHub App token: GitHub does not let personal or OAuth tokens create check runs",
                 "run it in GitHub Actions with `permissions: checks: write` (the job's GITHUB_TOKEN), or use --post comment",

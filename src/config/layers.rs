@@ -45,6 +45,10 @@ pub struct FlagOverrides {
     pub timeout: Option<String>,
     pub formats: Option<Vec<String>>,
     pub fail_on: Option<String>,
+    /// `--post WHERE` (`comment`, `review`, `check`; none for a bare
+    /// `--post`).
+    pub post: Option<Vec<String>>,
+    pub request_changes_on: Option<String>,
     pub keep_worktree: bool,
     pub exec: Option<String>,
     pub allow_unconfined: bool,
@@ -282,6 +286,16 @@ fn flag_layers(flags: &FlagOverrides) -> Vec<Layer> {
     }
     if let Some(f) = &flags.fail_on {
         push("--fail-on", "review.fail_on", f.clone().into());
+    }
+    if let Some(p) = &flags.post {
+        push("--post", "github.post", list(&p.join(",")));
+    }
+    if let Some(r) = &flags.request_changes_on {
+        push(
+            "--request-changes-on",
+            "github.request_changes_on",
+            r.clone().into(),
+        );
     }
     if flags.keep_worktree {
         push("--keep-worktree", "review.keep_worktree", true.into());

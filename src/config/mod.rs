@@ -7,7 +7,9 @@ mod layers;
 mod types;
 
 pub use layers::{FlagOverrides, LoadOptions};
-pub use types::{AgentConfig, Config, ExecPolicy, FailOn, Format, Sandbox, parse_duration};
+pub use types::{
+    AgentConfig, Config, ExecPolicy, FailOn, Format, PostMode, Sandbox, parse_duration,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -87,6 +87,27 @@ pub struct Consolidation {
 pub struct Github {
     pub api_url: String,
     pub strip_env: Vec<String>,
+    pub post: Vec<PostMode>,
+    pub request_changes_on: FailOn,
+}
+
+/// Where `--post` posts a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostMode {
+    Comment,
+    Review,
+    Check,
+}
+
+impl PostMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            PostMode::Comment => "comment",
+            PostMode::Review => "review",
+            PostMode::Check => "check",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

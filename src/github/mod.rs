@@ -4,10 +4,12 @@
 mod commands;
 mod endpoints;
 mod remote;
+mod review;
 
 pub use commands::{CommandError, CommentCommand, LedgerCommand};
 
 pub use endpoints::Endpoints;
+pub use review::{DraftComment, Fold, OwnThread, PostedReview, ReviewDraft, ReviewEvent};
 
 use std::time::Duration;
 
@@ -40,6 +42,10 @@ pub enum GithubError {
     Unexpected(String),
     #[error("GitHub's GraphQL API is not at {url} (it answered 404)")]
     NoGraphql { url: String },
+    #[error("GitHub refused the request: {message}")]
+    Unprocessable { message: String },
+    #[error("this account already has a pending review on the pull request ({message})")]
+    PendingReview { message: String },
 }
 
 fn rate_limit_message(secondary: bool, reset: Option<&str>) -> String {
@@ -111,6 +117,8 @@ pub struct Github {
     api_url: String,
     graphql_url: String,
     has_token: bool,
+    /// The longest a rate limit is waited out before giving up.
+    patience: Duration,
 }
 
 /// A pull request as the review needs it.
@@ -231,7 +239,14 @@ impl Github {
             api_url: endpoints.rest,
             graphql_url: endpoints.graphql,
             has_token: token.is_some(),
+            patience: Duration::from_secs(90),
         })
+    }
+
+    /// The longest wait for a rate limit to lift (90 s by default).
+    pub fn with_patience(mut self, patience: Duration) -> Github {
+        self.patience = patience;
+        self
     }
 
     async fn get<T: for<'de> Deserialize<'de>>(
@@ -548,35 +563,12 @@ impl Github {
 
     fn classify(&self, e: octocrab::Error, repo: &RepoRef, number: Option<u64>) -> GithubError {
         match e {
-            octocrab::Error::GitHub { source, .. } => {
-                let status = source.status_code.as_u16();
-                let message = source.message.clone();
-                let lower = message.to_lowercase();
-                match status {
-                    401 => GithubError::BadToken { message },
-                    403 | 429 if lower.contains("secondary rate limit") => {
-                        GithubError::RateLimited {
-                            reset: None,
-                            secondary: true,
-                        }
-                    }
-                    403 | 429 if lower.contains("rate limit") => GithubError::RateLimited {
-                        reset: None,
-                        secondary: false,
-                    },
-                    404 => match number {
-                        Some(n) if !lower.contains("repository") => GithubError::PrNotFound {
-                            repo: repo.to_string(),
-                            number: n,
-                        },
-                        _ => GithubError::RepoNotFound {
-                            repo: repo.to_string(),
-                            with_token: self.has_token,
-                        },
-                    },
-                    _ => GithubError::Api { status, message },
-                }
-            }
+            octocrab::Error::GitHub { source, .. } => self.classify_status(
+                source.status_code.as_u16(),
+                source.message.clone(),
+                repo,
+                number,
+            ),
             other => {
                 let text = other.to_string();
                 if text.contains("connect") || text.contains("dns") || text.contains("timed out") {
@@ -588,6 +580,39 @@ impl Github {
                     GithubError::Unexpected(text)
                 }
             }
+        }
+    }
+
+    /// An HTTP error status and GitHub's message as an error.
+    fn classify_status(
+        &self,
+        status: u16,
+        message: String,
+        repo: &RepoRef,
+        number: Option<u64>,
+    ) -> GithubError {
+        let lower = message.to_lowercase();
+        match status {
+            401 => GithubError::BadToken { message },
+            403 | 429 if lower.contains("secondary rate limit") => GithubError::RateLimited {
+                reset: None,
+                secondary: true,
+            },
+            403 | 429 if lower.contains("rate limit") => GithubError::RateLimited {
+                reset: None,
+                secondary: false,
+            },
+            404 => match number {
+                Some(n) if !lower.contains("repository") => GithubError::PrNotFound {
+                    repo: repo.to_string(),
+                    number: n,
+                },
+                _ => GithubError::RepoNotFound {
+                    repo: repo.to_string(),
+                    with_token: self.has_token,
+                },
+            },
+            _ => GithubError::Api { status, message },
         }
     }
 

@@ -38,7 +38,7 @@ pub use error::{ErrorKind, PipelineError};
 pub use fanout::spec;
 use finish::Reviewed;
 pub use finish::{load_report, report_target, resolutions_of, write_reports};
-pub use post::{check_run, post_check, post_comment};
+pub use post::{PostedReview, check_run, post_check, post_comment, post_review};
 pub use prepare::CONTEXT_FILE;
 use prepare::Prepared;
 use rundir::{Manifest, RunDir, RunState};

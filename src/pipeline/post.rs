@@ -1,9 +1,30 @@
 //! Posting a report to its pull request.
 
+use std::collections::HashSet;
+
 use super::error::PipelineError;
-use crate::config::{Config, Format};
-use crate::github::{self, Github, RepoRef};
+use super::rundir::RunDir;
+use crate::checkout::hunks::Hunks;
+use crate::config::{Config, FailOn, Format};
+use crate::github::{self, Github, GithubError, RepoRef, ReviewEvent};
 use crate::report::Report;
+use crate::report::review::{FINDING_TAG, Options, earlier_threads, plan};
+use crate::rounds::Ledger;
+
+/// The pull request a report is of, and a client for its host.
+async fn connect(
+    config: &Config,
+    report: &Report,
+) -> Result<(Github, RepoRef, u64), PipelineError> {
+    let (Some(spec), Some(number)) = (report.target.repo.as_deref(), report.target.pr) else {
+        return Err(PipelineError::NoRepository);
+    };
+    let host = github::web_host(&config.github.api_url);
+    let repo = RepoRef::parse(spec, &host).ok_or(PipelineError::NoRepository)?;
+    let token = github::find_token(&host).await.map(|(t, _)| t);
+    let gh = Github::new(&config.github.api_url, token)?;
+    Ok((gh, repo, number))
+}
 
 /// Posts the report as the pull request's deep-review comment, updating
 /// the one posted before. Returns the comment's URL.
@@ -12,13 +33,7 @@ pub async fn post_comment(
     report: &Report,
     full_report: &str,
 ) -> Result<String, PipelineError> {
-    let (Some(spec), Some(number)) = (report.target.repo.as_deref(), report.target.pr) else {
-        return Err(PipelineError::NoRepository);
-    };
-    let host = github::web_host(&config.github.api_url);
-    let repo = RepoRef::parse(spec, &host).ok_or(PipelineError::NoRepository)?;
-    let token = github::find_token(&host).await.map(|(t, _)| t);
-    let gh = Github::new(&config.github.api_url, token)?;
+    let (gh, repo, number) = connect(config, report).await?;
     let body = crate::report::render(report, Format::Github, Some(full_report));
     Ok(gh
         .post_report(&repo, number, &body, crate::report::markdown::MARKER)
@@ -98,13 +113,134 @@ pub fn check_run(report: &Report, fail_on: crate::config::FailOn) -> serde_json:
 
 /// Posts the report as a check run on the reviewed head. Returns its URL.
 pub async fn post_check(config: &Config, report: &Report) -> Result<String, PipelineError> {
-    let (Some(spec), Some(_)) = (report.target.repo.as_deref(), report.target.pr) else {
-        return Err(PipelineError::NoRepository);
-    };
-    let host = github::web_host(&config.github.api_url);
-    let repo = RepoRef::parse(spec, &host).ok_or(PipelineError::NoRepository)?;
-    let token = github::find_token(&host).await.map(|(t, _)| t);
-    let gh = Github::new(&config.github.api_url, token)?;
+    let (gh, repo, _) = connect(config, report).await?;
     let body = check_run(report, config.review.fail_on);
     Ok(gh.post_check_run(&repo, body).await?)
+}
+
+/// What `--post review` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedReview {
+    pub url: String,
+    /// Findings commented on their lines, with each comment's URL.
+    pub inline: Vec<(String, String)>,
+    /// Findings GitHub would not take on a line: in the body instead.
+    pub refused: Vec<String>,
+    /// Earlier rounds' threads resolved or folded away.
+    pub tidied: usize,
+    /// What could not be done and did not stop the review being posted.
+    pub warnings: Vec<String>,
+}
+
+/// Submits the report as a pull-request review: comments on the lines of
+/// the findings the run's diff shows, the rest in the body; a comment
+/// GitHub refuses moves to the body; the earlier rounds' threads are then
+/// resolved and folded away, and the ledger links each finding to its
+/// comment.
+pub async fn post_review(
+    config: &Config,
+    report: &Report,
+    run: &RunDir,
+    full_report: &str,
+) -> Result<PostedReview, PipelineError> {
+    let (gh, repo, number) = connect(config, report).await?;
+    // A run without its diff (removed by hand) still posts: in the body.
+    let hunks = std::fs::read_to_string(run.diff())
+        .map(|d| Hunks::parse(&d))
+        .unwrap_or_default();
+    let mut options = Options {
+        request_changes_on: config.github.request_changes_on,
+        full_report: Some(full_report),
+        note: None,
+    };
+    let mut refused: HashSet<String> = HashSet::new();
+    let mut draft = plan(report, &hunks, &options, &refused);
+    let mut probed = false;
+    let posted = loop {
+        match gh.submit_review(&repo, number, &draft).await {
+            Ok(posted) => break posted,
+            Err(GithubError::Unprocessable { message })
+                if draft.event == ReviewEvent::RequestChanges
+                    && message.to_lowercase().contains("own pull request") =>
+            {
+                options.request_changes_on = FailOn::None;
+                options.note = Some(
+                    "Changes would have been requested, but GitHub does not let an account request changes on its own pull request.".into(),
+                );
+                draft = plan(report, &hunks, &options, &refused);
+            }
+            Err(GithubError::Unprocessable { message })
+                if !probed && !draft.comments.is_empty() =>
+            {
+                probed = true;
+                let bad = gh.unanchorable(&repo, number, &draft).await?;
+                if bad.is_empty() {
+                    return Err(GithubError::Unprocessable { message }.into());
+                }
+                refused.extend(bad);
+                draft = plan(report, &hunks, &options, &refused);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mut warnings = Vec::new();
+    let mut tidied = 0;
+    match gh.viewer().await {
+        None => warnings.push(
+            "earlier review threads were left as they are: the token's account is unknown".into(),
+        ),
+        Some(me) => match gh.own_threads(&repo, number, &me, FINDING_TAG).await {
+            Err(e) => warnings.push(format!("earlier review threads were left as they are: {e}")),
+            Ok(threads) => {
+                for step in earlier_threads(report, &threads) {
+                    let mut done = true;
+                    if step.resolve
+                        && let Err(e) = gh.resolve_thread(&repo, number, &step.thread_id).await
+                    {
+                        warnings.push(format!("an earlier review thread stays open: {e}"));
+                        done = false;
+                    }
+                    if let Some(why) = step.fold
+                        && let Err(e) = gh.fold_comment(&repo, number, &step.comment_id, why).await
+                    {
+                        warnings.push(format!("an earlier review comment stays unfolded: {e}"));
+                        done = false;
+                    }
+                    tidied += usize::from(done);
+                }
+            }
+        },
+    }
+    if !posted.comments.is_empty() {
+        link_comments(run, report.run.round, &posted.comments)?;
+    }
+    let mut refused: Vec<String> = refused.into_iter().collect();
+    refused.sort();
+    Ok(PostedReview {
+        url: posted.url,
+        inline: posted.comments,
+        refused,
+        tidied,
+        warnings,
+    })
+}
+
+/// Each finding of `round` commented on gets its comment's URL in the
+/// ledger.
+fn link_comments(
+    run: &RunDir,
+    round: u32,
+    comments: &[(String, String)],
+) -> Result<(), PipelineError> {
+    let Some(parent) = run.root.parent() else {
+        return Ok(());
+    };
+    Ledger::update(parent, |ledger| {
+        for e in ledger.entries.iter_mut().filter(|e| e.round == round) {
+            if let Some((_, url)) = comments.iter().find(|(id, _)| *id == e.id) {
+                e.comment = Some(url.clone());
+            }
+        }
+        Ok::<_, PipelineError>(())
+    })
 }

@@ -150,10 +150,34 @@ pub fn render_github(report: &Report, full_report: Option<&str>) -> String {
     cut(&last, report, full_report)
 }
 
+#[derive(Template)]
+#[template(path = "finding.md", escape = "none")]
+struct One<'a> {
+    f: &'a FindingView,
+}
+
+/// One finding as the comment form shows it, with its excerpt or (for a
+/// comment that sits on its lines) without.
+pub fn finding(report: &Report, f: &ReportFinding, with_excerpt: bool) -> String {
+    let budget = Budget {
+        github: true,
+        raw_appendix: false,
+        fold_all_excerpts: false,
+        max_excerpt_lines: usize::MAX,
+    };
+    let mut view = finding_view(report, f, budget);
+    if !with_excerpt {
+        view.excerpt = None;
+    }
+    One { f: &view }
+        .render()
+        .expect("the finding template renders")
+}
+
 /// Where the full report lives, for people reading the comment: its file
 /// name and run, never the reviewer's local path (which would leak their
 /// home directory into a public comment and is of no use to others).
-fn full_report_place(report: &Report, full: Option<&str>) -> Option<String> {
+pub fn full_report_place(report: &Report, full: Option<&str>) -> Option<String> {
     let file = std::path::Path::new(full?).file_name()?.to_string_lossy();
     let id: String = report.run.id.chars().filter(|c| *c != '`').collect();
     Some(format!(

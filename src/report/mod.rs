@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod model;
 pub mod model_names;
 pub mod resolution;
+pub mod review;
 pub mod sarif;
 pub mod text;
 

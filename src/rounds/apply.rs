@@ -322,6 +322,7 @@ pub fn record(
                 raised_again: 0,
                 resolutions: Vec::new(),
                 shown: Some(Box::new(shown.clone())),
+                comment: None,
             }),
         }
     }

@@ -95,6 +95,10 @@ pub struct Entry {
     /// can carry it over in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shown: Option<Box<ReportFinding>>,
+    /// The inline review comment (`--post review`) of the last round it
+    /// was posted in: its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl Entry {
@@ -466,6 +470,7 @@ pub(crate) mod test_support {
             raised_again: 0,
             resolutions: Vec::new(),
             shown: None,
+            comment: None,
         }
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod end_to_end;
 mod github;
 mod hostile;
+mod inline_review;
 mod parsers;
 mod pr_end_to_end;
 mod report;
