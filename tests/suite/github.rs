@@ -1,9 +1,11 @@
 //! The GitHub client against a local mock of the API.
 
+use crate::common;
 use crate::common::github::{MockGithub, pr_payload};
 use deep_review::cli::failure::github_hint;
 use deep_review::github::{
-    Github, GithubError, RepoRef, TokenSource, fetch_pull_request, token_from,
+    DraftComment, Fold, Github, GithubError, RepoRef, ReviewDraft, ReviewEvent, TokenSource,
+    fetch_pull_request, token_from,
 };
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
@@ -468,4 +470,205 @@ async fn a_check_run_with_many_annotations_is_sent_in_batches() {
             (Some("t"), Some("s"))
         );
     }
+}
+
+fn draft(lines: &[u32]) -> ReviewDraft {
+    ReviewDraft {
+        commit_id: HEAD.into(),
+        body: "<!-- deep-review:review run=r -->\nsummary".into(),
+        event: ReviewEvent::Comment,
+        comments: lines
+            .iter()
+            .map(|&l| DraftComment {
+                finding: format!("F{l}"),
+                path: "stats.py".into(),
+                line: l,
+                start_line: (l > 1).then_some(l - 1),
+                body: format!("<!-- deep-review:finding run=r round=1 id=F{l} -->\ntext"),
+            })
+            .collect(),
+    }
+}
+
+/// GitHub refuses a whole review for one comment off the diff and does
+/// not say which: it is found with pending reviews, each deleted again, so
+/// nothing is published until the review goes out without it.
+#[tokio::test]
+async fn a_comment_github_refuses_is_found_without_publishing_anything() {
+    let gh = MockGithub::start().await;
+    let reviews = gh.serve_reviews(&[13]).await;
+    let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let d = draft(&[3, 5, 13, 20, 21]);
+    let err = client.submit_review(&widget(), 7, &d).await.unwrap_err();
+    assert!(
+        matches!(&err, GithubError::Unprocessable { message } if message == "Unprocessable Entity: Line could not be resolved"),
+        "{err:?}"
+    );
+    let refused = client.unanchorable(&widget(), 7, &d).await.unwrap();
+    assert_eq!(refused, ["F13"]);
+    {
+        let s = reviews.state();
+        assert!(s.submitted.is_empty(), "nothing published while probing");
+        assert!(s.pending_created >= 2);
+        assert_eq!(s.pending_created, s.pending_deleted, "every probe deleted");
+    }
+    let mut kept = d.clone();
+    kept.comments.retain(|c| c.finding != "F13");
+    let posted = client.submit_review(&widget(), 7, &kept).await.unwrap();
+    assert_eq!(
+        posted.url,
+        format!(
+            "https://github.com/acme/widget/pull/7#pullrequestreview-{}",
+            reviews.state().submitted[0].0
+        )
+    );
+    let linked: Vec<&str> = posted.comments.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(linked, ["F3", "F5", "F20", "F21"]);
+    assert!(posted.comments[0].1.contains("#discussion_r"));
+    let sent = &reviews.state().submitted[0].1;
+    assert_eq!(sent["event"], "COMMENT");
+    assert_eq!(sent["commit_id"], HEAD);
+    assert_eq!(
+        sent["comments"][0],
+        json!({"path": "stats.py", "line": 3, "start_line": 2, "side": "RIGHT", "start_side": "RIGHT",
+            "body": "<!-- deep-review:finding run=r round=1 id=F3 -->\ntext"})
+    );
+}
+
+/// A pending review of the same account blocks probing: said as such, not
+/// taken for refused lines.
+#[tokio::test]
+async fn a_pending_review_of_the_account_is_named() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widget/pulls/7/reviews"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"message": "Unprocessable Entity", "errors": ["User can only have one pending review per pull request"]})))
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let err = client
+        .unanchorable(&widget(), 7, &draft(&[3, 5]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GithubError::PendingReview { .. }), "{err:?}");
+    assert!(github_hint(&err).contains("pending review"));
+}
+
+/// GitHub's secondary rate limit says how long to wait: waited out, then
+/// the review goes through once.
+#[tokio::test]
+async fn a_secondary_rate_limit_on_a_review_is_waited_out() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widget/pulls/7/reviews"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&gh.server)
+        .await;
+    let reviews = gh.serve_reviews(&[]).await;
+    let client = Github::new(&gh.url(), Some("t0ken".into()))
+        .unwrap()
+        .with_patience(std::time::Duration::from_secs(5));
+    client
+        .submit_review(&widget(), 7, &draft(&[3]))
+        .await
+        .unwrap();
+    let posts = gh
+        .received()
+        .await
+        .into_iter()
+        .filter(|(m, _)| m == "POST")
+        .count();
+    assert_eq!(posts, 2);
+    assert_eq!(reviews.state().submitted.len(), 1);
+}
+
+/// An exhausted primary limit that resets past the patience is an error
+/// naming the reset, after one request.
+#[tokio::test]
+async fn an_exhausted_rate_limit_on_a_review_names_its_reset() {
+    let gh = MockGithub::start().await;
+    let reset = jiff::Timestamp::now().as_second() + 3600;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/widget/pulls/7/reviews"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .set_body_json(json!({"message": "API rate limit exceeded for user ID 1."})),
+        )
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let err = client
+        .submit_review(&widget(), 7, &draft(&[3]))
+        .await
+        .unwrap_err();
+    match err {
+        GithubError::RateLimited {
+            secondary: false,
+            reset: Some(at),
+        } => assert_eq!(at, jiff::Timestamp::from_second(reset).unwrap().to_string()),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Only threads our account opened with deep-review's tag are ours: a tag
+/// planted by someone else is not.
+#[tokio::test]
+async fn our_threads_are_found_resolved_and_folded() {
+    let gh = MockGithub::start().await;
+    let tagged = "<!-- deep-review:finding run=r1 round=1 id=I1 -->\ntext";
+    let node = |id: &str, login: &str, body: &str| {
+        json!({"id": format!("T_{id}"), "isResolved": false, "comments": {"nodes": [
+            {"id": format!("C_{id}"), "isMinimized": false, "author": {"login": login}, "body": body}]}})
+    };
+    gh.serve_own_threads(json!([
+        node("ours", common::github::POSTER, tagged),
+        node("planted", "mallory", tagged),
+        node("plain", common::github::POSTER, "a human-style comment"),
+    ]))
+    .await;
+    let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let threads = client
+        .own_threads(&widget(), 7, "Deep-Review-Bot", "deep-review:finding")
+        .await
+        .unwrap();
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    assert_eq!(
+        (
+            threads[0].thread_id.as_str(),
+            threads[0].comment_id.as_str()
+        ),
+        ("T_ours", "C_ours")
+    );
+    client.resolve_thread(&widget(), 7, "T_ours").await.unwrap();
+    client
+        .fold_comment(&widget(), 7, "C_ours", Fold::Outdated)
+        .await
+        .unwrap();
+    let sent = gh.graphql_sent().await;
+    assert!(
+        sent[1]["query"]
+            .as_str()
+            .unwrap()
+            .contains("resolveReviewThread")
+    );
+    assert_eq!(sent[1]["variables"], json!({"id": "T_ours"}));
+    assert!(
+        sent[2]["query"]
+            .as_str()
+            .unwrap()
+            .contains("minimizeComment")
+    );
+    assert_eq!(
+        sent[2]["variables"],
+        json!({"id": "C_ours", "why": "OUTDATED"})
+    );
 }

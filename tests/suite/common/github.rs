@@ -2,8 +2,97 @@
 //! GitHub's documented examples, for acme/widget pull request 7.
 
 use serde_json::{Value, json};
-use wiremock::matchers::{body_string_contains, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use std::sync::{Arc, Mutex};
+
+use wiremock::matchers::{body_string_contains, method, path, path_regex, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The state behind [`MockGithub::serve_reviews`].
+#[derive(Clone)]
+pub struct Reviews {
+    bad_lines: Vec<u64>,
+    state: Arc<Mutex<ReviewState>>,
+}
+
+#[derive(Default)]
+pub struct ReviewState {
+    next: u64,
+    /// Submitted reviews: their request bodies and comments as GitHub lists them.
+    pub submitted: Vec<(u64, Value, Vec<Value>)>,
+    pub pending_created: usize,
+    pub pending_deleted: usize,
+}
+
+impl Reviews {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, ReviewState> {
+        self.state.lock().unwrap()
+    }
+}
+
+impl Respond for Reviews {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.state.lock().unwrap();
+        let segments: Vec<&str> = request.url.path().split('/').collect();
+        // /repos/acme/widget/pulls/7/reviews[/ID[/comments]]
+        let id: Option<u64> = segments.get(7).and_then(|s| s.parse().ok());
+        match (request.method.as_str(), id, segments.get(8)) {
+            ("POST", None, _) => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap();
+                let comments = body["comments"].as_array().cloned().unwrap_or_default();
+                if comments
+                    .iter()
+                    .any(|c| self.bad_lines.contains(&c["line"].as_u64().unwrap_or(0)))
+                {
+                    return ResponseTemplate::new(422).set_body_json(json!({
+                        "message": "Unprocessable Entity",
+                        "errors": ["Line could not be resolved"],
+                        "documentation_url": "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request",
+                        "status": "422"
+                    }));
+                }
+                state.next += 1;
+                let id = 80 + state.next;
+                if body.get("event").is_none() {
+                    state.pending_created += 1;
+                    return ResponseTemplate::new(200)
+                        .set_body_json(json!({"id": id, "node_id": format!("PRR_{id}"), "state": "PENDING", "body": ""}));
+                }
+                let listed: Vec<Value> = comments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let cid = id * 100 + i as u64;
+                        json!({"id": cid, "node_id": format!("PRRC_{cid}"), "pull_request_review_id": id,
+                            "path": c["path"], "line": c["line"], "body": c["body"],
+                            "user": {"login": POSTER},
+                            "html_url": format!("https://github.com/acme/widget/pull/7#discussion_r{cid}")})
+                    })
+                    .collect();
+                state.submitted.push((id, body.clone(), listed));
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": id, "node_id": format!("PRR_{id}"), "user": {"login": POSTER},
+                    "body": body["body"], "state": if body["event"] == "REQUEST_CHANGES" { "CHANGES_REQUESTED" } else { "COMMENTED" },
+                    "html_url": format!("https://github.com/acme/widget/pull/7#pullrequestreview-{id}"),
+                    "commit_id": body["commit_id"]
+                }))
+            }
+            ("DELETE", Some(id), None) => {
+                state.pending_deleted += 1;
+                ResponseTemplate::new(200).set_body_json(json!({"id": id, "state": "PENDING"}))
+            }
+            ("GET", Some(id), Some(&"comments")) => {
+                let listed = state
+                    .submitted
+                    .iter()
+                    .find(|(i, _, _)| *i == id)
+                    .map(|(_, _, c)| c.clone())
+                    .unwrap_or_default();
+                ResponseTemplate::new(200).set_body_json(listed)
+            }
+            _ => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+        }
+    }
+}
 
 pub struct MockGithub {
     pub server: MockServer,
@@ -159,6 +248,68 @@ impl MockGithub {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 900, "html_url": "https://github.com/acme/widget/pull/7#issuecomment-900"})))
             .mount(&self.server)
             .await;
+    }
+
+    /// Pull-request reviews as GitHub takes them: a comment on a line in
+    /// `bad_lines` gets the whole review a 422, a review without `event`
+    /// stays pending (and can be deleted), a submitted one lists its
+    /// comments.
+    pub async fn serve_reviews(&self, bad_lines: &[u64]) -> Reviews {
+        let reviews = Reviews {
+            bad_lines: bad_lines.to_vec(),
+            state: Default::default(),
+        };
+        Mock::given(path_regex(
+            r"^/repos/acme/widget/pulls/7/reviews(/[0-9]+(/comments)?)?$",
+        ))
+        .respond_with(reviews.clone())
+        .mount(&self.server)
+        .await;
+        reviews
+    }
+
+    /// The review threads deep-review's own queries see (`own_threads`),
+    /// and the mutations that resolve and fold them.
+    pub async fn serve_own_threads(&self, nodes: Value) {
+        Mock::given(method("POST"))
+            .and(body_string_contains("isMinimized"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"repository": {"pullRequest": {"reviewThreads": {
+                "pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": nodes}}}}}),
+            ))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(body_string_contains("resolveReviewThread"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"data": {"resolveReviewThread": {"thread": {"id": "x"}}}}),
+                ),
+            )
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(body_string_contains("minimizeComment"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"minimizeComment": {"minimizedComment": {"isMinimized": true}}}}),
+            ))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The GraphQL requests received, as their JSON bodies.
+    pub async fn graphql_sent(&self) -> Vec<Value> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path().ends_with("/graphql"))
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
     }
 
     /// Requests received, as (method, path).
