@@ -710,3 +710,153 @@ async fn a_pr_that_moved_since_the_given_head_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--post review`: one review, a comment on the lines of each finding
+/// (the fix as a one-click suggestion where it replaces exactly them), a
+/// line GitHub refuses moved into the body, the ledger linked to the
+/// comments; round 2 resolves and folds round 1's threads instead of
+/// piling up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_review_sits_on_the_lines_and_the_next_round_tidies_the_last() {
+    let pr = Pr::new().await;
+    // GitHub will not take a comment ending on line 15 (the median's range).
+    let reviews = pr.gh.serve_reviews(&[15]).await;
+    let out = pr
+        .cmd()
+        .args([
+            "pr",
+            "7",
+            "--repo",
+            "acme/widget",
+            "--post",
+            "review",
+            "--request-changes-on",
+            "important",
+            "-o",
+        ])
+        .arg(pr.bed.path("out.md"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(pr.runs()[0].join("report.json")).unwrap(),
+    )
+    .unwrap();
+    let (first, body, comments) = {
+        let state = reviews.state();
+        assert_eq!(state.submitted.len(), 1, "one review");
+        assert_eq!(state.pending_created, state.pending_deleted);
+        let (id, body, listed) = state.submitted[0].clone();
+        (id, body, listed)
+    };
+    assert!(
+        stderr.contains(&format!(
+            "review: https://github.com/acme/widget/pull/7#pullrequestreview-{first}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(body["event"], "REQUEST_CHANGES", "an Important finding");
+    assert_eq!(body["commit_id"], pr.head.as_str());
+    let on_lines: Vec<(String, u64)> = body["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let b = c["body"].as_str().unwrap();
+            let id = b.split(" id=").nth(1).unwrap().split(' ').next().unwrap();
+            (id.to_string(), c["line"].as_u64().unwrap())
+        })
+        .collect();
+    let findings = report["findings"].as_array().unwrap();
+    let refused: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["line_end"] == 15)
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 1, "{findings:?}");
+    assert_eq!(on_lines.len(), findings.len() - 1, "{on_lines:?}");
+    assert!(on_lines.contains(&("I1".to_string(), 9)), "{on_lines:?}");
+    assert!(
+        stderr.contains(&format!("GitHub refused the lines of {}", refused[0])),
+        "{stderr}"
+    );
+    // The refused finding is in the body, in full.
+    let text = body["body"].as_str().unwrap();
+    assert!(text.starts_with("<!-- deep-review:review run="), "{text}");
+    assert!(text.contains(&format!("### {}. ", refused[0])), "{text}");
+    assert!(text.contains("### Findings not on a line of this diff"));
+    // I1's fix replaces its line: a suggestion GitHub applies in one click.
+    let i1 = body["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["body"].as_str().unwrap().contains(" id=I1 "))
+        .unwrap();
+    assert!(
+        i1["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\n    return divide(total, len(values))\n```"),
+        "{i1}"
+    );
+    // The ledger links each finding commented on to its comment.
+    let ledger: Value = serde_json::from_str(
+        &std::fs::read_to_string(pr.bed.path("data/deep-review/acme/widget/pr-7/ledger.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let i1_entry = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "I1")
+        .unwrap();
+    let i1_listed = comments
+        .iter()
+        .find(|c| c["line"] == 9)
+        .unwrap();
+    assert_eq!(i1_entry["comment"], i1_listed["html_url"]);
+
+    // Round 2 (same findings): round 1's threads are resolved, and folded
+    // as outdated, for the new comments say it all again.
+    pr.mount(json!([])).await;
+    let reviews = pr.gh.serve_reviews(&[]).await;
+    let nodes: Vec<Value> = comments
+        .iter()
+        .map(|c| {
+            json!({"id": format!("T{}", c["id"]), "isResolved": false, "comments": {"nodes": [
+                {"id": c["node_id"], "isMinimized": false, "author": {"login": crate::common::github::POSTER}, "body": c["body"]}]}})
+        })
+        .collect();
+    pr.gh.serve_own_threads(Value::Array(nodes.clone())).await;
+    let out = pr
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--post", "review", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(reviews.state().submitted.len(), 1);
+    let round2 = reviews.state().submitted[0].1.clone();
+    assert_eq!(round2["event"], "COMMENT", "no --request-changes-on");
+    assert!(round2["body"].as_str().unwrap().contains("round 2"));
+    let sent = pr.gh.graphql_sent().await;
+    let resolved: Vec<&Value> = sent
+        .iter()
+        .filter(|b| b["query"].as_str().unwrap().contains("resolveReviewThread"))
+        .map(|b| &b["variables"]["id"])
+        .collect();
+    let folded: Vec<(&Value, &Value)> = sent
+        .iter()
+        .filter(|b| b["query"].as_str().unwrap().contains("minimizeComment"))
+        .map(|b| (&b["variables"]["id"], &b["variables"]["why"]))
+        .collect();
+    assert_eq!(resolved.len(), nodes.len(), "{sent:?}");
+    assert_eq!(folded.len(), nodes.len(), "{sent:?}");
+    assert!(folded.iter().all(|(_, why)| *why == "OUTDATED"), "{folded:?}");
+}
