@@ -44,10 +44,18 @@ case "${INPUT_FAIL_ON:-none}" in
     none|'') ;;
     *) args+=(--fail-on "$INPUT_FAIL_ON") ;;
 esac
-case "${INPUT_POST:-comment}" in
-    comment|check|both) args+=(--post "$INPUT_POST") ;;
-    none) ;;
-    *) fail_early "post must be comment, check, both or none" ;;
+post="${INPUT_POST:-comment}"
+if [ "$post" = none ]; then
+    :
+elif [ "$post" = both ] || [[ "$post" =~ ^(comment|review|check)(,(comment|review|check))*$ ]]; then
+    args+=(--post "$post")
+else
+    fail_early "post must be comment, review, check (comma-separated), both or none"
+fi
+case "${INPUT_REQUEST_CHANGES_ON:-none}" in
+    none|'') ;;
+    critical|important|suggestion) args+=(--request-changes-on "$INPUT_REQUEST_CHANGES_ON") ;;
+    *) fail_early "request-changes-on must be none, critical, important or suggestion" ;;
 esac
 
 out="${RUNNER_TEMP:-/tmp}/deep-review-$pr.md"

@@ -352,7 +352,18 @@ fn a_closed_stdout_is_not_an_error() {
 fn mistakes_are_found_before_any_agent_is_paid_for() {
     let env = Env::new();
     commit_on_main(&env.path("work"), "[review]\nfail_on = \"none\"\n");
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "pr",
+                "7",
+                "--repo",
+                "acme/widget",
+                "--post",
+                "review,nowhere",
+            ],
+            "error: invalid value 'review,nowhere' for '--post [<WHERE>]': \"nowhere\" is not a place to post: comment, review, check (comma-separated), or both\nhint: see `deep-review pr --help`\n",
+        ),
         (
             &["branch", "--post"],
             "error: --post needs a pull request\nhint: use it with `deep-review pr N`; for a branch, keep the report with -o\n",
@@ -385,6 +396,22 @@ fn mistakes_are_found_before_any_agent_is_paid_for() {
             "{args:?}: nothing was started"
         );
     }
+    // Nowhere configured for a bare --post.
+    write(
+        &env.path("home/.config/deep-review/config.toml"),
+        "[github]\npost = []\n",
+    );
+    let out = env
+        .cmd()
+        .args(["pr", "7", "--repo", "acme/widget", "--post"])
+        .env("GH_TOKEN", "ghp_x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        env.clean(&out.stderr),
+        "error: --post has nowhere to post: github.post is empty\nhint: name it: --post comment, review or check (comma-separated), or set github.post\n"
+    );
 }
 
 /// Usage mistakes that need no agent, each exit 2 with one line and a hint;

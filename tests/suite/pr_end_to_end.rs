@@ -602,6 +602,18 @@ async fn the_actions_review_step_reviews_posts_and_sets_its_outputs() {
     let (out, _) = step(&[("INPUT_PR", "7; id")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("::error::no pull request number"));
+    for (input, value) in [
+        ("INPUT_POST", "review,check;id"),
+        ("INPUT_REQUEST_CHANGES_ON", "important$(id)"),
+    ] {
+        let (out, _) = step(&[(input, value)]);
+        assert_eq!(out.status.code(), Some(2), "{input}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("::error::"),
+            "{input}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 }
 
 /// action.yml declares what the review step reads and writes, and passes
@@ -739,10 +751,9 @@ async fn a_review_sits_on_the_lines_and_the_next_round_tidies_the_last() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(pr.runs()[0].join("report.json")).unwrap(),
-    )
-    .unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(pr.runs()[0].join("report.json")).unwrap())
+            .unwrap();
     let (first, body, comments) = {
         let state = reviews.state();
         assert_eq!(state.submitted.len(), 1, "one review");
@@ -812,10 +823,7 @@ async fn a_review_sits_on_the_lines_and_the_next_round_tidies_the_last() {
         .iter()
         .find(|e| e["id"] == "I1")
         .unwrap();
-    let i1_listed = comments
-        .iter()
-        .find(|c| c["line"] == 9)
-        .unwrap();
+    let i1_listed = comments.iter().find(|c| c["line"] == 9).unwrap();
     assert_eq!(i1_entry["comment"], i1_listed["html_url"]);
 
     // Round 2 (same findings): round 1's threads are resolved, and folded
@@ -858,5 +866,8 @@ async fn a_review_sits_on_the_lines_and_the_next_round_tidies_the_last() {
         .collect();
     assert_eq!(resolved.len(), nodes.len(), "{sent:?}");
     assert_eq!(folded.len(), nodes.len(), "{sent:?}");
-    assert!(folded.iter().all(|(_, why)| *why == "OUTDATED"), "{folded:?}");
+    assert!(
+        folded.iter().all(|(_, why)| *why == "OUTDATED"),
+        "{folded:?}"
+    );
 }
