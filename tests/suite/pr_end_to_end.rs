@@ -871,3 +871,123 @@ async fn a_review_sits_on_the_lines_and_the_next_round_tidies_the_last() {
         "{folded:?}"
     );
 }
+
+/// The Action's install step takes a published release binary when the
+/// runner has one — its SHA-256 checked, a mismatch refused — and builds
+/// with cargo otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_actions_install_step_takes_a_checked_release_binary() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let machine = std::process::Command::new("uname")
+        .arg("-m")
+        .output()
+        .unwrap();
+    let target = match String::from_utf8_lossy(&machine.stdout).trim() {
+        "aarch64" | "arm64" => "aarch64-unknown-linux-gnu",
+        _ => "x86_64-unknown-linux-gnu",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let staged = dir.path().join("staged");
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::write(
+        staged.join("deep-review"),
+        "#!/bin/sh\necho deep-review 9.9.9\n",
+    )
+    .unwrap();
+    let archive = dir.path().join("asset.tar.gz");
+    let tar = std::process::Command::new("tar")
+        .args(["-czf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&staged)
+        .arg("deep-review")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let bytes = std::fs::read(&archive).unwrap();
+    let sum = String::from_utf8(
+        std::process::Command::new("sha256sum")
+            .arg(&archive)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let sum = sum.split(' ').next().unwrap().to_string();
+    let server = MockServer::start().await;
+    let asset = format!("/v9.9.9/deep-review-{target}.tar.gz");
+    Mock::given(method("GET"))
+        .and(path(asset.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{asset}.sha256")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(format!("{sum}  deep-review-{target}.tar.gz\n")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v6.6.6/deep-review-{target}.tar.gz")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("not what was built"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v6.6.6/deep-review-{target}.tar.gz.sha256")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!("{sum}  x\n")))
+        .mount(&server)
+        .await;
+    let install = |version: &str| {
+        let temp = dir.path().join(format!("runner-{version}"));
+        std::fs::create_dir_all(&temp).unwrap();
+        let github_path = temp.join("github-path");
+        let out = std::process::Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/action/install.sh"))
+            .env_clear()
+            // No cargo and no deep-review on PATH.
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_PATH", &github_path)
+            .env("DEEP_REVIEW_VERSION", version)
+            .env("DEEP_REVIEW_RELEASES", server.uri())
+            .output()
+            .unwrap();
+        let added = std::fs::read_to_string(&github_path).unwrap_or_default();
+        (out, added)
+    };
+    let (out, added) = install("9.9.9");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bin = std::path::Path::new(added.trim()).join("deep-review");
+    let version = std::process::Command::new(&bin).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        "deep-review 9.9.9\n"
+    );
+    // A download that is not what its sum says is refused, not built.
+    let (out, added) = install("6.6.6");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("::error::the release binary's SHA-256 is"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(added.is_empty());
+    // No asset for that version: cargo, which this PATH lacks.
+    let (out, _) = install("1.2.3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("::notice::no release binary of deep-review 1.2.3")
+            && text.contains("::error::deep-review needs a Rust toolchain"),
+        "{text}"
+    );
+}
