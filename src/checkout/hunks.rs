@@ -166,6 +166,22 @@ deleted file mode 100644
 @@ -1,2 +0,0 @@
 -a
 -b
+diff --git a/m.rs b/m.rs
+--- a/m.rs
++++ b/m.rs
+@@ -1,1 +1,3 @@
+ keep
++++ b/evil
++x
+@@ -9,1 +11,1 @@
+-a
++b
+diff --git a/trimmed.rs b/trimmed.rs
+--- a/trimmed.rs
++++ b/trimmed.rs
+@@ -3,2 +2,0 @@
+-gone
+-too
 diff --git \"a/caf\\303\\251.rs\" \"b/caf\\303\\251.rs\"
 --- \"a/caf\\303\\251.rs\"
 +++ \"b/caf\\303\\251.rs\"
@@ -192,7 +208,15 @@ diff --git \"a/caf\\303\\251.rs\" \"b/caf\\303\\251.rs\"
         let h = Hunks::parse(PATCH);
         assert!(h.contains("new.txt", 1, 2));
         assert!(!h.has_file("evil"));
+        assert!(
+            h.contains("m.rs", 1, 3) && h.contains("m.rs", 11, 11),
+            "{h:?}"
+        );
         assert!(!h.has_file("gone.rs"), "a deleted file has no head side");
+        assert!(
+            !h.has_file("trimmed.rs"),
+            "lines only removed leave nothing to comment on"
+        );
         assert!(h.contains("café.rs", 5, 5), "{h:?}");
     }
 
