@@ -39,15 +39,20 @@ release_binary() {
         echo "::error::the release binary's SHA-256 is $actual, its .sha256 says $expected: not installed"
         exit 1
     fi
-    tar -xzf "$dir/$archive" -C "$dir" deep-review
-    chmod +x "$dir/deep-review"
+    # Called in a condition, where `set -e` does not hold: each step checked.
+    tar -xzf "$dir/$archive" -C "$dir" deep-review || return 1
+    chmod +x "$dir/deep-review" || return 1
+    if ! "$dir/deep-review" --version >/dev/null 2>&1; then
+        echo "::notice::the release binary of deep-review $version does not run on this runner; building it with cargo"
+        return 1
+    fi
     echo "$dir" >>"${GITHUB_PATH:-/dev/null}"
     echo "deep-review $version from the release binary ($target)"
 }
 
 case "$version" in
     # A version (a dot; a commit hash has none) is a v-prefixed tag.
-    [0-9]*.[0-9]*) release_binary && exit 0 ;;
+    [0-9]*.[0-9]*) if release_binary; then exit 0; fi ;;
 esac
 if ! command -v cargo >/dev/null 2>&1; then
     echo "::error::deep-review needs a Rust toolchain (cargo) on the runner to be installed"

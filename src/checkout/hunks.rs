@@ -29,7 +29,7 @@ impl Hunks {
                     files
                         .entry(p.clone())
                         .or_default()
-                        .push((new_start, new_start + new_count - 1));
+                        .push((new_start, new_start.saturating_add(new_count - 1)));
                 }
                 // Skip the body: `old` lines on the base side and
                 // `new_count` on the head side, context counting for both.

@@ -162,6 +162,18 @@ pub async fn run(config: &Config, _quiet: bool) -> Result<Exit, Failure> {
                             }
                         }
                     }
+                    // An Actions job's token (a GitHub App installation's)
+                    // may not read /user; it works for what it was granted.
+                    Err(crate::github::GithubError::Api { status: 403, .. }) if token.starts_with("ghs_") => {
+                        c.ok(format!("GitHub token from {from}: a GitHub App installation token"));
+                        for check in post_checks(&config.github.post, &token, None) {
+                            match check {
+                                Verdict::Ok(text) => c.ok(text),
+                                Verdict::Note(text) => c.note(text),
+                                Verdict::Problem(text, fix) => c.problem(text, fix),
+                            }
+                        }
+                    }
                     Err(e) => c.problem(format!("GitHub token from {from}: {e}"), &super::failure::github_hint(&e)),
                 },
             }

@@ -70,64 +70,96 @@ pub async fn run(
                 "use it with `deep-review pr N`",
             ));
         }
-        let failed = |e: pipeline::PipelineError| {
-            let f = Failure::from(e);
-            Failure::runtime(
-                format!("the review is done but posting it failed: {}", f.message),
-                format!(
-                    "{}; the report is saved in {}",
-                    f.hint,
-                    finished.run.root.display()
-                ),
-            )
-        };
-        let modes = &config.github.post;
-        if modes.contains(&PostMode::Comment) {
-            let url = pipeline::post_comment(config, report, &full)
-                .await
-                .map_err(failed)?;
-            if !quiet {
-                output::note(&format!("posted: {url}"));
-            }
-        }
-        if modes.contains(&PostMode::Review) {
-            let posted = pipeline::post_review(config, report, &finished.run, &full)
-                .await
-                .map_err(failed)?;
-            for w in &posted.warnings {
-                output::note(&format!("warning: {w}"));
-            }
-            if !quiet {
-                let mut line = format!(
-                    "review: {} ({} on their lines",
-                    posted.url,
-                    posted.inline.len()
-                );
-                if !posted.refused.is_empty() {
-                    line.push_str(&format!(
-                        "; GitHub refused the lines of {}, in the body instead",
-                        posted.refused.join(", ")
-                    ));
-                }
-                if posted.tidied > 0 {
-                    line.push_str(&format!("; {} earlier thread(s) resolved", posted.tidied));
-                }
-                line.push(')');
-                output::note(&line);
-            }
-        }
-        if modes.contains(&PostMode::Check) {
-            let url = pipeline::post_check(config, report).await.map_err(failed)?;
-            if !quiet {
-                output::note(&format!("check run: {url}"));
-            }
-        }
+        post(config, &finished, &full, quiet).await?;
     }
     let blocking = report
         .findings
         .iter()
         .any(|f| config.review.fail_on.blocks(f.severity));
     Ok(Exit::for_review(report.incomplete, blocking))
+}
+
+/// Posts where `github.post` says, each place whatever became of the one
+/// before: a failed comment does not cost the review or the check run.
+/// The first failure is the result, once all were tried.
+async fn post(
+    config: &Config,
+    finished: &pipeline::Finished,
+    full: &str,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let report = &finished.report;
+    let failed = |e: pipeline::PipelineError| {
+        let f = Failure::from(e);
+        Failure::runtime(
+            format!("the review is done but posting it failed: {}", f.message),
+            format!(
+                "{}; the report is saved in {}",
+                f.hint,
+                finished.run.root.display()
+            ),
+        )
+    };
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut fail = |f: Failure| failures.push(f);
+    let modes = &config.github.post;
+    if modes.contains(&PostMode::Comment) {
+        match pipeline::post_comment(config, report, full).await {
+            Ok(url) if !quiet => output::note(&format!("posted: {url}")),
+            Ok(_) => {}
+            Err(e) => fail(failed(e)),
+        }
+    }
+    if modes.contains(&PostMode::Review) {
+        match pipeline::post_review(config, report, &finished.run, full).await {
+            Ok(posted) => {
+                for w in &posted.warnings {
+                    output::note(&format!("warning: {w}"));
+                }
+                if !quiet {
+                    output::note(&review_line(&posted));
+                }
+            }
+            Err(e) => fail(failed(e)),
+        }
+    }
+    if modes.contains(&PostMode::Check) {
+        match pipeline::post_check(config, report).await {
+            Ok(url) if !quiet => output::note(&format!("check run: {url}")),
+            Ok(_) => {}
+            Err(e) => fail(failed(e)),
+        }
+    }
+    // The first is the result (with its hint); the others are said too.
+    for other in failures.iter().skip(1) {
+        output::note(&format!("error: {}", other.message));
+    }
+    failures.into_iter().next().map_or(Ok(()), Err)
+}
+
+fn review_line(posted: &pipeline::PostedReview) -> String {
+    let mut line = format!(
+        "review: {} ({} on their lines",
+        posted.url,
+        posted.inline.len()
+    );
+    if !posted.refused.is_empty() {
+        line.push_str(&format!(
+            "; GitHub refused the lines of {}, in the body instead",
+            posted.refused.join(", ")
+        ));
+    }
+    if !posted.unchecked.is_empty() {
+        line.push_str(&format!(
+            "; {} in the body, their lines unchecked",
+            posted.unchecked.join(", ")
+        ));
+    }
+    if posted.tidied > 0 {
+        line.push_str(&format!("; {} earlier thread(s) resolved", posted.tidied));
+    }
+    line.push(')');
+    line
 }
 
 /// Every check that needs no agent, before any agent costs anything: a

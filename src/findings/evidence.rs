@@ -69,6 +69,11 @@ const MAX_EXCERPT_LINE: usize = 240;
 /// A quote within this many lines of the cited range counts as at it.
 const SLACK: u32 = 2;
 
+/// Whether an excerpt line is a cut one (its end is not the code's).
+pub fn is_cut(line: &str) -> bool {
+    line.ends_with(" …") && line.chars().count() == MAX_EXCERPT_LINE + 2
+}
+
 /// A line cut to [`MAX_EXCERPT_LINE`] characters, marked when cut.
 fn cut_line(line: &str) -> String {
     match line.char_indices().nth(MAX_EXCERPT_LINE) {

@@ -9,7 +9,7 @@ mod review;
 pub use commands::{CommandError, CommentCommand, LedgerCommand};
 
 pub use endpoints::Endpoints;
-pub use review::{DraftComment, Fold, OwnThread, PostedReview, ReviewDraft, ReviewEvent};
+pub use review::{DraftComment, Fold, OwnThread, PostedReview, Probed, ReviewDraft, ReviewEvent};
 
 use std::time::Duration;
 
@@ -395,12 +395,16 @@ impl Github {
                     excerpt,
                 });
             }
-            if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true) {
-                after = threads["pageInfo"]["endCursor"]
-                    .as_str()
-                    .map(str::to_string);
-            } else {
-                break;
+            let next = threads["pageInfo"]["endCursor"].as_str();
+            match next {
+                // A cursor that does not move would fetch the page forever.
+                Some(cursor)
+                    if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true)
+                        && after.as_deref() != Some(cursor) =>
+                {
+                    after = Some(cursor.to_string());
+                }
+                _ => break,
             }
         }
         Ok(out)
@@ -411,17 +415,18 @@ impl Github {
     /// `/deep-review fixed I1 in abc1234`, `/deep-review decline ID: reason`
     /// and `/deep-review reopen ID`.
     ///
-    /// Never from a comment that carries deep-review's report `marker`, nor
-    /// from the account that posts the reports (`poster`): model-written
-    /// text is no decision.
+    /// Never from a comment that carries one of deep-review's `markers`
+    /// (its report, review and inline comments: `<!-- deep-review:… `),
+    /// nor from the account that posts them (`poster`): model-written text
+    /// is no decision.
     pub async fn ledger_commands(
         &self,
         repo: &RepoRef,
         number: u64,
-        marker: &str,
+        markers: &[&str],
         poster: Option<&str>,
     ) -> Result<Vec<CommentCommand>, GithubError> {
-        let tag = format!("<!-- {marker} -->");
+        let tags: Vec<String> = markers.iter().map(|m| format!("<!-- {m}")).collect();
         let mut out = Vec::new();
         for (kind, collection) in [("issue", "issues"), ("review", "pulls")] {
             let route = format!(
@@ -434,7 +439,9 @@ impl Github {
                     continue;
                 };
                 let author = c["user"]["login"].as_str().unwrap_or_default();
-                if body.contains(&tag) || poster.is_some_and(|p| p.eq_ignore_ascii_case(author)) {
+                if tags.iter().any(|t| body.contains(t.as_str()))
+                    || poster.is_some_and(|p| p.eq_ignore_ascii_case(author))
+                {
                     continue;
                 }
                 for command in body.lines().filter_map(LedgerCommand::parse) {

@@ -63,6 +63,16 @@ pub struct PostedReview {
     pub url: String,
     /// Each finding commented on, with its comment's URL.
     pub comments: Vec<(String, String)>,
+    /// What went wrong after the review was published (it stands).
+    pub warning: Option<String>,
+}
+
+/// What probing found: the findings whose comments GitHub refuses, and
+/// those left unchecked when the probing budget ran out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probed {
+    pub refused: Vec<String>,
+    pub unchecked: Vec<String>,
 }
 
 /// A review thread deep-review's account opened, as its first comment
@@ -109,14 +119,25 @@ impl Github {
         let created = self.send("POST", &route, Some(&body), repo, number).await?;
         let url = created["html_url"].as_str().unwrap_or_default().to_string();
         let mut comments = Vec::new();
+        let mut warning = None;
         if !draft.comments.is_empty()
             && let Some(id) = created["id"].as_u64()
         {
             // The reply names the review, not its comments: their URLs
-            // link the ledger's findings to them.
-            let posted: Vec<Value> = self
+            // link the ledger's findings to them. The review stands
+            // whatever happens here.
+            let posted: Vec<Value> = match self
                 .all(&format!("{route}/{id}/comments"), repo, Some(number))
-                .await?;
+                .await
+            {
+                Ok(posted) => posted,
+                Err(e) => {
+                    warning = Some(format!(
+                        "the review's comments could not be listed, so the ledger does not link them: {e}"
+                    ));
+                    Vec::new()
+                }
+            };
             for d in &draft.comments {
                 let first = d.body.lines().next().unwrap_or_default();
                 if let Some(c) = posted
@@ -130,27 +151,37 @@ impl Github {
                 }
             }
         }
-        Ok(PostedReview { url, comments })
+        Ok(PostedReview {
+            url,
+            comments,
+            warning,
+        })
     }
 
     /// The findings whose comments GitHub refuses (a line outside the
     /// diff as GitHub sees it, a path it does not know): found by halving
     /// the set with pending reviews, each deleted again, so nothing is
     /// published. Past [`MAX_PROBES`] requests, whatever is not yet
-    /// cleared counts as refused.
+    /// cleared is left unchecked. A pending review of ours that an earlier,
+    /// interrupted probe left (all its comments carry `tag`) is deleted
+    /// first; anyone else's pending review of this account is an error.
     pub async fn unanchorable(
         &self,
         repo: &RepoRef,
         number: u64,
         draft: &ReviewDraft,
-    ) -> Result<Vec<String>, GithubError> {
+        tag: &str,
+    ) -> Result<Probed, GithubError> {
         let route = format!("/repos/{}/{}/pulls/{number}/reviews", repo.owner, repo.name);
-        let mut refused = Vec::new();
+        let mut probed = Probed::default();
         let mut sets: Vec<Vec<&DraftComment>> = vec![draft.comments.iter().collect()];
         let mut probes = 0;
+        let mut cleared = false;
         while let Some(set) = sets.pop() {
             if probes >= MAX_PROBES {
-                refused.extend(set.iter().map(|c| c.finding.clone()));
+                probed
+                    .unchecked
+                    .extend(set.iter().map(|c| c.finding.clone()));
                 continue;
             }
             probes += 1;
@@ -161,19 +192,30 @@ impl Github {
             });
             match self.send("POST", &route, Some(&body), repo, number).await {
                 Ok(pending) => {
-                    let id = pending["id"].as_u64().ok_or_else(|| {
-                        GithubError::Unexpected("the pending review has no id".into())
-                    })?;
-                    self.send("DELETE", &format!("{route}/{id}"), None, repo, number)
-                        .await?;
+                    let deleted = match pending["id"].as_u64() {
+                        Some(id) => self.delete_pending(&route, id, repo, number).await,
+                        None => Err(GithubError::Unexpected(
+                            "the pending review has no id".into(),
+                        )),
+                    };
+                    if let Err(e) = deleted {
+                        // Whatever is left is ours, and found next time.
+                        self.clear_own_pending(repo, number, tag).await.ok();
+                        return Err(e);
+                    }
                 }
                 Err(GithubError::Unprocessable { message })
                     if message.to_lowercase().contains("pending review") =>
                 {
-                    return Err(GithubError::PendingReview { message });
+                    if cleared || self.clear_own_pending(repo, number, tag).await? == 0 {
+                        return Err(GithubError::PendingReview { message });
+                    }
+                    cleared = true;
+                    probes -= 1;
+                    sets.push(set);
                 }
                 Err(GithubError::Unprocessable { .. }) if set.len() == 1 => {
-                    refused.push(set[0].finding.clone());
+                    probed.refused.push(set[0].finding.clone());
                 }
                 Err(GithubError::Unprocessable { .. }) => {
                     let half = set.len() / 2;
@@ -183,23 +225,71 @@ impl Github {
                 Err(e) => return Err(e),
             }
         }
-        Ok(refused)
+        Ok(probed)
     }
 
-    /// The review threads whose first comment `login` wrote and whose
-    /// text carries `tag` (anyone can write the tag; only our account's
-    /// threads are ours to resolve).
+    /// Deletes a pending review, trying twice: one left behind blocks
+    /// every later probe of this account.
+    async fn delete_pending(
+        &self,
+        route: &str,
+        id: u64,
+        repo: &RepoRef,
+        number: u64,
+    ) -> Result<(), GithubError> {
+        let url = format!("{route}/{id}");
+        match self.send("DELETE", &url, None, repo, number).await {
+            Ok(_) => Ok(()),
+            Err(_) => self
+                .send("DELETE", &url, None, repo, number)
+                .await
+                .map(drop),
+        }
+    }
+
+    /// Deletes this account's pending reviews whose every comment carries
+    /// `tag` (what an interrupted probe leaves); a person's pending review
+    /// is left alone. Returns how many were deleted.
+    async fn clear_own_pending(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        tag: &str,
+    ) -> Result<usize, GithubError> {
+        let route = format!("/repos/{}/{}/pulls/{number}/reviews", repo.owner, repo.name);
+        let reviews: Vec<Value> = self.all(&route, repo, Some(number)).await?;
+        let mut deleted = 0;
+        for r in reviews.iter().filter(|r| r["state"] == "PENDING") {
+            let Some(id) = r["id"].as_u64() else { continue };
+            let comments: Vec<Value> = self
+                .all(&format!("{route}/{id}/comments"), repo, Some(number))
+                .await?;
+            let ours = !comments.is_empty()
+                && comments
+                    .iter()
+                    .all(|c| c["body"].as_str().is_some_and(|b| b.contains(tag)));
+            if ours {
+                self.delete_pending(&route, id, repo, number).await?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// The review threads whose first comment this token's account wrote
+    /// (GitHub says so: `viewerDidAuthor`, which works for an Actions
+    /// job's token too) and whose text carries `tag`: anyone can write
+    /// the tag, only our account's threads are ours to resolve.
     pub async fn own_threads(
         &self,
         repo: &RepoRef,
         number: u64,
-        login: &str,
         tag: &str,
     ) -> Result<Vec<OwnThread>, GithubError> {
         const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
             repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
             reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
-            nodes { id isResolved comments(first: 1) { nodes { id isMinimized author { login } body } } } } } } }";
+            nodes { id isResolved comments(first: 1) { nodes { id isMinimized viewerDidAuthor body } } } } } } }";
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -209,8 +299,7 @@ impl Github {
             for t in threads["nodes"].as_array().into_iter().flatten() {
                 let c = &t["comments"]["nodes"][0];
                 let text = c["body"].as_str().unwrap_or_default();
-                let author = c["author"]["login"].as_str().unwrap_or_default();
-                if !author.eq_ignore_ascii_case(login) || !text.contains(tag) {
+                if c["viewerDidAuthor"].as_bool() != Some(true) || !text.contains(tag) {
                     continue;
                 }
                 let (Some(thread_id), Some(comment_id)) = (t["id"].as_str(), c["id"].as_str())
@@ -225,12 +314,16 @@ impl Github {
                     body: text.to_string(),
                 });
             }
-            if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true) {
-                after = threads["pageInfo"]["endCursor"]
-                    .as_str()
-                    .map(str::to_string);
-            } else {
-                return Ok(out);
+            let next = threads["pageInfo"]["endCursor"].as_str();
+            match next {
+                // A cursor that does not move would fetch the page forever.
+                Some(cursor)
+                    if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true)
+                        && after.as_deref() != Some(cursor) =>
+                {
+                    after = Some(cursor.to_string());
+                }
+                _ => return Ok(out),
             }
         }
     }

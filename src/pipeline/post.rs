@@ -1,14 +1,12 @@
 //! Posting a report to its pull request.
 
-use std::collections::HashSet;
-
 use super::error::PipelineError;
 use super::rundir::RunDir;
 use crate::checkout::hunks::Hunks;
 use crate::config::{Config, FailOn, Format};
 use crate::github::{self, Github, GithubError, RepoRef, ReviewEvent};
 use crate::report::Report;
-use crate::report::review::{FINDING_TAG, Options, earlier_threads, plan};
+use crate::report::review::{Anchoring, FINDING_TAG, Options, earlier_threads, plan};
 use crate::rounds::Ledger;
 
 /// The pull request a report is of, and a client for its host.
@@ -126,6 +124,9 @@ pub struct PostedReview {
     pub inline: Vec<(String, String)>,
     /// Findings GitHub would not take on a line: in the body instead.
     pub refused: Vec<String>,
+    /// Findings put in the body because probing ran out of requests
+    /// before their lines were checked.
+    pub unchecked: Vec<String>,
     /// Earlier rounds' threads resolved or folded away.
     pub tidied: usize,
     /// What could not be done and did not stop the review being posted.
@@ -136,7 +137,8 @@ pub struct PostedReview {
 /// the findings the run's diff shows, the rest in the body; a comment
 /// GitHub refuses moves to the body; the earlier rounds' threads are then
 /// resolved and folded away, and the ledger links each finding to its
-/// comment.
+/// comment. Once the review is published, nothing else fails the post:
+/// what goes wrong after it is a warning.
 pub async fn post_review(
     config: &Config,
     report: &Report,
@@ -153,9 +155,9 @@ pub async fn post_review(
         full_report: Some(full_report),
         note: None,
     };
-    let mut refused: HashSet<String> = HashSet::new();
-    let mut draft = plan(report, &hunks, &options, &refused);
-    let mut probed = false;
+    let mut anchoring = Anchoring::default();
+    let mut unchecked = Vec::new();
+    let mut draft = plan(report, &hunks, &options, &anchoring);
     let posted = loop {
         match gh.submit_review(&repo, number, &draft).await {
             Ok(posted) => break posted,
@@ -167,62 +169,86 @@ pub async fn post_review(
                 options.note = Some(
                     "Changes would have been requested, but GitHub does not let an account request changes on its own pull request.".into(),
                 );
-                draft = plan(report, &hunks, &options, &refused);
+                draft = plan(report, &hunks, &options, &anchoring);
             }
             Err(GithubError::Unprocessable { message })
-                if !probed && !draft.comments.is_empty() =>
+                if anchoring.cleared.is_none() && !draft.comments.is_empty() =>
             {
-                probed = true;
-                let bad = gh.unanchorable(&repo, number, &draft).await?;
-                if bad.is_empty() {
+                let probed = gh.unanchorable(&repo, number, &draft, FINDING_TAG).await?;
+                if probed.refused.is_empty() && probed.unchecked.is_empty() {
+                    // Every comment fits: the 422 is about something else.
                     return Err(GithubError::Unprocessable { message }.into());
                 }
-                refused.extend(bad);
-                draft = plan(report, &hunks, &options, &refused);
+                anchoring.cleared = Some(
+                    draft
+                        .comments
+                        .iter()
+                        .map(|c| c.finding.clone())
+                        .filter(|f| !probed.refused.contains(f) && !probed.unchecked.contains(f))
+                        .collect(),
+                );
+                anchoring.refused.extend(probed.refused);
+                unchecked = probed.unchecked;
+                draft = plan(report, &hunks, &options, &anchoring);
             }
             Err(e) => return Err(e.into()),
         }
     };
-    let mut warnings = Vec::new();
-    let mut tidied = 0;
-    match gh.viewer().await {
-        None => warnings.push(
-            "earlier review threads were left as they are: the token's account is unknown".into(),
-        ),
-        Some(me) => match gh.own_threads(&repo, number, &me, FINDING_TAG).await {
-            Err(e) => warnings.push(format!("earlier review threads were left as they are: {e}")),
-            Ok(threads) => {
-                for step in earlier_threads(report, &threads) {
-                    let mut done = true;
-                    if step.resolve
-                        && let Err(e) = gh.resolve_thread(&repo, number, &step.thread_id).await
-                    {
-                        warnings.push(format!("an earlier review thread stays open: {e}"));
-                        done = false;
-                    }
-                    if let Some(why) = step.fold
-                        && let Err(e) = gh.fold_comment(&repo, number, &step.comment_id, why).await
-                    {
-                        warnings.push(format!("an earlier review comment stays unfolded: {e}"));
-                        done = false;
-                    }
-                    tidied += usize::from(done);
-                }
-            }
-        },
+    let mut warnings: Vec<String> = posted.warning.into_iter().collect();
+    let tidied = tidy_earlier_threads(&gh, &repo, number, report, &mut warnings).await;
+    if !posted.comments.is_empty()
+        && let Err(e) = link_comments(run, report.run.round, &posted.comments)
+    {
+        warnings.push(format!(
+            "the ledger does not link the review's comments: {e}"
+        ));
     }
-    if !posted.comments.is_empty() {
-        link_comments(run, report.run.round, &posted.comments)?;
-    }
-    let mut refused: Vec<String> = refused.into_iter().collect();
+    let mut refused: Vec<String> = anchoring.refused.into_iter().collect();
     refused.sort();
     Ok(PostedReview {
         url: posted.url,
         inline: posted.comments,
         refused,
+        unchecked,
         tidied,
         warnings,
     })
+}
+
+/// Resolves and folds the threads earlier runs opened; returns how many
+/// were dealt with in full.
+async fn tidy_earlier_threads(
+    gh: &Github,
+    repo: &RepoRef,
+    number: u64,
+    report: &Report,
+    warnings: &mut Vec<String>,
+) -> usize {
+    let threads = match gh.own_threads(repo, number, FINDING_TAG).await {
+        Ok(threads) => threads,
+        Err(e) => {
+            warnings.push(format!("earlier review threads were left as they are: {e}"));
+            return 0;
+        }
+    };
+    let mut tidied = 0;
+    for step in earlier_threads(report, &threads) {
+        let mut done = true;
+        if step.resolve
+            && let Err(e) = gh.resolve_thread(repo, number, &step.thread_id).await
+        {
+            warnings.push(format!("an earlier review thread stays open: {e}"));
+            done = false;
+        }
+        if let Some(why) = step.fold
+            && let Err(e) = gh.fold_comment(repo, number, &step.comment_id, why).await
+        {
+            warnings.push(format!("an earlier review comment stays unfolded: {e}"));
+            done = false;
+        }
+        tidied += usize::from(done);
+    }
+    tidied
 }
 
 /// Each finding of `round` commented on gets its comment's URL in the

@@ -174,9 +174,13 @@ async fn apply_pr_comments(
     progress: &Arc<dyn Progress>,
 ) -> Result<Ledger, PipelineError> {
     let poster = gh.viewer().await;
-    let marker = crate::report::markdown::MARKER;
+    let markers = [
+        crate::report::markdown::MARKER,
+        crate::report::review::FINDING_TAG,
+        crate::report::review::REVIEW_TAG,
+    ];
     let commands = match gh
-        .ledger_commands(repo, pr.number, marker, poster.as_deref())
+        .ledger_commands(repo, pr.number, &markers, poster.as_deref())
         .await
     {
         Ok(commands) => commands,

@@ -33,27 +33,43 @@ pub struct Options<'a> {
     pub note: Option<String>,
 }
 
-/// The review to submit. `refused` names findings whose comment GitHub
-/// would not take: they go into the body.
+/// What GitHub said of the comments' lines, once asked.
+#[derive(Debug, Clone, Default)]
+pub struct Anchoring {
+    /// Findings whose comment GitHub would not take (or was not asked
+    /// about): they go into the body.
+    pub refused: HashSet<String>,
+    /// Once probed, only these may sit on a line: a finding that was not
+    /// among the probed comments (it moved up when others moved out) was
+    /// never cleared.
+    pub cleared: Option<HashSet<String>>,
+}
+
+/// The review to submit.
 pub fn plan(
     report: &Report,
     hunks: &Hunks,
     options: &Options,
-    refused: &HashSet<String>,
+    anchoring: &Anchoring,
 ) -> ReviewDraft {
     let mut comments = Vec::new();
     let mut outside: Vec<&ReportFinding> = Vec::new();
     for f in &report.findings {
+        let allowed = !anchoring.refused.contains(f.id.as_str())
+            && anchoring
+                .cleared
+                .as_ref()
+                .is_none_or(|c| c.contains(f.id.as_str()));
         match anchor(f, hunks) {
-            Some((start, end))
-                if comments.len() < MAX_INLINE && !refused.contains(f.id.as_str()) =>
-            {
+            Some((start, end)) if comments.len() < MAX_INLINE && allowed => {
+                // A suggestion replaces exactly the lines it sits on.
+                let whole = start == f.line_start && end == f.line_end.max(f.line_start);
                 comments.push(DraftComment {
                     finding: f.id.clone(),
                     path: f.path.clone(),
                     line: end,
                     start_line: (start < end).then_some(start),
-                    body: comment_body(report, f),
+                    body: comment_body(report, f, whole),
                 });
             }
             _ => outside.push(f),
@@ -118,18 +134,23 @@ pub fn parse_marker(body: &str) -> Option<(String, u32, String)> {
     Some((run?, round?, id?))
 }
 
-fn comment_body(report: &Report, f: &ReportFinding) -> String {
+fn comment_body(report: &Report, f: &ReportFinding, whole_range: bool) -> String {
     let head = format!(
         "{}\n**{}** · deep-review round {}\n\n",
         marker(report, &f.id),
         f.severity.label(),
         report.run.round
     );
-    let text = finding(report, f, false);
-    let suggestion = suggestion(f).map(|s| {
-        format!(
-            "\n**Suggested change** (the fix above, as a replacement of these lines):\n\n{}\n",
+    let text = model_text(&finding(report, f, false));
+    let suggestion = suggestion(f).filter(|_| whole_range).map(|s| {
+        let block = if s.is_empty() {
+            // Accepting an empty suggestion deletes the lines.
+            "```suggestion\n```".to_string()
+        } else {
             fenced(&s, "suggestion")
+        };
+        format!(
+            "\n**Suggested change** (the fix above, as a replacement of these lines):\n\n{block}\n"
         )
     });
     let whole = format!(
@@ -137,22 +158,80 @@ fn comment_body(report: &Report, f: &ReportFinding) -> String {
         text.trim_end(),
         suggestion.clone().unwrap_or_default()
     );
-    let whole = if whole.chars().count() > GITHUB_LIMIT {
-        // Without the suggestion, then cut: the report has it all.
-        let note = "\n\n*Cut to fit a GitHub comment; the report has the whole finding.*";
-        let mut t: String = format!("{head}{text}")
-            .chars()
-            .take(GITHUB_LIMIT - note.chars().count() - 8)
-            .collect();
-        if t.matches("```").count() % 2 == 1 {
-            t.push_str("\n```");
+    if whole.chars().count() <= GITHUB_LIMIT {
+        return whole;
+    }
+    // Without the suggestion, then cut: the report has it all.
+    let note = "\n\n*Cut to fit a GitHub comment; the report has the whole finding.*";
+    let mut t = cut_lines(
+        &format!("{head}{text}"),
+        GITHUB_LIMIT - note.chars().count() - 16,
+    );
+    while t.ends_with('\n') {
+        t.pop();
+    }
+    t.push_str(note);
+    t
+}
+
+/// The whole lines of `text` that fit in `budget` characters (a longer
+/// line cut), with a code block left open closed by its own fence.
+fn cut_lines(text: &str, budget: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    let mut open: Option<String> = None;
+    for line in text.lines() {
+        let length = line.chars().count() + 1;
+        if used + length > budget {
+            if open.is_none() && used < budget {
+                out.extend(line.chars().take(budget - used - 1));
+                out.push('\n');
+            }
+            break;
         }
-        t.push_str(note);
-        t
-    } else {
-        whole
-    };
-    defuse_commands(&whole)
+        used += length;
+        let trimmed = line.trim_start();
+        let fence: String = trimmed
+            .chars()
+            .take_while(|&c| c == '`' || c == '~')
+            .collect();
+        if fence.chars().count() >= 3 {
+            match &open {
+                None => open = Some(fence),
+                Some(o) if trimmed.trim_end() == o.as_str() => open = None,
+                Some(_) => {}
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some(fence) = open {
+        out.push_str(&fence);
+        out.push('\n');
+    }
+    out
+}
+
+/// Model-written Markdown made safe for a review: no ledger command, and
+/// no suggestion block of its own — GitHub would offer a model's code as
+/// a one-click change; only [`suggestion`], checked against the code, may.
+fn model_text(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for line in defuse_commands(markdown).split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let fence: String = trimmed
+            .chars()
+            .take_while(|&c| c == '`' || c == '~')
+            .collect();
+        let info = trimmed[fence.len()..].trim_start();
+        if fence.chars().count() >= 3 && info.to_lowercase().starts_with("suggestion") {
+            let indent = &line[..line.len() - trimmed.len()];
+            out.push_str(&format!("{indent}{fence}text\n"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 fn review_body(
@@ -194,7 +273,7 @@ fn review_body(
     let heading = "\n### Findings not on a line of this diff\n\n";
     let full: String = outside
         .iter()
-        .map(|f| finding(report, f, true))
+        .map(|f| model_text(&finding(report, f, true)))
         .collect::<Vec<_>>()
         .join("\n");
     let room = GITHUB_LIMIT.saturating_sub(top.chars().count() + end.chars().count() + 200);
@@ -207,13 +286,13 @@ fn review_body(
         let mut list = String::from(heading);
         let mut left = outside.len();
         for f in outside {
-            let line = format!(
+            let line = model_text(&format!(
                 "- **{}** {} · {} — {}\n",
                 f.id,
                 f.severity.label(),
                 super::text::code(&format!("{}:{}", f.path, f.line_start)),
                 inline(&f.title)
-            );
+            ));
             if list.chars().count() + line.chars().count() > room {
                 break;
             }
@@ -229,26 +308,39 @@ fn review_body(
 }
 
 /// The fix as a replacement of the finding's own lines: only when the fix
-/// holds exactly one `diff` block whose removed and context lines are,
-/// line for line, the code at the finding's range (its excerpt, whole).
+/// holds exactly one `diff` block (of one hunk) whose removed and context
+/// lines are, line for line, the code at the finding's range (its
+/// excerpt, whole and uncut). An empty replacement deletes the lines.
 pub fn suggestion(f: &ReportFinding) -> Option<String> {
     let excerpt = f.excerpt.as_deref()?;
     let range = (f.line_end.max(f.line_start) - f.line_start + 1) as usize;
     let code: Vec<&str> = excerpt.lines().collect();
-    if code.len() != range {
+    if code.len() != range || code.iter().any(|l| crate::findings::evidence::is_cut(l)) {
         return None;
     }
     let mut blocks = diff_blocks(&f.fix);
     let block = blocks.pop().filter(|_| blocks.is_empty())?;
     let mut old = Vec::new();
     let mut new = Vec::new();
+    // File headers only before the hunk header, and that header only
+    // before the hunk's first line: later, `--- x` is a removed `-- x`, and
+    // another `@@` a second hunk.
+    let mut header = true;
     for line in block {
-        if line.starts_with("@@")
-            || line.starts_with("--- ")
-            || line.starts_with("+++ ")
-            || line.starts_with("diff --git")
-        {
-            continue;
+        if header {
+            if line.starts_with("@@") {
+                header = false;
+                continue;
+            }
+            if ["--- ", "+++ ", "diff --git", "index "]
+                .iter()
+                .any(|h| line.starts_with(h))
+            {
+                continue;
+            }
+            header = false;
+        } else if line.starts_with("@@") {
+            return None;
         }
         match line.chars().next() {
             Some('-') => old.push(&line[1..]),

@@ -1,6 +1,5 @@
 //! The GitHub client against a local mock of the API.
 
-use crate::common;
 use crate::common::github::{MockGithub, pr_payload};
 use deep_review::cli::failure::github_hint;
 use deep_review::github::{
@@ -504,13 +503,17 @@ async fn a_comment_github_refuses_is_found_without_publishing_anything() {
         matches!(&err, GithubError::Unprocessable { message } if message == "Unprocessable Entity: Line could not be resolved"),
         "{err:?}"
     );
-    let refused = client.unanchorable(&widget(), 7, &d).await.unwrap();
-    assert_eq!(refused, ["F13"]);
+    let probed = client
+        .unanchorable(&widget(), 7, &d, "deep-review:finding")
+        .await
+        .unwrap();
+    assert_eq!(probed.refused, ["F13"]);
+    assert!(probed.unchecked.is_empty());
     {
         let s = reviews.state();
         assert!(s.submitted.is_empty(), "nothing published while probing");
         assert!(s.pending_created >= 2);
-        assert_eq!(s.pending_created, s.pending_deleted, "every probe deleted");
+        assert!(s.pending.is_empty(), "every probe deleted");
     }
     let mut kept = d.clone();
     kept.comments.retain(|c| c.finding != "F13");
@@ -535,23 +538,36 @@ async fn a_comment_github_refuses_is_found_without_publishing_anything() {
     );
 }
 
-/// A pending review of the same account blocks probing: said as such, not
-/// taken for refused lines.
+/// A pending review an interrupted probe left (every comment ours) is
+/// deleted before probing; a person's pending review of the same account
+/// is left alone and named, not taken for refused lines.
 #[tokio::test]
-async fn a_pending_review_of_the_account_is_named() {
+async fn a_pending_review_left_behind_is_cleared_and_a_persons_is_named() {
     let gh = MockGithub::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/widget/pulls/7/reviews"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"message": "Unprocessable Entity", "errors": ["User can only have one pending review per pull request"]})))
-        .mount(&gh.server)
-        .await;
+    let reviews = gh.serve_reviews(&[5]).await;
+    reviews.state().pending.insert(
+        7,
+        vec![json!({"path": "stats.py", "line": 3, "body": "<!-- deep-review:finding run=old round=1 id=I1 -->\nx"})],
+    );
     let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
+    let probed = client
+        .unanchorable(&widget(), 7, &draft(&[3, 5]), "deep-review:finding")
+        .await
+        .unwrap();
+    assert_eq!(probed.refused, ["F5"]);
+    assert!(reviews.state().pending.is_empty());
+    // A person's draft review.
+    reviews.state().pending.insert(
+        8,
+        vec![json!({"path": "stats.py", "line": 3, "body": "my own draft note"})],
+    );
     let err = client
-        .unanchorable(&widget(), 7, &draft(&[3, 5]))
+        .unanchorable(&widget(), 7, &draft(&[3, 5]), "deep-review:finding")
         .await
         .unwrap_err();
     assert!(matches!(err, GithubError::PendingReview { .. }), "{err:?}");
     assert!(github_hint(&err).contains("pending review"));
+    assert!(reviews.state().pending.contains_key(&8), "left alone");
 }
 
 /// GitHub's secondary rate limit says how long to wait: waited out, then
@@ -625,19 +641,19 @@ async fn an_exhausted_rate_limit_on_a_review_names_its_reset() {
 async fn our_threads_are_found_resolved_and_folded() {
     let gh = MockGithub::start().await;
     let tagged = "<!-- deep-review:finding run=r1 round=1 id=I1 -->\ntext";
-    let node = |id: &str, login: &str, body: &str| {
+    let node = |id: &str, ours: bool, body: &str| {
         json!({"id": format!("T_{id}"), "isResolved": false, "comments": {"nodes": [
-            {"id": format!("C_{id}"), "isMinimized": false, "author": {"login": login}, "body": body}]}})
+            {"id": format!("C_{id}"), "isMinimized": false, "viewerDidAuthor": ours, "author": {"login": "someone"}, "body": body}]}})
     };
     gh.serve_own_threads(json!([
-        node("ours", common::github::POSTER, tagged),
-        node("planted", "mallory", tagged),
-        node("plain", common::github::POSTER, "a human-style comment"),
+        node("ours", true, tagged),
+        node("planted", false, tagged),
+        node("plain", true, "a human-style comment"),
     ]))
     .await;
     let client = Github::new(&gh.url(), Some("t0ken".into())).unwrap();
     let threads = client
-        .own_threads(&widget(), 7, "Deep-Review-Bot", "deep-review:finding")
+        .own_threads(&widget(), 7, "deep-review:finding")
         .await
         .unwrap();
     assert_eq!(threads.len(), 1, "{threads:?}");

@@ -2,8 +2,6 @@
 //! GitHub: which finding sits on which lines, what goes into the body, the
 //! one-click suggestions, and what becomes of earlier rounds' threads.
 
-use std::collections::HashSet;
-
 use crate::common::fixture::{HOSTILE, rich_report};
 use deep_review::checkout::hunks::Hunks;
 use deep_review::config::FailOn;
@@ -12,7 +10,7 @@ use deep_review::github::{Fold, OwnThread, ReviewEvent};
 use deep_review::report::markdown::GITHUB_LIMIT;
 use deep_review::report::model::ReportFinding;
 use deep_review::report::review::{
-    MAX_INLINE, Options, earlier_threads, marker, parse_marker, plan, suggestion,
+    Anchoring, MAX_INLINE, Options, earlier_threads, marker, parse_marker, plan, suggestion,
 };
 
 /// src/stop.rs shown at 1–50 and 85–95; docs/usage.md not at all.
@@ -35,7 +33,7 @@ fn options() -> Options<'static> {
 #[test]
 fn findings_sit_on_their_lines_and_the_rest_go_into_the_body() {
     let report = rich_report();
-    let draft = plan(&report, &hunks(), &options(), &HashSet::new());
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
     assert_eq!(draft.commit_id, report.target.head_sha);
     assert_eq!(draft.event, ReviewEvent::Comment, "never an approval");
     let placed: Vec<(&str, &str, Option<u32>, u32)> = draft
@@ -98,7 +96,10 @@ fn findings_sit_on_their_lines_and_the_rest_go_into_the_body() {
 #[test]
 fn refused_lines_move_to_the_body_and_blocking_findings_request_changes() {
     let report = rich_report();
-    let refused: HashSet<String> = ["C1".to_string()].into();
+    let refused = Anchoring {
+        refused: ["C1".to_string()].into(),
+        cleared: None,
+    };
     let mut o = options();
     o.request_changes_on = FailOn::Critical;
     let draft = plan(&report, &hunks(), &o, &refused);
@@ -114,13 +115,13 @@ fn refused_lines_move_to_the_body_and_blocking_findings_request_changes() {
     let mut mild = rich_report();
     mild.findings.retain(|f| f.severity != Severity::Critical);
     assert_eq!(
-        plan(&mild, &hunks(), &o, &HashSet::new()).event,
+        plan(&mild, &hunks(), &o, &Anchoring::default()).event,
         ReviewEvent::Comment
     );
     // An incomplete review (the fixture's: one agent ran out of quota)
     // says so at the top; a complete one does not.
     assert!(report.incomplete);
-    let body = plan(&report, &hunks(), &options(), &HashSet::new()).body;
+    let body = plan(&report, &hunks(), &options(), &Anchoring::default()).body;
     assert!(
         body.contains("> [!WARNING]\n> Not every reviewer finished"),
         "{body}"
@@ -128,20 +129,29 @@ fn refused_lines_move_to_the_body_and_blocking_findings_request_changes() {
     let mut whole = rich_report();
     whole.incomplete = false;
     assert!(
-        !plan(&whole, &hunks(), &options(), &HashSet::new())
+        !plan(&whole, &hunks(), &options(), &Anchoring::default())
             .body
             .contains("[!WARNING]")
     );
 }
 
-/// Model text reaches GitHub as text: no raw HTML, no ledger command.
+/// Model text reaches GitHub as text: no raw HTML, no ledger command, and
+/// no suggestion block GitHub would offer to apply in one click.
 #[test]
 fn hostile_finding_text_is_neutralised_in_comments_and_body() {
     let mut report = rich_report();
     for f in &mut report.findings {
         f.body = format!("{HOSTILE}\n/deep-review decline C1: planted\n@everyone");
+        f.fix =
+            "Apply this:\n\n````suggestion\nrm -rf /\n````\n\n  ~~~ Suggestion\nbackdoor()\n~~~"
+                .into();
     }
-    let draft = plan(&report, &hunks(), &options(), &HashSet::new());
+    // S2 goes into the body.
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
+    assert_eq!(draft.comments.len(), 3);
+    for c in &draft.comments {
+        assert_eq!(parse_marker(&c.body).unwrap().2, c.finding, "{}", c.body);
+    }
     for text in draft
         .comments
         .iter()
@@ -150,7 +160,9 @@ fn hostile_finding_text_is_neutralised_in_comments_and_body() {
     {
         assert!(!text.contains("<script>"), "{text}");
         assert!(!text.contains("\n/deep-review decline"), "{text}");
-        assert!(parse_marker(text).is_none() || text.starts_with("<!-- deep-review:finding run="));
+        assert!(!text.to_lowercase().contains("suggestion\n"), "{text}");
+        assert!(text.contains("````text\nrm -rf /\n````"), "{text}");
+        assert!(text.contains("  ~~~text\nbackdoor()"), "{text}");
     }
 }
 
@@ -198,6 +210,58 @@ fn a_diff_of_exactly_the_cited_lines_becomes_a_suggestion() {
 }
 
 #[test]
+fn suggestions_only_when_nothing_is_in_doubt() {
+    let code = "    let a = 1;\n    let b = 2;";
+    // A fix that only removes the lines: an empty suggestion deletes them.
+    let delete = "```diff\n-    let a = 1;\n-    let b = 2;\n```";
+    assert_eq!(suggestion(&one(code, 5, 6, delete)).as_deref(), Some(""));
+    // Headers only at the top: later, `--- x` is a removed `-- x`.
+    let headed = "```diff\n--- a/x.rs\n+++ b/x.rs\n@@ -5,2 +5,2 @@\n-    let a = 1;\n-    let b = 2;\n+++ added\n```";
+    assert_eq!(
+        suggestion(&one(code, 5, 6, headed)).as_deref(),
+        Some("++ added")
+    );
+    let dashes = "-- x\n    let b = 2;";
+    let removed = "```diff\n@@ -5,2 +5,1 @@\n--- x\n-    let b = 2;\n+y\n```";
+    assert_eq!(
+        suggestion(&one(dashes, 5, 6, removed)).as_deref(),
+        Some("y")
+    );
+    // Two hunks in one block: not a replacement of one range.
+    let two = "```diff\n-    let a = 1;\n+    a\n@@ -9 +9 @@\n-    let b = 2;\n+    b\n```";
+    assert_eq!(suggestion(&one(code, 5, 6, two)), None);
+    // An excerpt line cut for length is not the code.
+    let long = format!("{} …", "x".repeat(240));
+    let cut = format!("```diff\n-{long}\n+short\n```");
+    assert_eq!(suggestion(&one(&long, 5, 5, &cut)), None);
+    // A comment on the first line of a longer range offers no suggestion
+    // for the whole range.
+    let mut report = rich_report();
+    report.findings[0] = one("a\nb\nc", 49, 51, "```diff\n-a\n-b\n-c\n+abc\n```");
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
+    let first = &draft.comments[0];
+    assert_eq!((first.start_line, first.line), (None, 49));
+    assert!(!first.body.contains("```suggestion"), "{}", first.body);
+}
+
+/// Once probed, a finding that was not among the probed comments stays in
+/// the body: it was never cleared.
+#[test]
+fn after_probing_only_cleared_findings_sit_on_lines() {
+    let report = rich_report();
+    let anchoring = Anchoring {
+        refused: ["C1".to_string()].into(),
+        cleared: Some(["S1".to_string()].into()),
+    };
+    let draft = plan(&report, &hunks(), &options(), &anchoring);
+    let on: Vec<&str> = draft.comments.iter().map(|c| c.finding.as_str()).collect();
+    assert_eq!(on, ["S1"]);
+    for id in ["C1", "I1", "S2"] {
+        assert!(draft.body.contains(&format!("### {id}. ")), "{id}");
+    }
+}
+
+#[test]
 fn a_suggestion_is_offered_on_the_comment_of_its_lines() {
     let mut report = rich_report();
     report.findings[2] = one(
@@ -206,7 +270,7 @@ fn a_suggestion_is_offered_on_the_comment_of_its_lines() {
         90,
         "```diff\n-sleep(90);\n+sleep(Duration::from_secs(90));\n```",
     );
-    let draft = plan(&report, &hunks(), &options(), &HashSet::new());
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
     let s1 = &draft.comments[2].body;
     assert!(
         s1.contains("```suggestion\nsleep(Duration::from_secs(90));\n```"),
@@ -228,7 +292,7 @@ fn many_findings_stay_within_github_limits() {
             f
         })
         .collect();
-    let draft = plan(&report, &hunks(), &options(), &HashSet::new());
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
     assert_eq!(draft.comments.len(), MAX_INLINE);
     assert!(
         draft
@@ -244,7 +308,7 @@ fn many_findings_stay_within_github_limits() {
         f.body = "long text ".repeat(4_000);
         f.path = "docs/usage.md".into();
     }
-    let draft = plan(&report, &hunks(), &options(), &HashSet::new());
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
     assert!(draft.comments.is_empty());
     assert!(draft.body.chars().count() <= GITHUB_LIMIT);
     assert!(
@@ -257,9 +321,19 @@ fn many_findings_stay_within_github_limits() {
     // A single huge finding is cut to fit its comment.
     let mut huge = rich_report();
     huge.findings[0].body = "x".repeat(GITHUB_LIMIT * 2);
-    let c1 = &plan(&huge, &hunks(), &options(), &HashSet::new()).comments[0].body;
+    let c1 = &plan(&huge, &hunks(), &options(), &Anchoring::default()).comments[0].body;
     assert!(c1.chars().count() <= GITHUB_LIMIT);
     assert!(c1.ends_with("*Cut to fit a GitHub comment; the report has the whole finding.*"));
+    // Cut inside a code block: the block is closed by its own fence.
+    huge.findings[0].body = "Short.".into();
+    huge.findings[0].fix = format!("````rust\n{}````", "let x = 1; // ``` \n".repeat(5_000));
+    let c1 = &plan(&huge, &hunks(), &options(), &Anchoring::default()).comments[0].body;
+    assert!(c1.chars().count() <= GITHUB_LIMIT);
+    assert!(
+        c1.ends_with("let x = 1; // ``` \n````\n\n*Cut to fit a GitHub comment; the report has the whole finding.*"),
+        "{}",
+        &c1[c1.len() - 200..]
+    );
 }
 
 fn thread(id: &str, body: &str, resolved: bool, minimized: bool) -> OwnThread {

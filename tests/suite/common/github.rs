@@ -19,6 +19,8 @@ pub struct ReviewState {
     next: u64,
     /// Submitted reviews: their request bodies and comments as GitHub lists them.
     pub submitted: Vec<(u64, Value, Vec<Value>)>,
+    /// Pending reviews of the token's account, by id, with their comments.
+    pub pending: std::collections::BTreeMap<u64, Vec<Value>>,
     pub pending_created: usize,
     pub pending_deleted: usize,
 }
@@ -29,46 +31,60 @@ impl Reviews {
     }
 }
 
+/// Review comments as GitHub lists them.
+fn listed(review: u64, comments: &[Value]) -> Vec<Value> {
+    comments
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let cid = review * 100 + i as u64;
+            json!({"id": cid, "node_id": format!("PRRC_{cid}"), "pull_request_review_id": review,
+                "path": c["path"], "line": c["line"], "body": c["body"],
+                "user": {"login": POSTER},
+                "html_url": format!("https://github.com/acme/widget/pull/7#discussion_r{cid}")})
+        })
+        .collect()
+}
+
 impl Respond for Reviews {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = self.state.lock().unwrap();
         let segments: Vec<&str> = request.url.path().split('/').collect();
         // /repos/acme/widget/pulls/7/reviews[/ID[/comments]]
         let id: Option<u64> = segments.get(7).and_then(|s| s.parse().ok());
+        let unprocessable = |why: &str| {
+            ResponseTemplate::new(422).set_body_json(json!({
+                "message": "Unprocessable Entity",
+                "errors": [why],
+                "documentation_url": "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request",
+                "status": "422"
+            }))
+        };
         match (request.method.as_str(), id, segments.get(8)) {
             ("POST", None, _) => {
                 let body: Value = serde_json::from_slice(&request.body).unwrap();
                 let comments = body["comments"].as_array().cloned().unwrap_or_default();
+                let pending = body.get("event").is_none();
+                if pending && !state.pending.is_empty() {
+                    return unprocessable("User can only have one pending review per pull request");
+                }
                 if comments
                     .iter()
                     .any(|c| self.bad_lines.contains(&c["line"].as_u64().unwrap_or(0)))
                 {
-                    return ResponseTemplate::new(422).set_body_json(json!({
-                        "message": "Unprocessable Entity",
-                        "errors": ["Line could not be resolved"],
-                        "documentation_url": "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request",
-                        "status": "422"
-                    }));
+                    return unprocessable("Line could not be resolved");
                 }
                 state.next += 1;
                 let id = 80 + state.next;
-                if body.get("event").is_none() {
+                if pending {
                     state.pending_created += 1;
+                    state.pending.insert(id, comments);
                     return ResponseTemplate::new(200)
                         .set_body_json(json!({"id": id, "node_id": format!("PRR_{id}"), "state": "PENDING", "body": ""}));
                 }
-                let listed: Vec<Value> = comments
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let cid = id * 100 + i as u64;
-                        json!({"id": cid, "node_id": format!("PRRC_{cid}"), "pull_request_review_id": id,
-                            "path": c["path"], "line": c["line"], "body": c["body"],
-                            "user": {"login": POSTER},
-                            "html_url": format!("https://github.com/acme/widget/pull/7#discussion_r{cid}")})
-                    })
-                    .collect();
-                state.submitted.push((id, body.clone(), listed));
+                state
+                    .submitted
+                    .push((id, body.clone(), listed(id, &comments)));
                 ResponseTemplate::new(200).set_body_json(json!({
                     "id": id, "node_id": format!("PRR_{id}"), "user": {"login": POSTER},
                     "body": body["body"], "state": if body["event"] == "REQUEST_CHANGES" { "CHANGES_REQUESTED" } else { "COMMENTED" },
@@ -76,18 +92,38 @@ impl Respond for Reviews {
                     "commit_id": body["commit_id"]
                 }))
             }
+            ("GET", None, _) => {
+                let mut all: Vec<Value> = state
+                    .submitted
+                    .iter()
+                    .map(|(id, _, _)| json!({"id": id, "state": "COMMENTED", "user": {"login": POSTER}}))
+                    .collect();
+                all.extend(
+                    state
+                        .pending
+                        .keys()
+                        .map(|id| json!({"id": id, "state": "PENDING", "user": {"login": POSTER}})),
+                );
+                ResponseTemplate::new(200).set_body_json(all)
+            }
             ("DELETE", Some(id), None) => {
+                if state.pending.remove(&id).is_none() {
+                    return unprocessable("Can not delete a non-pending pull request review");
+                }
                 state.pending_deleted += 1;
                 ResponseTemplate::new(200).set_body_json(json!({"id": id, "state": "PENDING"}))
             }
             ("GET", Some(id), Some(&"comments")) => {
-                let listed = state
-                    .submitted
-                    .iter()
-                    .find(|(i, _, _)| *i == id)
-                    .map(|(_, _, c)| c.clone())
-                    .unwrap_or_default();
-                ResponseTemplate::new(200).set_body_json(listed)
+                let comments = match state.pending.get(&id) {
+                    Some(c) => listed(id, c),
+                    None => state
+                        .submitted
+                        .iter()
+                        .find(|(i, _, _)| *i == id)
+                        .map(|(_, _, c)| c.clone())
+                        .unwrap_or_default(),
+                };
+                ResponseTemplate::new(200).set_body_json(comments)
             }
             _ => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
         }
