@@ -688,3 +688,58 @@ async fn our_threads_are_found_resolved_and_folded() {
         json!({"id": "C_ours", "why": "OUTDATED"})
     );
 }
+
+/// An Actions job's token (a GitHub App installation's) cannot read
+/// /user: doctor says what it is and what it needs per post mode, not
+/// that it is broken.
+#[tokio::test]
+async fn doctor_takes_an_app_token_that_cannot_read_its_user() {
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+            "status": "403"
+        })))
+        .mount(&gh.server)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join(".config/deep-review/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[github]\npost = [\"review\", \"check\"]\n").unwrap();
+    let mut cmd = assert_cmd::Command::cargo_bin("deep-review").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DEEP_REVIEW_")
+            || k.starts_with("XDG_")
+            || k.ends_with("_API_KEY")
+            || k.contains("TOKEN")
+        {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .arg("doctor")
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("DEEP_REVIEW_GITHUB_API_URL", gh.url())
+        .env("GH_TOKEN", "ghs_installation")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("✓  GitHub token from GH_TOKEN: a GitHub App installation token\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "-  --post review: a GitHub App token; the job or app needs `pull-requests: write`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("-  --post check: a GitHub App token; the job or app needs `checks: write`"),
+        "{text}"
+    );
+    assert!(!text.contains("✗  GitHub"), "{text}");
+}
