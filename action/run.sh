@@ -86,6 +86,7 @@ rm -f "$started"
 
 {
     echo "exit-code=$code"
+    echo "pr=$pr"
     if [ -n "$run" ]; then
         echo "run-dir=$run"
         [ -f "$run/report.md" ] && echo "report=$run/report.md"

@@ -522,6 +522,7 @@ async fn the_actions_review_step_reviews_posts_and_sets_its_outputs() {
     let code = if blocking > 0 { 4 } else { 0 };
     assert_eq!(out.status.code(), Some(code), "{stderr}");
     assert_eq!(outputs["exit-code"], code.to_string());
+    assert_eq!(outputs["pr"], "7");
     assert_eq!(
         outputs["verdict"],
         report["verdict"]["decision"].as_str().unwrap()
@@ -635,7 +636,8 @@ fn the_action_declares_every_input_and_output_it_uses() {
     let steps = action["runs"]["steps"].as_sequence().unwrap();
     let review = steps.iter().find(|s| s["id"] == "review").unwrap();
     for input in &inputs {
-        if ["version", "github-token"].contains(&input.as_str()) {
+        // Read by the install and upload steps, not the review script.
+        if ["version", "github-token", "upload-run", "upload-sarif"].contains(&input.as_str()) {
             continue;
         }
         let var = format!("INPUT_{}", input.to_uppercase().replace('-', "_"));
@@ -650,6 +652,34 @@ fn the_action_declares_every_input_and_output_it_uses() {
         let run = step["run"].as_str().unwrap_or_default();
         assert!(!run.contains("${{"), "no expression inside a script: {run}");
     }
+    // The example workflows use only inputs the action declares.
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/workflows");
+    let mut used = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        let workflow: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for job in workflow["jobs"].as_mapping().unwrap().values() {
+            for step in job["steps"].as_sequence().into_iter().flatten() {
+                if !step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("deep-review/deep-review@"))
+                {
+                    continue;
+                }
+                used += 1;
+                for key in step["with"].as_mapping().into_iter().flat_map(|m| m.keys()) {
+                    let key = key.as_str().unwrap();
+                    assert!(
+                        inputs.iter().any(|i| i == key),
+                        "{}: `{key}` is no input of the action",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(used >= 4, "{used}");
     for (name, output) in action["outputs"].as_mapping().unwrap() {
         let name = name.as_str().unwrap();
         assert_eq!(
