@@ -24,6 +24,7 @@ struct FindingView {
     resolution: Option<String>,
     severity_note: Option<String>,
     flags: Vec<String>,
+    /// The excerpt highlighted (escaped HTML).
     excerpt: Option<String>,
     excerpt_summary: String,
     language: String,
@@ -52,6 +53,8 @@ struct AppendixView {
 #[derive(Template)]
 #[template(path = "report.html")]
 struct View {
+    /// The highlighting's style sheet (light, and dark by preference).
+    highlight_css: &'static str,
     title: String,
     version: String,
     toc: Vec<TocEntry>,
@@ -154,6 +157,7 @@ pub fn render(report: &Report) -> String {
     });
 
     let view = View {
+        highlight_css: super::highlight::css(),
         title: format!("Deep Review: {}", r.run.id),
         version: r.run.deep_review_version.clone(),
         toc,
@@ -270,7 +274,10 @@ fn finding_view(r: &Report, f: &ReportFinding) -> FindingView {
             f.path,
             line_range(f.line_start, f.line_end)
         ),
-        excerpt: f.excerpt.clone(),
+        excerpt: f
+            .excerpt
+            .as_deref()
+            .map(|x| super::highlight::code(x, &f.language)),
         language: f.language.clone(),
         body: to_html(&f.body),
         fix: if f.fix.is_empty() {

@@ -3,6 +3,7 @@
 
 pub mod appendix;
 pub mod header;
+pub mod highlight;
 pub mod html;
 pub mod markdown;
 pub mod model;

@@ -2,7 +2,7 @@
 //! inject markup or break our structure, and HTML rendered from model
 //! Markdown with raw HTML escaped and nothing that fetches.
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 /// One line of text for a heading, list item or table cell.
 pub fn inline(s: &str) -> String {
@@ -211,8 +211,47 @@ pub fn to_html(markdown: &str) -> String {
         }),
         other => other,
     });
+    // Fenced code is highlighted: the block's text is gathered and
+    // replaced by the highlighter's (escaped) HTML.
+    let mut out: Vec<Event> = Vec::new();
+    let mut block: Option<(String, String)> = None;
+    for event in events {
+        match (&mut block, event) {
+            (None, Event::Start(Tag::CodeBlock(kind))) => {
+                let language = match kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
+                        .collect(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                block = Some((language, String::new()));
+            }
+            (Some((_, text)), Event::Text(t)) => text.push_str(&t),
+            (Some(_), Event::End(TagEnd::CodeBlock)) => {
+                let (language, text) = block.take().unwrap_or_default();
+                let class = if language.is_empty() {
+                    String::new()
+                } else {
+                    format!(" class=\"language-{language}\"")
+                };
+                out.push(Event::Html(
+                    format!(
+                        "<pre><code{class}>{}</code></pre>\n",
+                        super::highlight::code(&text, &language)
+                    )
+                    .into(),
+                ));
+            }
+            (Some(_), _) => {}
+            (None, other) => out.push(other),
+        }
+    }
     let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, events);
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
     html
 }
 
@@ -350,5 +389,37 @@ mod defuse_tests {
             );
         }
         assert_eq!(out.replace('\u{200B}', ""), md);
+    }
+}
+
+#[cfg(test)]
+mod code_block_tests {
+    use super::*;
+
+    /// Model-written fences are highlighted, their text escaped and their
+    /// info word unable to leave the class attribute.
+    #[test]
+    fn fenced_code_is_highlighted_and_stays_code() {
+        let html = to_html(
+            "Fix:\n\n```rust\" onmouseover=\"alert(1)\nlet x = \"</code></pre><script>\";\n```\n\n    indented <b>\n",
+        );
+        assert!(
+            html.contains("<pre><code class=\"language-rust\"><span"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script>") && !html.contains("<b>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<pre><code>indented &lt;b&gt;\n</code></pre>"),
+            "{html}"
+        );
+        let rust = to_html("```rust\nfn a() {}\n```\n");
+        assert!(rust.contains("<span class=\"hl-"), "{rust}");
     }
 }
