@@ -41,7 +41,7 @@ pub fn invocation(job: &ReviewJob, confined: bool) -> Invocation {
     }
     if let Some(schema) = &job.schema {
         let path = job.scratch.join("answer-schema.json");
-        files.push((path.clone(), schema.to_string()));
+        files.push((path.clone(), strict(schema).to_string()));
         args.extend(["--output-schema".into(), path.display().to_string()]);
     }
     args.extend(job.extra_args.iter().cloned());
@@ -52,6 +52,58 @@ pub fn invocation(job: &ReviewJob, confined: bool) -> Invocation {
         args,
         env: vec![],
         files,
+    }
+}
+
+/// The schema as OpenAI's strict structured output takes it: every
+/// property of an object required, an optional one nullable instead (the
+/// answer then carries `null`, which reads as absent). Claude Code checks
+/// answers against the schema as given, where optional means optional.
+pub fn strict(schema: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut out = schema.clone();
+    if let Some(props) = out.get_mut("properties").and_then(Value::as_object_mut) {
+        let required: Vec<String> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let mut all = Vec::new();
+        for (name, prop) in props.iter_mut() {
+            *prop = strict(prop);
+            if !required.contains(name) {
+                *prop = nullable(std::mem::take(prop));
+            }
+            all.push(json!(name));
+        }
+        out["required"] = Value::Array(all);
+        if out.get("additionalProperties").is_none() {
+            out["additionalProperties"] = json!(false);
+        }
+    }
+    if let Some(items) = out.get_mut("items") {
+        *items = strict(items);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(list) = out.get_mut(key).and_then(Value::as_array_mut) {
+            for s in list {
+                *s = strict(s);
+            }
+        }
+    }
+    out
+}
+
+fn nullable(schema: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    match schema.get("type") {
+        Some(Value::String(t)) if schema.get("enum").is_none() => {
+            let mut s = schema.clone();
+            s["type"] = json!([t, "null"]);
+            s
+        }
+        _ => json!({"anyOf": [schema, {"type": "null"}]}),
     }
 }
 
@@ -432,5 +484,55 @@ mod tests {
         assert_eq!(status_in("status 12345 then 503"), Some(503));
         assert_eq!(status_in("HTTP 500 with no word"), None);
         assert_eq!(status_in("status unknown"), None);
+    }
+}
+
+#[cfg(test)]
+mod strict_tests {
+    use super::strict;
+    use serde_json::json;
+
+    /// Every property required (OpenAI's strict mode); the optional ones
+    /// nullable, at every depth.
+    #[test]
+    fn optional_properties_become_required_and_nullable() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "array", "items": {"type": "object", "properties": {
+                "x": {"type": "integer"}, "y": {"type": "string", "enum": ["p", "q"]}}, "required": ["x"]}}
+        }, "required": ["a"]});
+        assert_eq!(
+            strict(&schema),
+            json!({"type": "object", "additionalProperties": false, "properties": {
+                "a": {"type": "string"},
+                "b": {"type": ["array", "null"], "items": {"type": "object", "additionalProperties": false, "properties": {
+                    "x": {"type": "integer"},
+                    "y": {"anyOf": [{"type": "string", "enum": ["p", "q"]}, {"type": "null"}]}}, "required": ["x", "y"]}}
+            }, "required": ["a", "b"]})
+        );
+    }
+
+    /// The answer schema as Codex gets it: every property required.
+    #[test]
+    fn the_answer_schema_is_strict_for_codex() {
+        let schema = strict(&crate::review::schema());
+        fn check(s: &serde_json::Value) {
+            if let Some(props) = s["properties"].as_object() {
+                let required = s["required"].as_array().unwrap();
+                assert_eq!(required.len(), props.len(), "{s}");
+                props.values().for_each(check);
+            }
+            if let Some(items) = s.get("items") {
+                check(items);
+            }
+            for alt in s["anyOf"].as_array().into_iter().flatten() {
+                check(alt);
+            }
+        }
+        check(&schema);
+        assert_eq!(
+            schema["properties"]["coverage"]["type"],
+            json!(["array", "null"])
+        );
     }
 }

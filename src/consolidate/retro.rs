@@ -94,7 +94,7 @@ fn agent_report(
             reason: format!("{}: {}", d.kind.label(), d.reason),
         });
     }
-    let (coverage, coverage_misses) = coverage(inputs, result, placed);
+    let (coverage, coverage_misses, unopened_claims) = coverage(inputs, result, placed);
     AgentReport {
         name: o.name.clone(),
         display_name: o.display_name.clone(),
@@ -138,6 +138,7 @@ fn agent_report(
         files_reviewed: coverage.len() as u32,
         coverage_misses,
         coverage,
+        unopened_claims,
         retro: String::new(),
     }
 }
@@ -184,42 +185,60 @@ fn unique_insights(agent: &str, findings: &[Finding], placed: &Placed) -> u32 {
 }
 
 /// The changed files the agent opened, each with the report's findings
-/// it raised there, and the changed files it never opened.
+/// it raised there and what it says of it; the changed files it never
+/// opened; and what it says of those.
 fn coverage(
     inputs: &Inputs,
     result: &AgentResult,
     placed: &Placed,
-) -> (Vec<FileCoverage>, Vec<String>) {
+) -> (Vec<FileCoverage>, Vec<String>, Vec<FileCoverage>) {
     let name = &result.outcome.name;
+    let claims = result
+        .answer
+        .as_ref()
+        .and_then(|a| a.coverage.as_deref())
+        .unwrap_or_default();
+    let claim = |path: &str| {
+        claims
+            .iter()
+            .find(|c| c.path.trim_start_matches("./") == path)
+    };
     let opened: Vec<String> = result
         .outcome
         .files_opened
         .iter()
         .map(|p| relative(p, &inputs.workdir))
         .collect();
-    let (mut reviewed, mut misses) = (Vec::new(), Vec::new());
+    let (mut reviewed, mut misses, mut unopened) = (Vec::new(), Vec::new(), Vec::new());
     for c in inputs
         .target
         .changed_files
         .iter()
         .filter(|c| c.status.exists_at_head())
     {
-        if !opened.iter().any(|p| same_file(p, &c.path)) {
-            misses.push(c.path.clone());
-            continue;
-        }
         let findings = placed
             .findings
             .iter()
             .filter(|f| f.path == c.path && f.agents.contains(name))
             .map(|f| f.id.clone())
             .collect();
-        reviewed.push(FileCoverage {
+        let said = claim(&c.path);
+        let file = FileCoverage {
             path: c.path.clone(),
             findings,
-        });
+            claimed: said.map(|s| s.depth),
+            note: said.map(|s| s.note.trim().to_string()).unwrap_or_default(),
+        };
+        if opened.iter().any(|p| same_file(p, &c.path)) {
+            reviewed.push(file);
+        } else {
+            misses.push(c.path.clone());
+            if said.is_some() {
+                unopened.push(file);
+            }
+        }
     }
-    (reviewed, misses)
+    (reviewed, misses, unopened)
 }
 
 /// A path an agent opened, relative to the repository.

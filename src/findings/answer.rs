@@ -30,6 +30,37 @@ pub struct Answer {
     pub tests_run: Vec<TestRun>,
     #[serde(default)]
     pub prior_findings: Vec<PriorStatus>,
+    /// What the agent says it reviewed, per changed file (optional: an
+    /// answer without it, or with `null` as a strict schema sends, reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Vec<CoverageClaim>>,
+}
+
+/// How closely an agent says it reviewed a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Depth {
+    InDepth,
+    Skimmed,
+    NotReviewed,
+}
+
+impl Depth {
+    pub fn words(self) -> &'static str {
+        match self {
+            Depth::InDepth => "in depth",
+            Depth::Skimmed => "skimmed",
+            Depth::NotReviewed => "not reviewed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageClaim {
+    pub path: String,
+    pub depth: Depth,
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

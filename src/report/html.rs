@@ -402,7 +402,7 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
         None => to_html(&a.retro),
     };
     let code = |p: &str| format!("<code>{}</code>", html_escape(p));
-    let text = match super::markdown::coverage_line(a, &code) {
+    let text = match super::markdown::coverage_line(a, &code, &html_escape) {
         Some(line) => format!("{text}<p>{line}</p>"),
         None => text,
     };

@@ -598,7 +598,7 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
         Some(Fallback::NoNote(text)) => text.into(),
         None => block(&a.retro),
     };
-    let text = match coverage_line(a, &|p| code(p)) {
+    let text = match coverage_line(a, &|p| code(p), &|t| inline(t)) {
         Some(line) => format!("{text}\n\n{line}"),
         None => text,
     };
@@ -624,12 +624,34 @@ pub fn retro_fallback<'a>(r: &Report, a: &'a AgentReport) -> Option<Fallback<'a>
     })
 }
 
-/// "Reviewed `a.rs` (I1, S2), `b.rs` (no issues). Not opened: `c.rs`."
-/// `path` renders a path for the format.
-pub fn coverage_line(a: &AgentReport, path: &dyn Fn(&str) -> String) -> Option<String> {
+/// "Opened `a.rs` (I1, S2; says: in depth), `b.rs` (no issues). Not
+/// opened: `c.rs` (says: in depth — not borne out)." — what the agent's
+/// events show beside what its answer claims. `path` renders a path for
+/// the format; `text` escapes model text for it.
+pub fn coverage_line(
+    a: &AgentReport,
+    path: &dyn Fn(&str) -> String,
+    text: &dyn Fn(&str) -> String,
+) -> Option<String> {
     if a.coverage.is_empty() && a.coverage_misses.is_empty() {
         return None;
     }
+    let said = |c: &FileCoverage, opened: bool| -> String {
+        let Some(depth) = c.claimed else {
+            return String::new();
+        };
+        let doubt = if !opened && depth == crate::findings::answer::Depth::InDepth {
+            " — not borne out"
+        } else {
+            ""
+        };
+        let note = if c.note.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", text(&c.note))
+        };
+        format!("says: {}{note}{doubt}", depth.words())
+    };
     let mut parts = Vec::new();
     if !a.coverage.is_empty() {
         let files: Vec<String> = a
@@ -641,13 +663,26 @@ pub fn coverage_line(a: &AgentReport, path: &dyn Fn(&str) -> String) -> Option<S
                 } else {
                     c.findings.join(", ")
                 };
-                format!("{} ({found})", path(&c.path))
+                let claim = said(c, true);
+                let claim = if claim.is_empty() {
+                    claim
+                } else {
+                    format!("; {claim}")
+                };
+                format!("{} ({found}{claim})", path(&c.path))
             })
             .collect();
-        parts.push(format!("Reviewed {}.", files.join(", ")));
+        parts.push(format!("Opened {}.", files.join(", ")));
     }
     if !a.coverage_misses.is_empty() {
-        let files: Vec<String> = a.coverage_misses.iter().map(|p| path(p)).collect();
+        let files: Vec<String> = a
+            .coverage_misses
+            .iter()
+            .map(|p| match a.unopened_claims.iter().find(|c| &c.path == p) {
+                Some(c) if c.claimed.is_some() => format!("{} ({})", path(p), said(c, false)),
+                _ => path(p),
+            })
+            .collect();
         parts.push(format!("Not opened: {}.", files.join(", ")));
     }
     Some(parts.join(" "))

@@ -456,6 +456,11 @@ pub struct AgentReport {
     /// raised there (none: reviewed, no issues).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub coverage: Vec<FileCoverage>,
+    /// What the agent says of changed files it never opened (in
+    /// `coverage_misses`): reviewing one "in depth" without opening it is
+    /// a claim the measurement does not bear out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unopened_claims: Vec<FileCoverage>,
     pub retro: String,
 }
 
@@ -476,6 +481,13 @@ pub struct FileCoverage {
     pub path: String,
     /// Ids of the report's findings the agent raised in this file.
     pub findings: Vec<String>,
+    /// How closely the agent says it reviewed the file (its answer's
+    /// `coverage`), when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<crate::findings::answer::Depth>,
+    /// What it says it checked (model text).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// What consolidation did to an agent's finding.

@@ -207,6 +207,13 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     );
     assert!(agent("claude")["cost_usd"].as_f64().unwrap() > 0.0);
     assert_eq!(agent("codex")["cost_usd"], Value::Null);
+    // Claude's answer says how it reviewed stats.py (beside its opening
+    // it: measured); Codex's strict answer sends `coverage: null`.
+    assert_eq!(
+        agent("claude")["coverage"],
+        json!([{"path": "stats.py", "findings": ["I1", "S2"], "claimed": "in_depth", "note": "both helpers, and calc.divide they call"}])
+    );
+    assert_eq!(agent("codex")["coverage"][0].get("claimed"), None);
 
     // The run directory holds everything.
     for file in [

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use deep_review::domain::{AgentStatus, FileStatus, Severity};
-use deep_review::findings::answer::{ObservationKind, Scope};
+use deep_review::findings::answer::{Depth, ObservationKind, Scope};
 use deep_review::findings::{Category, Verdict};
 use deep_review::report::model::*;
 
@@ -42,6 +42,7 @@ fn agent(name: &str, display: &str, status: AgentStatus) -> AgentReport {
         files_reviewed: 3,
         coverage_misses: vec![],
         coverage: vec![],
+        unopened_claims: vec![],
         retro: String::new(),
     }
 }
@@ -93,6 +94,15 @@ pub fn rich_report() -> Report {
     codex.coverage = vec![FileCoverage {
         path: "src/stop.rs".into(),
         findings: vec!["C1".into(), "I1".into()],
+        claimed: Some(Depth::InDepth),
+        note: format!("lock order and its callers {HOSTILE}"),
+    }];
+    // It says it read the docs in depth, and never opened them.
+    codex.unopened_claims = vec![FileCoverage {
+        path: "docs/usage.md".into(),
+        findings: vec![],
+        claimed: Some(Depth::InDepth),
+        note: "checked every flag".into(),
     }];
     codex.files_reviewed = 2;
     codex.retro = format!("Raised one false positive. Hostile: {HOSTILE}");
