@@ -22,7 +22,7 @@ impl Hunks {
                 path = None;
             } else if let Some(name) = line.strip_prefix("+++ ") {
                 path = new_path(name);
-            } else if let Some((old, new_start, new_count)) = hunk_header(line) {
+            } else if let Some((new_start, new_count)) = hunk_header(line) {
                 if let Some(p) = &path
                     && new_count > 0
                 {
@@ -31,19 +31,14 @@ impl Hunks {
                         .or_default()
                         .push((new_start, new_start.saturating_add(new_count - 1)));
                 }
-                // Skip the body: `old` lines on the base side and
-                // `new_count` on the head side, context counting for both.
-                let (mut old_left, mut new_left) = (old, new_count);
-                while old_left > 0 || new_left > 0 {
+                // Skip the body by its head-side count (context and added
+                // lines). Removed lines left after that are never taken
+                // for anything at the top level.
+                let mut new_left = new_count;
+                while new_left > 0 {
                     let Some(body) = lines.next() else { break };
-                    match body.as_bytes().first() {
-                        Some(b'+') => new_left = new_left.saturating_sub(1),
-                        Some(b'-') => old_left = old_left.saturating_sub(1),
-                        Some(b'\\') => {}
-                        _ => {
-                            old_left = old_left.saturating_sub(1);
-                            new_left = new_left.saturating_sub(1);
-                        }
+                    if !matches!(body.as_bytes().first(), Some(b'-' | b'\\')) {
+                        new_left -= 1;
                     }
                 }
             }
@@ -62,13 +57,14 @@ impl Hunks {
     }
 
     /// Whether the diff shows any part of `path` on the head side.
-    pub fn has_file(&self, path: &str) -> bool {
+    #[cfg(test)]
+    fn has_file(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }
 }
 
-/// `@@ -a,b +c,d @@` → (b, c, d); a missing count is 1.
-fn hunk_header(line: &str) -> Option<(u32, u32, u32)> {
+/// `@@ -a,b +c,d @@` → (c, d); a missing count is 1.
+fn hunk_header(line: &str) -> Option<(u32, u32)> {
     let rest = line.strip_prefix("@@ -")?;
     let (ranges, _) = rest.split_once(" @@")?;
     let (old, new) = ranges.split_once(" +")?;
@@ -78,9 +74,8 @@ fn hunk_header(line: &str) -> Option<(u32, u32, u32)> {
             None => Some((r.parse().ok()?, 1)),
         }
     };
-    let (_, old_count) = count(old)?;
-    let (new_start, new_count) = count(new)?;
-    Some((old_count, new_start, new_count))
+    count(old)?;
+    count(new)
 }
 
 /// The head-side path of a `+++ ` line: `b/src/x.rs` → `src/x.rs`,
@@ -176,6 +171,25 @@ diff --git a/m.rs b/m.rs
 @@ -9,1 +11,1 @@
 -a
 +b
+diff --git a/m2.rs b/m2.rs
+--- a/m2.rs
++++ b/m2.rs
+@@ -1,1 +1,2 @@
+-a
++b
++++ b/evil2
+@@ -9 +10 @@
+ x
+diff --git a/m3.rs b/m3.rs
+--- a/m3.rs
++++ b/m3.rs
+@@ -1,1 +1,2 @@
+-a
+\\ No newline at end of file
++b
++++ b/evil3
+@@ -9 +10 @@
+ x
 diff --git a/trimmed.rs b/trimmed.rs
 --- a/trimmed.rs
 +++ b/trimmed.rs
@@ -212,6 +226,12 @@ diff --git \"a/caf\\303\\251.rs\" \"b/caf\\303\\251.rs\"
             h.contains("m.rs", 1, 3) && h.contains("m.rs", 11, 11),
             "{h:?}"
         );
+        // Removed lines and "no newline" marks do not count on the head
+        // side: counting them would end the hunk before its last added
+        // line, which would then be read as a header.
+        for (file, evil) in [("m2.rs", "evil2"), ("m3.rs", "evil3")] {
+            assert!(h.contains(file, 10, 10) && !h.has_file(evil), "{h:?}");
+        }
         assert!(!h.has_file("gone.rs"), "a deleted file has no head side");
         assert!(
             !h.has_file("trimmed.rs"),
@@ -224,8 +244,9 @@ diff --git \"a/caf\\303\\251.rs\" \"b/caf\\303\\251.rs\"
     fn quoted_names_unquote() {
         assert_eq!(unquote("\"b/a\\\"b\\\\c\\td\"").unwrap(), "b/a\"b\\c\td");
         assert_eq!(unquote("\"b/\\3x1\""), None);
-        assert_eq!(hunk_header("@@ -3 +4,0 @@"), Some((1, 4, 0)));
-        assert_eq!(hunk_header("@@ -3,2 +4,5 @@ fn x"), Some((2, 4, 5)));
+        assert_eq!(hunk_header("@@ -3 +4,0 @@"), Some((4, 0)));
+        assert_eq!(hunk_header("@@ -3,2 +4,5 @@ fn x"), Some((4, 5)));
+        assert_eq!(hunk_header("@@ -x,2 +4,5 @@"), None);
         assert_eq!(hunk_header("@@ nonsense"), None);
     }
 }
