@@ -121,7 +121,7 @@ fn unquote(quoted: &str) -> Option<String> {
                     }
                     v = v * 8 + u32::from(o - b'0');
                 }
-                bytes.push(v as u8);
+                bytes.push(u8::try_from(v).ok()?);
             }
             other => bytes.push(other),
         }

@@ -42,12 +42,28 @@ pub fn sections(inputs: &Inputs, decisions: Option<&Decisions>) -> Sections {
             })
         })
         .collect();
+    // The consolidator may credit an observation only to agents that made
+    // design observations: a name it invents, or an agent that made none,
+    // is struck (as with findings, attribution is checked, not trusted).
+    let observers: HashSet<&str> = answers
+        .iter()
+        .filter(|(_, a)| !a.design_observations.is_empty())
+        .map(|(agent, _)| *agent)
+        .collect();
     match decisions {
         Some(d) => Sections {
             design: d
                 .design_observations
                 .iter()
-                .map(|o| design_note(&o.observation, o.agents.clone()))
+                .map(|o| {
+                    let mut agents: Vec<String> = Vec::new();
+                    for a in &o.agents {
+                        if observers.contains(a.as_str()) && !agents.contains(a) {
+                            agents.push(a.clone());
+                        }
+                    }
+                    design_note(&o.observation, agents)
+                })
                 .collect(),
             testing: d.testing.trim().to_string(),
             documentation: d.documentation.trim().to_string(),

@@ -344,11 +344,14 @@ fn observation(r: &Report, d: &DesignNote) -> String {
         .map(|p| format!("<code>{}</code>", html_escape(p)))
         .collect::<Vec<_>>()
         .join(", ");
-    let agents: Vec<String> = d
+    let mut agents: Vec<String> = d
         .agents
         .iter()
         .map(|a| format!("<span class=\"badge\">{}</span>", html_escape(&name(a))))
         .collect();
+    if agents.is_empty() {
+        agents.push("<span class=\"badge\">the consolidator</span>".into());
+    }
     format!(
         "<em>({scope})</em> {} {} {}",
         inline_md(&d.text),

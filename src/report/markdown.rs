@@ -585,11 +585,13 @@ fn observation(r: &Report, d: &DesignNote) -> String {
         .map(|a| name(a))
         .collect::<Vec<_>>()
         .join(", ");
-    format!(
-        "*({scope})* {}{paths} — {}",
-        one_paragraph(&d.text),
+    // No reviewer it could be credited to: the consolidator's own.
+    let agents = if agents.is_empty() {
+        "the consolidator".to_string()
+    } else {
         inline(&agents)
-    )
+    };
+    format!("*({scope})* {}{paths} — {agents}", one_paragraph(&d.text))
 }
 
 fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {

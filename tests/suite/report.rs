@@ -251,3 +251,15 @@ fn empty_declined_and_feedback_sections_are_left_out() {
         assert!(!text.contains("#feedback"), "{format}: no link to it");
     }
 }
+
+/// A design observation the program could credit to no reviewer reads as
+/// the consolidator's own.
+#[test]
+fn an_uncredited_design_observation_is_the_consolidators() {
+    let mut report = rich_report();
+    report.design[0].agents.clear();
+    let md = render(&report, Format::Md, None);
+    assert!(md.contains(" — the consolidator\n"), "{md}");
+    let html = render(&report, Format::Html, None);
+    assert!(html.contains("<span class=\"badge\">the consolidator</span>"));
+}

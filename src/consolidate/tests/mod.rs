@@ -733,6 +733,72 @@ fn without_decisions_each_agent_speaks_for_itself() {
     assert_eq!(r.testing, "**Claude:** ran cargo test: 12 passed");
 }
 
+/// A design observation is credited only to agents that made design
+/// observations: invented names and agents that made none are struck.
+#[test]
+fn design_observations_are_credited_only_to_agents_that_made_some() {
+    let mut claude = agent("claude");
+    claude.answer = Some(
+        serde_json::from_value::<Answer>(json!({"design_observations": [
+            {"kind": "concern", "scope": "in-scope", "text": "two locks", "paths": []}]}))
+        .unwrap(),
+    );
+    let agents = [claude, agent("codex")];
+    let r = build(
+        &inputs(&agents, &[], 1),
+        decided(json!({"design_observations": [
+            {"kind": "concern", "scope": "in-scope", "text": "Two locks, one order.", "paths": [],
+             "agents": ["claude", "codex", "mallory", "claude"]}]})),
+        None,
+    );
+    assert_eq!(r.design.len(), 1);
+    assert_eq!(r.design[0].agents, ["claude"]);
+}
+
+/// What an agent says it reviewed stands beside what it opened; "in
+/// depth" of a file it never opened is kept apart.
+#[test]
+fn claimed_coverage_sits_beside_the_measured() {
+    use crate::domain::{ChangedFile, FileStatus};
+    use crate::findings::answer::Depth;
+    let mut claude = agent("claude");
+    claude.outcome.files_opened = ["/w/a.rs".to_string()].into();
+    claude.answer = Some(
+        serde_json::from_value::<Answer>(json!({"coverage": [
+            {"path": "a.rs", "depth": "skimmed", "note": "the diff"},
+            {"path": "./b.rs", "depth": "in_depth", "note": "all of it"}]}))
+        .unwrap(),
+    );
+    let agents = [claude];
+    let mut inputs = inputs(&agents, &[], 1);
+    inputs.target.changed_files = ["a.rs", "b.rs", "c.rs"]
+        .into_iter()
+        .map(|path| ChangedFile {
+            path: path.into(),
+            status: FileStatus::Modified,
+            additions: 1,
+            deletions: 0,
+        })
+        .collect();
+    let r = build(&inputs, decided(json!({})), None);
+    let a = &r.agents[0];
+    assert_eq!(a.coverage.len(), 1);
+    assert_eq!(
+        (a.coverage[0].claimed, a.coverage[0].note.as_str()),
+        (Some(Depth::Skimmed), "the diff")
+    );
+    assert_eq!(a.coverage_misses, ["b.rs", "c.rs"]);
+    let unopened: Vec<(&str, Option<Depth>)> = a
+        .unopened_claims
+        .iter()
+        .map(|c| (c.path.as_str(), c.claimed))
+        .collect();
+    assert_eq!(unopened, [("b.rs", Some(Depth::InDepth))]);
+    // An answer with `coverage: null` (a strict schema's "none") reads.
+    let null: Answer = serde_json::from_value(json!({"coverage": null})).unwrap();
+    assert_eq!(null.coverage, None);
+}
+
 fn facts() -> crate::review::Facts {
     serde_json::from_value(json!({
         "kind": "branch", "repo": "widget", "repo_url": null, "pr": null, "pr_url": null,
