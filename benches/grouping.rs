@@ -40,6 +40,7 @@ fn finding(i: usize) -> Finding {
                 "{title}. The caller cannot recover, and the process aborts on a transient failure of step {topic}."
             ),
             fix: String::new(),
+            related: None,
         },
         checked: Checked {
             evidence: Evidence::Verified,
@@ -48,6 +49,7 @@ fn finding(i: usize) -> Finding {
             line_end: line + 2,
             excerpt: Some(format!("let value = step_{topic}().unwrap();")),
         },
+        related: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::place::{Kept, evidence_reason};
 use crate::findings::evidence::language;
 use crate::findings::{Evidence, Finding};
-use crate::report::model::{EvidenceStatus, ReportFinding};
+use crate::report::model::{EvidenceStatus, RelatedLocation, ReportFinding};
 
 /// A kept group as the report shows it, before it has an id: the
 /// consolidator's words when it decided, else the most severe member's.
@@ -89,5 +89,43 @@ pub fn draft(findings: &[Finding], k: &Kept) -> ReportFinding {
         resolution: None,
         flags: k.flags.clone(),
         sources: k.members.iter().map(|&m| findings[m].key.clone()).collect(),
+        related: related(f),
     }
+}
+
+/// The member's other places whose code was found (a place that is not
+/// there would mislead), each once and never the main one again.
+fn related(f: &Finding) -> Vec<RelatedLocation> {
+    let mut out: Vec<RelatedLocation> = Vec::new();
+    for r in &f.related {
+        let c = &r.checked;
+        let evidence = match c.evidence {
+            Evidence::Verified => EvidenceStatus::Verified,
+            Evidence::Relocated { .. } => EvidenceStatus::Relocated,
+            _ => continue,
+        };
+        let at = (c.path.as_str(), c.line_start, c.line_end);
+        let main = (
+            f.checked.path.as_str(),
+            f.checked.line_start,
+            f.checked.line_end,
+        );
+        if at == main
+            || out
+                .iter()
+                .any(|o| (o.path.as_str(), o.line_start, o.line_end) == at)
+        {
+            continue;
+        }
+        out.push(RelatedLocation {
+            path: c.path.clone(),
+            line_start: c.line_start,
+            line_end: c.line_end,
+            why: r.why.clone(),
+            evidence,
+            excerpt: c.excerpt.clone(),
+            language: language(&c.path).to_string(),
+        });
+    }
+    out
 }

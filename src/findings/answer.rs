@@ -128,6 +128,25 @@ pub struct RawFinding {
     pub body: String,
     #[serde(default)]
     pub fix: String,
+    /// More places the finding spans (optional; `null` from a strict
+    /// schema reads as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<Vec<RawLocation>>,
+}
+
+/// Another place a finding concerns, as the agent cited it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawLocation {
+    pub path: String,
+    #[serde(default)]
+    pub line_start: u32,
+    #[serde(default)]
+    pub line_end: u32,
+    #[serde(default)]
+    pub quote: String,
+    /// Why this place matters, in a few words (model text).
+    #[serde(default)]
+    pub why: String,
 }
 
 fn default_category() -> Category {

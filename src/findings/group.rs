@@ -151,6 +151,7 @@ mod tests {
                 quote: String::new(),
                 body: String::new(),
                 fix: String::new(),
+                related: None,
             },
             checked: Checked {
                 evidence: Evidence::Verified,
@@ -159,6 +160,7 @@ mod tests {
                 line_end: end,
                 excerpt: None,
             },
+            related: Vec::new(),
         }
     }
 

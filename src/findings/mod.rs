@@ -17,7 +17,22 @@ pub struct Finding {
     pub agent: String,
     pub raw: RawFinding,
     pub checked: Checked,
+    /// The other places it cites, each checked like the main one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
 }
+
+/// Another place a finding concerns, with its evidence check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Related {
+    /// Why it matters (model text).
+    pub why: String,
+    pub checked: Checked,
+}
+
+/// More related places than this are not checked or shown: a trace, not
+/// a tour.
+pub const MAX_RELATED: usize = 3;
 
 /// Checks every finding of `answer` against `source`, giving each a key
 /// unique within the run (an agent's duplicate or missing ids are
@@ -36,11 +51,22 @@ pub fn check_answer(agent: &str, answer: &Answer, source: &dyn evidence::Source)
             }
             let checked =
                 evidence::check(source, &raw.path, raw.line_start, raw.line_end, &raw.quote);
+            let related = raw
+                .related
+                .iter()
+                .flatten()
+                .take(MAX_RELATED)
+                .map(|l| Related {
+                    why: l.why.trim().to_string(),
+                    checked: evidence::check(source, &l.path, l.line_start, l.line_end, &l.quote),
+                })
+                .collect();
             Finding {
                 key: format!("{agent}:{id}"),
                 agent: agent.to_string(),
                 raw: RawFinding { id, ..raw.clone() },
                 checked,
+                related,
             }
         })
         .collect()

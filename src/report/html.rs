@@ -28,6 +28,8 @@ struct FindingView {
     excerpt: Option<String>,
     excerpt_summary: String,
     language: String,
+    /// The other places it spans, each rendered (escaped HTML).
+    related: Vec<String>,
     body: String,
     fix: String,
 }
@@ -279,6 +281,7 @@ fn finding_view(r: &Report, f: &ReportFinding) -> FindingView {
             .as_deref()
             .map(|x| super::highlight::code(x, &f.language)),
         language: f.language.clone(),
+        related: f.related.iter().map(related_html).collect(),
         body: to_html(&f.body),
         fix: if f.fix.is_empty() {
             String::new()
@@ -410,6 +413,27 @@ fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {
         None => text,
     };
     (a.display_name.clone(), text)
+}
+
+/// "Also at `path:lines` — why", and its code highlighted.
+fn related_html(r: &RelatedLocation) -> String {
+    let mut out = format!(
+        "<p class=\"meta\">Also at <code>{}:{}</code>",
+        html_escape(&r.path),
+        line_range(r.line_start, r.line_end)
+    );
+    if !r.why.trim().is_empty() {
+        out.push_str(&format!(" — {}", code_spans_html(&r.why)));
+    }
+    out.push_str("</p>");
+    if let Some(x) = &r.excerpt {
+        out.push_str(&format!(
+            "<pre><code class=\"language-{}\">{}</code></pre>",
+            html_escape(&r.language),
+            super::highlight::code(x, &r.language)
+        ));
+    }
+    out
 }
 
 /// Rendered `|safe`: every piece escaped, code spans kept as code.

@@ -28,6 +28,8 @@ pub struct FindingView {
     pub excerpt: Option<String>,
     pub fold: bool,
     pub excerpt_summary: String,
+    /// The other places it spans, each rendered.
+    pub related: Vec<String>,
     pub body: String,
     pub fix: String,
 }
@@ -413,9 +415,45 @@ fn finding_view(r: &Report, f: &ReportFinding, budget: Budget) -> FindingView {
             line_range(f.line_start, f.line_end)
         ),
         excerpt,
+        related: f.related.iter().map(|r| related(r, budget)).collect(),
         body: block(&f.body),
         fix: block(&f.fix),
     }
+}
+
+/// Lines of a related place's code the report shows: enough to see it.
+const RELATED_LINES: usize = 6;
+
+/// "**Also at** `src/start.rs:20-21` — why", and its code.
+fn related(r: &RelatedLocation, budget: Budget) -> String {
+    let mut out = format!(
+        "**Also at** {}",
+        code(&format!(
+            "{}:{}",
+            r.path,
+            line_range(r.line_start, r.line_end)
+        ))
+    );
+    if !r.why.trim().is_empty() {
+        out.push_str(&format!(" — {}", inline(&r.why)));
+    }
+    if let Some(x) = &r.excerpt {
+        let keep = RELATED_LINES.min(budget.max_excerpt_lines);
+        let total = x.lines().count();
+        let mut shown = x.lines().take(keep).collect::<Vec<_>>().join("\n");
+        if total > keep {
+            shown.push_str(&format!("\n… ({} more lines)", total - keep));
+        }
+        let block = fenced(&shown, &r.language);
+        if budget.github && budget.fold_all_excerpts {
+            out.push_str(&format!(
+                "\n\n<details><summary>Code</summary>\n\n{block}\n\n</details>"
+            ));
+        } else {
+            out.push_str(&format!("\n\n{block}"));
+        }
+    }
+    out
 }
 
 /// The retro summary table: one row per metric, one cell per agent.

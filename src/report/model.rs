@@ -227,6 +227,26 @@ pub struct ReportFinding {
     pub flags: Vec<String>,
     /// The agents' own findings merged here (`agent:id`).
     pub sources: Vec<String>,
+    /// Other places the finding spans (a caller, where a value is set),
+    /// each found in the head tree like the main location; places whose
+    /// code was not found are left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<RelatedLocation>,
+}
+
+/// Another place a finding spans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelatedLocation {
+    pub path: String,
+    pub line_start: u32,
+    pub line_end: u32,
+    /// Why it matters (model text).
+    pub why: String,
+    /// `verified` or `relocated`.
+    pub evidence: EvidenceStatus,
+    /// The code there, from the head commit.
+    pub excerpt: Option<String>,
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

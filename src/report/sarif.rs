@@ -51,7 +51,22 @@ pub fn render(report: &Report) -> String {
                 text.push_str("\n\nFix: ");
                 text.push_str(&f.fix);
             }
-            json!({
+            let related: Vec<serde_json::Value> = f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    json!({
+                        "id": i + 1,
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": r.path, "uriBaseId": "SRCROOT"},
+                            "region": {"startLine": r.line_start.max(1), "endLine": r.line_end.max(r.line_start).max(1)}
+                        },
+                        "message": {"text": if r.why.trim().is_empty() { "related" } else { r.why.as_str() }}
+                    })
+                })
+                .collect();
+            let mut result = json!({
                 "ruleId": rule,
                 "ruleIndex": index,
                 "level": level,
@@ -67,7 +82,11 @@ pub fn render(report: &Report) -> String {
                     "evidence": f.evidence,
                     "title": f.title
                 }
-            })
+            });
+            if !related.is_empty() {
+                result["relatedLocations"] = serde_json::Value::Array(related);
+            }
+            result
         })
         .collect();
     let mut sarif = json!({

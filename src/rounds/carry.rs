@@ -115,6 +115,7 @@ pub fn carried_finding(
             resolution: None,
             flags: Vec::new(),
             sources: Vec::new(),
+            related: Vec::new(),
         },
     };
     f.id = String::new();

@@ -214,6 +214,20 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
         json!([{"path": "stats.py", "findings": ["I1", "S2"], "claimed": "in_depth", "note": "both helpers, and calc.divide they call"}])
     );
     assert_eq!(agent("codex")["coverage"][0].get("claimed"), None);
+    // I1 spans two places: the second, in calc.py, found in the head tree
+    // like the first; a place that does not exist is left out.
+    let i1 = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "I1")
+        .unwrap();
+    assert_eq!(
+        i1["related"],
+        json!([{"path": "calc.py", "line_start": 5, "line_end": 6,
+            "why": "divide() does not check b: a one-element list divides by zero",
+            "evidence": "verified", "excerpt": "def divide(a, b):\n    return a / b", "language": "python"}])
+    );
 
     // The run directory holds everything.
     for file in [

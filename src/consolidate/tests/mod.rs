@@ -87,6 +87,7 @@ pub(super) fn finding(
             quote: code.into(),
             body: format!("{key} body"),
             fix: String::new(),
+            related: None,
         },
         checked: Checked {
             evidence,
@@ -95,6 +96,7 @@ pub(super) fn finding(
             line_end: at.1,
             excerpt: Some(code.into()),
         },
+        related: Vec::new(),
     }
 }
 

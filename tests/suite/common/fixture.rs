@@ -194,6 +194,15 @@ pub fn rich_report() -> Report {
                 resolution: None,
                 flags: vec![],
                 sources: vec!["claude:F1".into()],
+                related: vec![RelatedLocation {
+                    path: "src/start.rs".into(),
+                    line_start: 20,
+                    line_end: 21,
+                    why: format!("takes them in the other order {HOSTILE}"),
+                    evidence: EvidenceStatus::Verified,
+                    excerpt: Some("let b = second.lock();\nlet a = first.lock();".into()),
+                    language: "rust".into(),
+                }],
             },
             ReportFinding {
                 id: "I1".into(),
@@ -215,6 +224,7 @@ pub fn rich_report() -> Report {
                 resolution: Some(resolution("S6", Action::Commented, "answered in the thread", &[])),
                 flags: vec![],
                 sources: vec!["claude:F2".into(), "codex:F1".into()],
+                related: vec![],
             },
             ReportFinding {
                 id: "S1".into(),
@@ -236,6 +246,7 @@ pub fn rich_report() -> Report {
                 resolution: None,
                 flags: vec![],
                 sources: vec!["claude:F3".into()],
+                related: vec![],
             },
             ReportFinding {
                 id: "S2".into(),
@@ -257,6 +268,7 @@ pub fn rich_report() -> Report {
                 resolution: None,
                 flags: vec!["the consolidator did not account for this finding; kept as the agent wrote it".into()],
                 sources: vec!["codex:F2".into()],
+                related: vec![],
             },
         ],
         dropped: vec![Dropped {
