@@ -32,8 +32,31 @@ pub struct Answer {
     pub prior_findings: Vec<PriorStatus>,
     /// What the agent says it reviewed, per changed file (optional: an
     /// answer without it, or with `null` as a strict schema sends, reads).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_list"
+    )]
     pub coverage: Option<Vec<CoverageClaim>>,
+}
+
+/// An optional list of which a malformed entry (an unknown depth word, a
+/// missing path) is left out: an extra the answer need not get right
+/// never costs the whole answer.
+fn lenient_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Array(items)) => Some(
+            items
+                .into_iter()
+                .filter_map(|i| serde_json::from_value(i).ok())
+                .collect(),
+        ),
+        _ => None,
+    })
 }
 
 /// How closely an agent says it reviewed a file.
@@ -130,7 +153,11 @@ pub struct RawFinding {
     pub fix: String,
     /// More places the finding spans (optional; `null` from a strict
     /// schema reads as none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_list"
+    )]
     pub related: Option<Vec<RawLocation>>,
 }
 
@@ -319,5 +346,40 @@ mod tests {
         assert_eq!(parse::<Answer>("no json here"), Err(AnswerError::NoJson));
         let err = parse::<Answer>(r#"{"findings": [{"severity": "catastrophic"}]}"#).unwrap_err();
         assert!(matches!(err, AnswerError::Schema(m) if m.contains("catastrophic")));
+    }
+}
+
+#[cfg(test)]
+mod extras_tests {
+    use super::*;
+
+    /// A malformed optional extra is left out, never the whole answer.
+    #[test]
+    fn a_bad_coverage_or_related_entry_costs_only_itself() {
+        let a: Answer = serde_json::from_value(serde_json::json!({
+            "summary": "s",
+            "coverage": [
+                {"path": "a.rs", "depth": "partially", "note": ""},
+                {"depth": "in_depth"},
+                "stats.py",
+                {"path": "b.rs", "depth": "skimmed"}
+            ],
+            "findings": [{"severity": "important", "title": "t", "path": "a.rs",
+                "related": [{"path": "b.rs", "line_start": 2, "line_end": 3, "quote": "x", "why": "w"}, 7, {"why": "no path"}]}]
+        }))
+        .unwrap();
+        let coverage = a.coverage.unwrap();
+        assert_eq!(coverage.len(), 1);
+        assert_eq!(
+            (coverage[0].path.as_str(), coverage[0].depth),
+            ("b.rs", Depth::Skimmed)
+        );
+        let related = a.findings[0].related.as_ref().unwrap();
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].path, "b.rs");
+        // Not a list at all: none.
+        let b: Answer =
+            serde_json::from_value(serde_json::json!({"coverage": "all of it"})).unwrap();
+        assert_eq!(b.coverage, None);
     }
 }
