@@ -29,9 +29,13 @@ pub struct Facts {
     pub changed_files: Vec<ChangedFile>,
     /// `deep-review-context.md` from the base (trusted) commit, if present.
     pub review_context: Option<String>,
-    /// Human review threads neither resolved nor outdated.
+    /// People's feedback nobody resolved (threads, comments, review
+    /// summaries), numbered `U1`, `U2`, …
     #[serde(default)]
     pub unresolved: Vec<Feedback>,
+    /// The head commit's CI, for a PR whose host said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<crate::domain::CiState>,
     /// A PR from another repository (or one whose head repository is gone).
     #[serde(default)]
     pub fork: bool,

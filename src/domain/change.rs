@@ -62,14 +62,88 @@ impl FileStatus {
     }
 }
 
-/// A reviewer's comment on the PR that nobody resolved.
+/// A person's feedback on the PR that nobody resolved: a review thread, a
+/// conversation comment or a review's summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
+    /// `U1`, `U2`, … in the order gathered: what agents call it.
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub kind: FeedbackKind,
     pub author: String,
     pub url: String,
     pub path: Option<String>,
     pub line: Option<u32>,
+    /// The first 300 characters, on one line.
     pub excerpt: String,
+    /// The whole text, up to 4,000 characters (model-free but PR-written:
+    /// hostile).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// What the reviewers say of it this round.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judgements: Vec<FeedbackJudgement>,
+    /// The report's findings at the place it concerns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackKind {
+    /// An unresolved, current review thread on a line.
+    #[default]
+    Thread,
+    /// A comment in the PR's conversation.
+    Comment,
+    /// The summary of a submitted review.
+    Review,
+}
+
+impl FeedbackKind {
+    pub fn words(self) -> &'static str {
+        match self {
+            FeedbackKind::Thread => "review thread",
+            FeedbackKind::Comment => "comment",
+            FeedbackKind::Review => "review",
+        }
+    }
+}
+
+/// One reviewer's word on a piece of feedback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackJudgement {
+    pub agent: String,
+    pub status: FeedbackStatus,
+    /// Model text.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackStatus {
+    /// This change does what it asked.
+    Addressed,
+    Open,
+    Unclear,
+}
+
+/// The head commit's CI: its check runs and commit statuses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiState {
+    /// `success`, `failure`, `pending` (something still runs) or `none`.
+    pub state: String,
+    pub checks: Vec<CiCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiCheck {
+    pub name: String,
+    /// `success`, `failure`, `pending`, `neutral`, `skipped`, `cancelled`, …
+    pub state: String,
+    pub url: Option<String>,
 }
 
 #[cfg(test)]

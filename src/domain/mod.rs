@@ -8,6 +8,9 @@ mod resolution;
 mod severity;
 
 pub use agent::{AgentStatus, Protocol};
-pub use change::{ChangedFile, Commit, Feedback, FileStatus, TargetKind};
+pub use change::{
+    ChangedFile, CiCheck, CiState, Commit, Feedback, FeedbackJudgement, FeedbackKind,
+    FeedbackStatus, FileStatus, TargetKind,
+};
 pub use resolution::{Action, Resolution, is_commit};
 pub use severity::{Counts, Severity, assign_ids, id_order};

@@ -19,7 +19,10 @@ use serde_json::{Value, json};
 
 pub use remote::{RepoRef, parse_remote_url, repo_of_checkout};
 
-use crate::domain::{ChangedFile, Commit, Feedback, FileStatus};
+use crate::domain::{ChangedFile, CiCheck, CiState, Commit, Feedback, FeedbackKind, FileStatus};
+
+/// The most of a piece of feedback's text the report keeps.
+const FEEDBACK_TEXT: usize = 4_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GithubError {
@@ -144,7 +147,12 @@ pub struct PullRequest {
     pub repo_html_url: String,
     pub commits: Vec<Commit>,
     pub files: Vec<ChangedFile>,
+    /// People's feedback nobody resolved: open review threads, then
+    /// conversation comments and review summaries (not the PR author's,
+    /// not bots', not deep-review's), numbered `U1`, `U2`, …
     pub unresolved: Vec<Feedback>,
+    /// The head commit's CI, when GitHub would say.
+    pub ci: Option<CiState>,
 }
 
 #[derive(Deserialize)]
@@ -308,7 +316,17 @@ impl Github {
         let files: Vec<RawFile> = self
             .all(&format!("{base}/files"), repo, Some(number))
             .await?;
-        let unresolved = self.unresolved_threads(repo, number).await?;
+        let mut unresolved = self.unresolved_threads(repo, number).await?;
+        // Best effort: the review does not need them to go on.
+        unresolved.extend(
+            self.conversation_feedback(repo, number, &raw.user.login)
+                .await
+                .unwrap_or_default(),
+        );
+        for (i, f) in unresolved.iter_mut().enumerate() {
+            f.id = format!("U{}", i + 1);
+        }
+        let ci = self.ci_state(repo, &raw.head.sha).await.ok().flatten();
         let base_repo = raw.base.repo.ok_or_else(|| {
             GithubError::Unexpected("the pull request names no base repository".into())
         })?;
@@ -346,7 +364,135 @@ impl Github {
                 })
                 .collect(),
             unresolved,
+            ci,
         })
+    }
+
+    /// Conversation comments and review summaries by people other than the
+    /// PR's author (who answers feedback rather than gives it): not bots',
+    /// not deep-review's own (its markers), not approvals, not bare ledger
+    /// lines.
+    async fn conversation_feedback(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        pr_author: &str,
+    ) -> Result<Vec<Feedback>, GithubError> {
+        let base = format!("/repos/{}/{}", repo.owner, repo.name);
+        let comments: Vec<Value> = self
+            .all(
+                &format!("{base}/issues/{number}/comments"),
+                repo,
+                Some(number),
+            )
+            .await?;
+        let reviews: Vec<Value> = self
+            .all(
+                &format!("{base}/pulls/{number}/reviews"),
+                repo,
+                Some(number),
+            )
+            .await?;
+        let mut out = Vec::new();
+        let items = comments.iter().map(|c| (FeedbackKind::Comment, c)).chain(
+            reviews
+                .iter()
+                .filter(|r| matches!(r["state"].as_str(), Some("COMMENTED" | "CHANGES_REQUESTED")))
+                .map(|r| (FeedbackKind::Review, r)),
+        );
+        for (kind, c) in items {
+            let author = c["user"]["login"].as_str().unwrap_or("ghost");
+            let body = c["body"].as_str().unwrap_or_default();
+            let said: String = body
+                .lines()
+                .filter(|l| LedgerCommand::parse(l).is_none())
+                .collect::<Vec<_>>()
+                .join("\n");
+            if c["user"]["type"].as_str() != Some("User")
+                || author.eq_ignore_ascii_case(pr_author)
+                || body.contains("<!-- deep-review:")
+                || said.trim().is_empty()
+            {
+                continue;
+            }
+            out.push(Feedback {
+                id: String::new(),
+                kind,
+                author: author.to_string(),
+                url: c["html_url"].as_str().unwrap_or_default().to_string(),
+                path: None,
+                line: None,
+                excerpt: said
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(300)
+                    .collect(),
+                text: said.trim().chars().take(FEEDBACK_TEXT).collect(),
+                judgements: Vec::new(),
+                findings: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The head commit's check runs (deep-review's own left out) and
+    /// commit statuses, and what they add up to; none when it has none.
+    async fn ci_state(&self, repo: &RepoRef, sha: &str) -> Result<Option<CiState>, GithubError> {
+        let base = format!("/repos/{}/{}/commits/{sha}", repo.owner, repo.name);
+        let runs: Value = self
+            .get(&format!("{base}/check-runs?per_page=100"), repo, None)
+            .await?;
+        let status: Value = self.get(&format!("{base}/status"), repo, None).await?;
+        let mut checks = Vec::new();
+        for r in runs["check_runs"].as_array().into_iter().flatten() {
+            let name = r["name"].as_str().unwrap_or_default();
+            if name == "deep-review" {
+                continue;
+            }
+            let state = match r["status"].as_str() {
+                Some("completed") => r["conclusion"].as_str().unwrap_or("neutral"),
+                _ => "pending",
+            };
+            checks.push(CiCheck {
+                name: name.to_string(),
+                state: state.to_string(),
+                url: r["html_url"].as_str().map(str::to_string),
+            });
+        }
+        for s in status["statuses"].as_array().into_iter().flatten() {
+            checks.push(CiCheck {
+                name: s["context"].as_str().unwrap_or_default().to_string(),
+                state: s["state"].as_str().unwrap_or("pending").to_string(),
+                url: s["target_url"].as_str().map(str::to_string),
+            });
+        }
+        if checks.is_empty() {
+            return Ok(None);
+        }
+        let failed = |s: &str| {
+            matches!(
+                s,
+                "failure"
+                    | "error"
+                    | "timed_out"
+                    | "cancelled"
+                    | "action_required"
+                    | "startup_failure"
+            )
+        };
+        let state = if checks.iter().any(|c| failed(&c.state)) {
+            "failure"
+        } else if checks.iter().any(|c| c.state == "pending") {
+            "pending"
+        } else {
+            "success"
+        };
+        Ok(Some(CiState {
+            state: state.into(),
+            checks,
+        }))
     }
 
     /// Review threads that are neither resolved nor outdated (GraphQL:
@@ -388,11 +534,16 @@ impl Github {
                     .take(300)
                     .collect();
                 out.push(Feedback {
+                    id: String::new(),
+                    kind: FeedbackKind::Thread,
                     author: c["author"]["login"].as_str().unwrap_or("ghost").to_string(),
                     url: c["url"].as_str().unwrap_or("").to_string(),
                     path: t["path"].as_str().map(str::to_string),
                     line: t["line"].as_u64().map(|l| l as u32),
                     excerpt,
+                    text: body.chars().take(FEEDBACK_TEXT).collect(),
+                    judgements: Vec::new(),
+                    findings: Vec::new(),
                 });
             }
             let next = threads["pageInfo"]["endCursor"].as_str();

@@ -135,6 +135,7 @@ mod tests {
             changed_files: vec![],
             review_context: None,
             unresolved: vec![],
+            ci: None,
             fork,
             ignored_head_files: vec![],
             diff_pieces: None,

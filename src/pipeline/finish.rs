@@ -101,6 +101,7 @@ pub fn report_target(facts: &Facts) -> ReportTarget {
         commits: facts.commits.clone(),
         changed_files: facts.changed_files.clone(),
         diff_pieces: facts.diff_pieces.clone(),
+        ci: facts.ci.clone(),
     }
 }
 

@@ -147,6 +147,7 @@ fn prepare_branch(
         commits: Vec::new(),
         changed_files: Vec::new(),
         unresolved: Vec::new(),
+        ci: None,
         fork: false,
     };
     let facts = facts(about, &fetched);
@@ -218,6 +219,7 @@ fn about_pr(repo: &RepoRef, number: u64, pr: &github::PullRequest) -> About {
         commits: pr.commits.clone(),
         changed_files: pr.files.clone(),
         unresolved: pr.unresolved.clone(),
+        ci: pr.ci.clone(),
         // A PR whose head repository is gone counts as a fork.
         fork: pr
             .head_repo
@@ -268,6 +270,7 @@ struct About {
     commits: Vec<Commit>,
     changed_files: Vec<ChangedFile>,
     unresolved: Vec<Feedback>,
+    ci: Option<crate::domain::CiState>,
     fork: bool,
 }
 
@@ -303,6 +306,7 @@ fn facts(about: About, fetched: &Fetched) -> Facts {
         },
         review_context: read_at(repo, fetched.base, CONTEXT_FILE),
         unresolved: about.unresolved,
+        ci: about.ci,
         fork: about.fork,
         ignored_head_files: steering_files_changed(repo, fetched.base, fetched.head),
         diff_pieces: fetched.pieces.clone(),

@@ -24,6 +24,45 @@ fn linked(text: String, url: Option<&str>) -> Piece {
     }
 }
 
+/// "failed: `lint`, `build` · 1 pending · 3 passed": what needs a look
+/// first, each linked to its run.
+fn ci_cell(ci: &crate::domain::CiState) -> Vec<Piece> {
+    let failed = |s: &str| {
+        matches!(
+            s,
+            "failure" | "error" | "timed_out" | "cancelled" | "action_required" | "startup_failure"
+        )
+    };
+    let mut cell = vec![Piece::Strong(ci.state.clone())];
+    let bad: Vec<&crate::domain::CiCheck> = ci.checks.iter().filter(|c| failed(&c.state)).collect();
+    if !bad.is_empty() {
+        cell.push(Piece::Text(" — failed: ".into()));
+        for (i, c) in bad.iter().enumerate() {
+            if i > 0 {
+                cell.push(Piece::Text(", ".into()));
+            }
+            cell.push(linked(c.name.clone(), c.url.as_deref()));
+        }
+    }
+    let pending = ci.checks.iter().filter(|c| c.state == "pending").count();
+    let passed = ci.checks.iter().filter(|c| c.state == "success").count();
+    let other = ci.checks.len() - bad.len() - pending - passed;
+    let mut counts = Vec::new();
+    if pending > 0 {
+        counts.push(format!("{pending} pending"));
+    }
+    if passed > 0 {
+        counts.push(format!("{passed} passed"));
+    }
+    if other > 0 {
+        counts.push(format!("{other} neutral or skipped"));
+    }
+    if !counts.is_empty() {
+        cell.push(Piece::Text(format!(" · {}", counts.join(" · "))));
+    }
+    cell
+}
+
 /// The rows of the header table, as report-spec.md lists them.
 pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
     let t = &r.target;
@@ -71,6 +110,9 @@ pub fn rows(r: &Report) -> Vec<(&'static str, Vec<Piece>)> {
         commits.push(Piece::Text(format!(" {}", c.subject)));
     }
     rows.push(("Commits", commits));
+    if let Some(ci) = &t.ci {
+        rows.push(("CI", ci_cell(ci)));
+    }
     if let Some(plan) = &t.diff_pieces {
         let mut cell = vec![Piece::Text(format!(
             "{} lines over {} files: over budget, so the agents got it split per file",

@@ -76,7 +76,10 @@ struct View {
     prior: Vec<super::resolution::PriorRow>,
     resolution_intro: Option<String>,
     resolutions: Vec<[String; 4]>,
-    feedback: Vec<(String, String, String, String)>,
+    /// Each piece still open (or not judged), rendered (escaped HTML).
+    feedback: Vec<String>,
+    /// Each piece every judging reviewer says this change addressed.
+    feedback_addressed: Vec<String>,
     retro: Vec<(String, String)>,
     table_head: Vec<String>,
     table_rows: Vec<(&'static str, Vec<String>)>,
@@ -203,7 +206,18 @@ pub fn render(report: &Report) -> String {
         prior: super::resolution::prior_rows(r),
         resolution_intro: super::resolution::intro(r),
         resolutions: super::resolution::rows(r),
-        feedback: r.unresolved_feedback.iter().map(feedback_view).collect(),
+        feedback: r
+            .unresolved_feedback
+            .iter()
+            .filter(|f| !super::feedback::is_addressed(f))
+            .map(|f| feedback_view(r, f))
+            .collect(),
+        feedback_addressed: r
+            .unresolved_feedback
+            .iter()
+            .filter(|f| super::feedback::is_addressed(f))
+            .map(|f| feedback_view(r, f))
+            .collect(),
         retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),
         table_head: r.agents.iter().map(|a| r.agent_heading(a)).collect(),
         table_rows: retro_rows(r),
@@ -384,18 +398,47 @@ fn declined_line(d: &Declined) -> String {
     )
 }
 
-fn feedback_view(f: &Feedback) -> (String, String, String, String) {
-    let url = if f.url.starts_with("https://") || f.url.starts_with("http://") {
-        f.url.clone()
-    } else {
-        "#".into()
+/// A piece of feedback as a list item's inside: who, where, what, what
+/// the reviewers say, the findings there, and its whole text folded.
+fn feedback_view(r: &Report, f: &Feedback) -> String {
+    use super::feedback::{judgement_text, place, web_url};
+    let who = match web_url(&f.url) {
+        Some(url) => format!(
+            "<a href=\"{}\">@{}</a>",
+            html_escape(url),
+            html_escape(&f.author)
+        ),
+        None => format!("@{}", html_escape(&f.author)),
     };
-    let place = match (&f.path, f.line) {
-        (Some(p), Some(n)) => format!(" on {p}:{n}"),
-        (Some(p), None) => format!(" on {p}"),
-        _ => String::new(),
-    };
-    (url, f.author.clone(), place, f.excerpt.clone())
+    let mut out = format!(
+        "<strong>{}</strong> {who}{} ({}): {} — <em>{}</em>",
+        html_escape(&f.id),
+        place(f, &|p| format!("<code>{}</code>", html_escape(p))),
+        f.kind.words(),
+        html_escape(&f.excerpt),
+        judgement_text(r, f, &html_escape)
+    );
+    if !f.findings.is_empty() {
+        let links: Vec<String> = f
+            .findings
+            .iter()
+            .map(|id| {
+                format!(
+                    "<a href=\"#{}\">{}</a>",
+                    html_escape(&id.to_lowercase()),
+                    html_escape(id)
+                )
+            })
+            .collect();
+        out.push_str(&format!(" · see {}", links.join(", ")));
+    }
+    if f.text.chars().count() > f.excerpt.chars().count() {
+        out.push_str(&format!(
+            "<details><summary>Full text</summary>{}</details>",
+            to_html(&f.text)
+        ));
+    }
+    out
 }
 
 fn retro_text(r: &Report, a: &AgentReport) -> (String, String) {

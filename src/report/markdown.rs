@@ -67,6 +67,7 @@ struct View {
     resolution_intro: Option<String>,
     resolutions: Vec<(String, String, String, String)>,
     feedback: Vec<String>,
+    feedback_addressed: Option<String>,
     retro: Vec<(String, String)>,
     table: String,
     reconciliation: Vec<String>,
@@ -308,7 +309,13 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
             .into_iter()
             .map(|[a, b, c, d]| (inline(&a), inline(&b), inline(&c), inline(&d)))
             .collect(),
-        feedback: r.unresolved_feedback.iter().map(feedback_line).collect(),
+        feedback: r
+            .unresolved_feedback
+            .iter()
+            .filter(|f| !super::feedback::is_addressed(f))
+            .map(|f| feedback_line(r, f))
+            .collect(),
+        feedback_addressed: feedback_addressed(r),
         retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),
         table: retro_table(r),
         reconciliation: r
@@ -533,7 +540,15 @@ fn md_piece(piece: &Piece) -> String {
             format!("{lead}{}{trail}", inline(t))
         }
         Piece::Code(c) => code(c),
-        Piece::Link { text, url } => format!("[{}]({url})", inline(text)),
+        // A URL that is not plainly web (a CI system's target URL, say)
+        // stays text: it could end the link or run script.
+        Piece::Link { text, url }
+            if (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.contains(|c: char| c.is_whitespace() || "()<>".contains(c)) =>
+        {
+            format!("[{}]({url})", inline(text))
+        }
+        Piece::Link { text, .. } => inline(text),
         Piece::Strong(t) => format!("**{}**", inline(t)),
         // Inside a table cell a line break has to be HTML.
         Piece::Break => "<br>".into(),
@@ -763,18 +778,49 @@ pub fn raised_again(d: &Declined) -> Option<String> {
     ))
 }
 
-fn feedback_line(f: &Feedback) -> String {
-    let place = match (&f.path, f.line) {
-        (Some(p), Some(n)) => format!(" on {}", code(&format!("{p}:{n}"))),
-        (Some(p), None) => format!(" on {}", code(p)),
-        _ => String::new(),
+/// "**U1** [@carol](url) on `a.rs:3` (review thread): excerpt — *open per
+/// Claude: …* · see C1".
+fn feedback_line(r: &Report, f: &Feedback) -> String {
+    use super::feedback::{judgement_text, place, web_url};
+    let who = match web_url(&f.url) {
+        Some(url) => format!("[@{}]({url})", inline(&f.author)),
+        None => format!("@{}", inline(&f.author)),
     };
-    format!(
-        "[@{}]({}){place}: {}",
-        inline(&f.author),
-        f.url,
-        inline(&f.excerpt)
-    )
+    let mut line = format!(
+        "**{}** {who}{} ({}): {} — *{}*",
+        inline(&f.id),
+        place(f, &|p| code(p)),
+        f.kind.words(),
+        inline(&f.excerpt),
+        judgement_text(r, f, &|t| inline(t))
+    );
+    if !f.findings.is_empty() {
+        line.push_str(&format!(" · see {}", f.findings.join(", ")));
+    }
+    line
+}
+
+/// "Addressed this round, the reviewers say: U2 (@maintainer, comment)."
+fn feedback_addressed(r: &Report) -> Option<String> {
+    let done: Vec<String> = r
+        .unresolved_feedback
+        .iter()
+        .filter(|f| super::feedback::is_addressed(f))
+        .map(|f| {
+            format!(
+                "{} (@{}, {})",
+                inline(&f.id),
+                inline(&f.author),
+                f.kind.words()
+            )
+        })
+        .collect();
+    (!done.is_empty()).then(|| {
+        format!(
+            "Addressed by this change, the reviewers say: {}.",
+            done.join(", ")
+        )
+    })
 }
 
 fn reconciliation_line(r: &Report, c: &Reconciliation) -> String {

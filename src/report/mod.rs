@@ -2,6 +2,7 @@
 //! JSON and SARIF.
 
 pub mod appendix;
+pub mod feedback;
 pub mod header;
 pub mod highlight;
 pub mod html;

@@ -131,6 +131,10 @@ pub struct Target {
     /// a diff within budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff_pieces: Option<crate::checkout::pieces::Plan>,
+    /// The head commit's CI (check runs and statuses), for a PR whose
+    /// host said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<crate::domain::CiState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -148,6 +148,7 @@ pub(super) fn inputs<'a>(
             commits: Vec::new(),
             changed_files: Vec::new(),
             diff_pieces: None,
+            ci: None,
         },
         agents,
         findings,

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use deep_review::domain::{AgentStatus, FileStatus, Severity};
+use deep_review::domain::{
+    AgentStatus, CiCheck, CiState, FeedbackJudgement, FeedbackKind, FeedbackStatus, FileStatus,
+    Severity,
+};
 use deep_review::findings::answer::{Depth, ObservationKind, Scope};
 use deep_review::findings::{Category, Verdict};
 use deep_review::report::model::*;
@@ -164,6 +167,14 @@ pub fn rich_report() -> Report {
                     deep_review::checkout::pieces::Piece { path: format!("vendor/{HOSTILE}.c"), file: "0003-vendor.c.diff".into(), lines: 2_088, set_apart: Some("vendored".into()) },
                 ],
             }),
+            ci: Some(CiState {
+                state: "failure".into(),
+                checks: vec![
+                    CiCheck { name: "tests".into(), state: "success".into(), url: Some("https://github.com/acme/widget/runs/1".into()) },
+                    CiCheck { name: format!("lint {HOSTILE}"), state: "failure".into(), url: Some("javascript:alert(1)".into()) },
+                    CiCheck { name: "deploy preview".into(), state: "pending".into(), url: None },
+                ],
+            }),
         },
         reviewers: vec![
             Reviewer { name: "claude".into(), display_name: "Claude".into(), model: Some("claude-opus-4-7".into()), effort: Some("xhigh".into()), served_model: None },
@@ -303,7 +314,21 @@ pub fn rich_report() -> Report {
             resolution("C1", Action::Fixed, "", &["1a2b3c4"]),
             resolution("I1", Action::Skipped, &format!("next release {HOSTILE}"), &[]),
         ],
-        unresolved_feedback: vec![Feedback { author: "reviewer1".into(), url: "https://github.com/acme/widget/pull/336#discussion_r1".into(), path: Some("src/stop.rs".into()), line: Some(12), excerpt: format!("Why here? {HOSTILE}") }],
+        unresolved_feedback: vec![
+            Feedback { id: "U1".into(), kind: FeedbackKind::Thread, author: "reviewer1".into(), url: "https://github.com/acme/widget/pull/336#discussion_r1".into(), path: Some("src/stop.rs".into()), line: Some(12), excerpt: format!("Why here? {HOSTILE}"),
+                text: format!("Why here? {HOSTILE}\n\nThe lock could be taken in `start`."),
+                judgements: vec![
+                    FeedbackJudgement { agent: "claude".into(), status: FeedbackStatus::Open, note: "the lock order is unchanged".into() },
+                    FeedbackJudgement { agent: "codex".into(), status: FeedbackStatus::Addressed, note: format!("moved {HOSTILE}") },
+                ],
+                findings: vec!["C1".into()] },
+            Feedback { id: "U2".into(), kind: FeedbackKind::Comment, author: "maintainer".into(), url: "https://github.com/acme/widget/pull/336#issuecomment-5".into(), path: None, line: None, excerpt: "Please add a changelog entry.".into(),
+                text: "Please add a changelog entry.".into(),
+                judgements: vec![FeedbackJudgement { agent: "claude".into(), status: FeedbackStatus::Addressed, note: "CHANGELOG.md has it".into() }],
+                findings: vec![] },
+            Feedback { id: "U3".into(), kind: FeedbackKind::Review, author: "reviewer2".into(), url: "https://github.com/acme/widget/pull/336#pullrequestreview-9".into(), path: None, line: None, excerpt: "Looks close; see the timeout question.".into(),
+                text: String::new(), judgements: vec![], findings: vec![] },
+        ],
         agents: vec![claude, codex, gemini],
         reconciliation: vec![
             Reconciliation { finding: "S1".into(), agent: "claude".into(), title: "Name the magic number".into(), change: Change::Downgraded, from: Severity::Important, to: Some(Severity::Suggestion), reason: "cosmetic".into() },
