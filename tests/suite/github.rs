@@ -48,8 +48,28 @@ async fn metadata_commits_across_pages_files_and_open_threads() {
         ),
         ("stats.py", "added", 15)
     );
-    // Only the thread that is neither resolved nor outdated.
-    assert_eq!(pr.unresolved.len(), 1);
+    // The thread that is neither resolved nor outdated, then the review
+    // summary asking for changes (not the author's, not an approval; its
+    // ledger line left out), numbered.
+    let ids: Vec<(&str, &str, &str)> = pr
+        .unresolved
+        .iter()
+        .map(|f| (f.id.as_str(), f.author.as_str(), f.kind.words()))
+        .collect();
+    assert_eq!(
+        ids,
+        [("U1", "carol", "review thread"), ("U2", "dave", "review")]
+    );
+    assert_eq!(pr.unresolved[1].text, "Please handle empty lists.");
+    // The head's CI: deep-review's own check run left out.
+    let ci = pr.ci.as_ref().unwrap();
+    assert_eq!(ci.state, "failure");
+    let checks: Vec<(&str, &str)> = ci
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.state.as_str()))
+        .collect();
+    assert_eq!(checks, [("tests", "success"), ("ci/lint", "failure")]);
     assert_eq!(pr.unresolved[0].author, "carol");
     assert_eq!(pr.unresolved[0].line, Some(13));
     assert_eq!(
@@ -326,7 +346,13 @@ async fn github_enterprise_serves_graphql_beside_the_rest_api() {
     let pr = fetch_pull_request(&client, &widget(), 7).await.unwrap();
     assert_eq!(pr.title, "Add mean and median helpers");
     assert_eq!(pr.commits.len(), 2, "both pages, under /api/v3");
-    assert_eq!(pr.unresolved.len(), 1, "review threads from /api/graphql");
+    assert_eq!(
+        pr.unresolved[0].kind.words(),
+        "review thread",
+        "review threads from /api/graphql"
+    );
+    assert_eq!(pr.unresolved.len(), 2, "and a review summary under /api/v3");
+    assert!(pr.ci.is_some(), "CI under /api/v3");
 }
 
 /// An API URL whose GraphQL endpoint is not there is said so, not taken

@@ -234,6 +234,33 @@ impl MockGithub {
             ])))
             .mount(&self.server)
             .await;
+        // Review summaries: one asking for changes, the author's own, an
+        // approval; and the head's CI: a passing check run, deep-review's
+        // own (left out), a failing status.
+        Mock::given(method("GET"))
+            .and(path(format!("{rest}/repos/acme/widget/pulls/7/reviews")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+                {"id": 31, "user": {"login": "dave", "type": "User"}, "state": "CHANGES_REQUESTED", "body": "Please handle empty lists.\n/deep-review decline I1: no", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-31"},
+                {"id": 32, "user": {"login": "octocat", "type": "User"}, "state": "COMMENTED", "body": "Fixed, thanks!", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-32"},
+                {"id": 33, "user": {"login": "erin", "type": "User"}, "state": "APPROVED", "body": "LGTM", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-33"}
+            ])))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{rest}/repos/acme/widget/commits/{head_sha}/check-runs")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 2, "check_runs": [
+                {"id": 1, "name": "tests", "status": "completed", "conclusion": "success", "html_url": "https://github.com/acme/widget/runs/1"},
+                {"id": 2, "name": "deep-review", "status": "completed", "conclusion": "failure", "html_url": "https://github.com/acme/widget/runs/2"}
+            ]})))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{rest}/repos/acme/widget/commits/{head_sha}/status")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"state": "failure", "statuses": [
+                {"context": "ci/lint", "state": "failure", "target_url": "https://ci.example/lint/7"}
+            ]})))
+            .mount(&self.server)
+            .await;
         Mock::given(method("POST"))
             .and(path(graphql))
             .and(body_string_contains("reviewThreads"))
