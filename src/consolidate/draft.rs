@@ -89,43 +89,65 @@ pub fn draft(findings: &[Finding], k: &Kept) -> ReportFinding {
         resolution: None,
         flags: k.flags.clone(),
         sources: k.members.iter().map(|&m| findings[m].key.clone()).collect(),
-        related: related(f),
+        related: related(findings, &k.members, best),
     }
 }
 
-/// The member's other places whose code was found (a place that is not
-/// there would mislead), each once and never the main one again.
-fn related(f: &Finding) -> Vec<RelatedLocation> {
+/// Related places whose quote is shorter than this (non-space
+/// characters) prove nothing: `)` is found anywhere.
+const MIN_RELATED_QUOTE: usize = 8;
+
+/// The group's other places whose quoted code was found where cited
+/// (a place that moved or is not there would mislead): the best-evidenced
+/// member's first, then the others', none overlapping another or the main
+/// location, at most [`MAX_RELATED`].
+fn related(findings: &[Finding], members: &[usize], best: usize) -> Vec<RelatedLocation> {
+    let main = &findings[best].checked;
+    let overlaps = |path: &str, s: u32, e: u32, o_path: &str, os: u32, oe: u32| {
+        path == o_path && s <= oe && os <= e
+    };
     let mut out: Vec<RelatedLocation> = Vec::new();
-    for r in &f.related {
-        let c = &r.checked;
-        let evidence = match c.evidence {
-            Evidence::Verified => EvidenceStatus::Verified,
-            Evidence::Relocated { .. } => EvidenceStatus::Relocated,
-            _ => continue,
-        };
-        let at = (c.path.as_str(), c.line_start, c.line_end);
-        let main = (
-            f.checked.path.as_str(),
-            f.checked.line_start,
-            f.checked.line_end,
-        );
-        if at == main
-            || out
-                .iter()
-                .any(|o| (o.path.as_str(), o.line_start, o.line_end) == at)
-        {
-            continue;
+    let order = std::iter::once(best).chain(members.iter().copied().filter(|&m| m != best));
+    for m in order {
+        for r in &findings[m].related {
+            let c = &r.checked;
+            let quoted = r.quote.chars().filter(|ch| !ch.is_whitespace()).count();
+            if c.evidence != Evidence::Verified
+                || quoted < MIN_RELATED_QUOTE
+                || overlaps(
+                    &c.path,
+                    c.line_start,
+                    c.line_end,
+                    &main.path,
+                    main.line_start,
+                    main.line_end,
+                )
+                || out.iter().any(|o| {
+                    overlaps(
+                        &c.path,
+                        c.line_start,
+                        c.line_end,
+                        &o.path,
+                        o.line_start,
+                        o.line_end,
+                    )
+                })
+            {
+                continue;
+            }
+            out.push(RelatedLocation {
+                path: c.path.clone(),
+                line_start: c.line_start,
+                line_end: c.line_end,
+                why: r.why.clone(),
+                evidence: EvidenceStatus::Verified,
+                excerpt: c.excerpt.clone(),
+                language: language(&c.path).to_string(),
+            });
+            if out.len() == crate::findings::MAX_RELATED {
+                return out;
+            }
         }
-        out.push(RelatedLocation {
-            path: c.path.clone(),
-            line_start: c.line_start,
-            line_end: c.line_end,
-            why: r.why.clone(),
-            evidence,
-            excerpt: c.excerpt.clone(),
-            language: language(&c.path).to_string(),
-        });
     }
     out
 }

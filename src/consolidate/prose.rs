@@ -58,8 +58,13 @@ pub fn sections(inputs: &Inputs, decisions: Option<&Decisions>) -> Sections {
                 .map(|o| {
                     let mut agents: Vec<String> = Vec::new();
                     for a in &o.agents {
-                        if observers.contains(a.as_str()) && !agents.contains(a) {
-                            agents.push(a.clone());
+                        // Named as the consolidator wrote it ("Codex",
+                        // " codex "), credited under the agent's own name.
+                        let named = observers.iter().find(|n| n.eq_ignore_ascii_case(a.trim()));
+                        if let Some(&n) = named
+                            && !agents.iter().any(|x| x == n)
+                        {
+                            agents.push(n.to_string());
                         }
                     }
                     design_note(&o.observation, agents)

@@ -198,10 +198,13 @@ fn coverage(
         .as_ref()
         .and_then(|a| a.coverage.as_deref())
         .unwrap_or_default();
+    // Agents name files every way: relative, `./x`, absolute in their
+    // working directory.
     let claim = |path: &str| {
-        claims
-            .iter()
-            .find(|c| c.path.trim_start_matches("./") == path)
+        claims.iter().find(|c| {
+            let said = relative(c.path.trim(), &inputs.workdir);
+            crate::findings::evidence::normalise(&said).is_ok_and(|p| same_file(&p, path))
+        })
     };
     let opened: Vec<String> = result
         .outcome

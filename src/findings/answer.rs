@@ -63,8 +63,11 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Depth {
+    #[serde(alias = "in-depth", alias = "indepth", alias = "deep")]
     InDepth,
+    #[serde(alias = "skim")]
     Skimmed,
+    #[serde(alias = "not-reviewed", alias = "none")]
     NotReviewed,
 }
 
@@ -82,8 +85,27 @@ impl Depth {
 pub struct CoverageClaim {
     pub path: String,
     pub depth: Depth,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "short_text")]
     pub note: String,
+}
+
+/// The most characters of a short model-written aside (a coverage note, a
+/// related place's `why`) the report keeps.
+pub const SHORT_TEXT: usize = 200;
+
+/// A string where `null` reads as empty.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A short aside: `null` reads as empty, and it is cut to [`SHORT_TEXT`].
+fn short_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
+    let text = text.trim();
+    Ok(match text.char_indices().nth(SHORT_TEXT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,10 +191,10 @@ pub struct RawLocation {
     pub line_start: u32,
     #[serde(default)]
     pub line_end: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub quote: String,
     /// Why this place matters, in a few words (model text).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "short_text")]
     pub why: String,
 }
 

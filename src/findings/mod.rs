@@ -27,12 +27,16 @@ pub struct Finding {
 pub struct Related {
     /// Why it matters (model text).
     pub why: String,
+    /// The code the agent quoted there.
+    #[serde(default)]
+    pub quote: String,
     pub checked: Checked,
 }
 
-/// More related places than this are not checked or shown: a trace, not
-/// a tour.
+/// More related places than this are not shown: a trace, not a tour.
 pub const MAX_RELATED: usize = 3;
+/// Places checked, of which the first [`MAX_RELATED`] found are shown.
+const RELATED_CHECKED: usize = 10;
 
 /// Checks every finding of `answer` against `source`, giving each a key
 /// unique within the run (an agent's duplicate or missing ids are
@@ -55,9 +59,10 @@ pub fn check_answer(agent: &str, answer: &Answer, source: &dyn evidence::Source)
                 .related
                 .iter()
                 .flatten()
-                .take(MAX_RELATED)
+                .take(RELATED_CHECKED)
                 .map(|l| Related {
                     why: l.why.trim().to_string(),
+                    quote: l.quote.clone(),
                     checked: evidence::check(source, &l.path, l.line_start, l.line_end, &l.quote),
                 })
                 .collect();

@@ -12,7 +12,10 @@ use syntect::util::LinesWithEndings;
 const CLASSES: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 /// Code longer than this is shown plain: highlighting is regex work, and a
 /// model can write megabytes into one block.
-const MAX_HIGHLIGHTED: usize = 256 * 1024;
+const MAX_HIGHLIGHTED: usize = 64 * 1024;
+/// Nor a block with a line longer than this (minified code): regexes slow
+/// down badly on very long lines.
+const MAX_LINE: usize = 2_000;
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
@@ -25,7 +28,8 @@ fn syntaxes() -> &'static SyntaxSet {
 pub fn code(code: &str, language: &str) -> String {
     let set = syntaxes();
     let word = language.split_whitespace().next().unwrap_or("");
-    let syntax = (!word.is_empty() && code.len() <= MAX_HIGHLIGHTED)
+    let fits = code.len() <= MAX_HIGHLIGHTED && code.lines().all(|l| l.len() <= MAX_LINE);
+    let syntax = (!word.is_empty() && fits)
         .then(|| set.find_syntax_by_token(word))
         .flatten();
     let Some(syntax) = syntax else {
@@ -85,8 +89,11 @@ mod tests {
     fn unknown_languages_and_huge_code_are_plain_text() {
         assert_eq!(code("<b>", "no-such-language"), "&lt;b&gt;");
         assert_eq!(code("<b>", ""), "&lt;b&gt;");
-        let huge = "x".repeat(MAX_HIGHLIGHTED + 1);
+        let huge = "x\n".repeat(MAX_HIGHLIGHTED / 2 + 1);
         assert!(!code(&huge, "rust").contains("<span"));
+        let minified = format!("fn a() {{}}\n{}", "x".repeat(MAX_LINE + 1));
+        assert!(!code(&minified, "rust").contains("<span"));
+        assert!(code("fn a() {}\nlet x = 1;", "rust").contains("<span"));
     }
 
     #[test]

@@ -470,10 +470,15 @@ fn related_html(r: &RelatedLocation) -> String {
     }
     out.push_str("</p>");
     if let Some(x) = &r.excerpt {
+        let shown: String = x
+            .lines()
+            .take(super::markdown::RELATED_LINES)
+            .collect::<Vec<_>>()
+            .join("\n");
         out.push_str(&format!(
             "<pre><code class=\"language-{}\">{}</code></pre>",
             html_escape(&r.language),
-            super::highlight::code(x, &r.language)
+            super::highlight::code(&shown, &r.language)
         ));
     }
     out

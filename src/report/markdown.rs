@@ -374,9 +374,11 @@ fn finding_view(r: &Report, f: &ReportFinding, budget: Budget) -> FindingView {
                 .take(budget.max_excerpt_lines)
                 .collect::<Vec<_>>()
                 .join("\n");
+            // Counted against the range: the excerpt may be cut already.
+            let range = (f.line_end.max(f.line_start) - f.line_start + 1) as usize;
             s.push_str(&format!(
                 "\n… ({} more lines)",
-                lines - budget.max_excerpt_lines
+                range.max(lines) - budget.max_excerpt_lines
             ));
             s
         } else {
@@ -429,7 +431,7 @@ fn finding_view(r: &Report, f: &ReportFinding, budget: Budget) -> FindingView {
 }
 
 /// Lines of a related place's code the report shows: enough to see it.
-const RELATED_LINES: usize = 6;
+pub const RELATED_LINES: usize = 6;
 
 /// "**Also at** `src/start.rs:20-21` — why", and its code.
 fn related(r: &RelatedLocation, budget: Budget) -> String {
@@ -446,7 +448,8 @@ fn related(r: &RelatedLocation, budget: Budget) -> String {
     }
     if let Some(x) = &r.excerpt {
         let keep = RELATED_LINES.min(budget.max_excerpt_lines);
-        let total = x.lines().count();
+        // The range's size: the excerpt itself may already be cut.
+        let total = (r.line_end.max(r.line_start) - r.line_start + 1) as usize;
         let mut shown = x.lines().take(keep).collect::<Vec<_>>().join("\n");
         if total > keep {
             shown.push_str(&format!("\n… ({} more lines)", total - keep));
@@ -696,7 +699,7 @@ pub fn coverage_line(
             return String::new();
         };
         let doubt = if !opened && depth == crate::findings::answer::Depth::InDepth {
-            " — not borne out"
+            " — no read of it was recorded"
         } else {
             ""
         };

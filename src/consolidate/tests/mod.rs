@@ -751,7 +751,7 @@ fn design_observations_are_credited_only_to_agents_that_made_some() {
         &inputs(&agents, &[], 1),
         decided(json!({"design_observations": [
             {"kind": "concern", "scope": "in-scope", "text": "Two locks, one order.", "paths": [],
-             "agents": ["claude", "codex", "mallory", "claude"]}]})),
+             "agents": [" Claude", "codex", "mallory", "claude"]}]})),
         None,
     );
     assert_eq!(r.design.len(), 1);
@@ -768,8 +768,8 @@ fn claimed_coverage_sits_beside_the_measured() {
     claude.outcome.files_opened = ["/w/a.rs".to_string()].into();
     claude.answer = Some(
         serde_json::from_value::<Answer>(json!({"coverage": [
-            {"path": "a.rs", "depth": "skimmed", "note": "the diff"},
-            {"path": "./b.rs", "depth": "in_depth", "note": "all of it"}]}))
+            {"path": "/w/a.rs", "depth": "skimmed", "note": "the diff"},
+            {"path": "./b.rs", "depth": "in-depth", "note": null}]}))
         .unwrap(),
     );
     let agents = [claude];
@@ -786,6 +786,7 @@ fn claimed_coverage_sits_beside_the_measured() {
     let r = build(&inputs, decided(json!({})), None);
     let a = &r.agents[0];
     assert_eq!(a.coverage.len(), 1);
+    // Named absolute in its working directory, still the file.
     assert_eq!(
         (a.coverage[0].claimed, a.coverage[0].note.as_str()),
         (Some(Depth::Skimmed), "the diff")
@@ -800,6 +801,65 @@ fn claimed_coverage_sits_beside_the_measured() {
     // An answer with `coverage: null` (a strict schema's "none") reads.
     let null: Answer = serde_json::from_value(json!({"coverage": null})).unwrap();
     assert_eq!(null.coverage, None);
+}
+
+/// Related places: only those whose quote (long enough to prove
+/// anything) was found where cited; the best-evidenced member's first,
+/// then the others'; none overlapping another or the main one; three.
+#[test]
+fn related_places_are_found_merged_and_capped() {
+    use crate::findings::Related;
+    let place = |path: &str, s: u32, e: u32, quote: &str, evidence: Evidence| Related {
+        why: format!("{path}:{s}"),
+        quote: quote.into(),
+        checked: Checked {
+            evidence,
+            path: path.into(),
+            line_start: s,
+            line_end: e,
+            excerpt: Some("code".into()),
+        },
+    };
+    let long = "let value = compute();";
+    let mut a = verified("claude:1", Severity::Important, ("a.rs", 10), "x()");
+    a.related = vec![
+        place("b.rs", 1, 2, long, Evidence::Verified),
+        place(
+            "c.rs",
+            5,
+            5,
+            long,
+            Evidence::Relocated {
+                from_start: 90,
+                from_end: 90,
+            },
+        ),
+        place("d.rs", 1, 1, ")", Evidence::Verified),
+        place("a.rs", 9, 11, long, Evidence::Verified),
+    ];
+    let mut b = verified("codex:1", Severity::Important, ("a.rs", 10), "x()");
+    b.related = vec![
+        place("b.rs", 2, 3, long, Evidence::Verified),
+        place("e.rs", 7, 8, long, Evidence::Verified),
+        place("f.rs", 1, 1, long, Evidence::Verified),
+        place("g.rs", 1, 1, long, Evidence::Verified),
+    ];
+    let agents = [agent("claude"), agent("codex")];
+    let findings = [a, b];
+    let r = build(
+        &inputs(&agents, &findings, 1),
+        decided(
+            json!({"groups": [{"members": ["claude:1", "codex:1"], "severity": "important",
+            "category": "regression", "title": "t", "body": "b", "fix": ""}]}),
+        ),
+        None,
+    );
+    let shown: Vec<&str> = r.findings[0]
+        .related
+        .iter()
+        .map(|l| l.why.as_str())
+        .collect();
+    assert_eq!(shown, ["b.rs:1", "e.rs:7", "f.rs:1"]);
 }
 
 fn facts() -> crate::review::Facts {
