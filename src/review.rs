@@ -104,6 +104,9 @@ struct Prompt<'a> {
     changed: Vec<(String, String, u64, u64)>,
     prior: &'a [String],
     prior_fence: String,
+    /// People's open feedback, one line each: `U1` (kind, @who on `path:line`): excerpt.
+    feedback: Vec<String>,
+    feedback_fence: String,
     context: &'a str,
     /// A large diff's folder of pieces and the pieces, hand-written first.
     pieces: Option<PiecesView>,
@@ -127,6 +130,24 @@ const MAX_BODY: usize = 20_000;
 /// The review prompt for `facts`; `prior` lists earlier rounds' findings
 /// (one line each).
 pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String], exec: bool) -> String {
+    let feedback: Vec<String> = facts
+        .unresolved
+        .iter()
+        .map(|f| {
+            let place = match (&f.path, f.line) {
+                (Some(p), Some(n)) => format!(" on `{}:{n}`", path_in_code(p)),
+                (Some(p), None) => format!(" on `{}`", path_in_code(p)),
+                _ => String::new(),
+            };
+            format!(
+                "`{}` ({}, @{}{place}): {}",
+                f.id,
+                f.kind.words(),
+                one_line(&f.author),
+                one_line(&f.excerpt)
+            )
+        })
+        .collect();
     let mut body: String = facts.body.chars().take(MAX_BODY).collect();
     if facts.body.chars().count() > MAX_BODY {
         body.push_str("\n[… description truncated by deep-review]");
@@ -162,6 +183,8 @@ pub fn prompt(facts: &Facts, diff_path: &str, prior: &[String], exec: bool) -> S
             .collect(),
         prior,
         prior_fence: fence_for(&prior.join("\n")),
+        feedback_fence: fence_for(&feedback.join("\n")),
+        feedback,
         context: facts.review_context.as_deref().unwrap_or(""),
         pieces: facts.diff_pieces.as_ref().map(|plan| {
             let dir = std::path::Path::new(diff_path)

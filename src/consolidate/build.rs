@@ -189,6 +189,7 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
     let (prompt_improvements, context_updates) = decisions
         .map(|d| (d.prompt_improvements.clone(), d.context_updates.clone()))
         .unwrap_or_default();
+    let unresolved_feedback = super::feedback::judged(inputs, &report_findings);
     Report {
         schema_version: SCHEMA_VERSION,
         run: inputs.run.clone(),
@@ -208,7 +209,7 @@ pub fn build(inputs: &Inputs, consolidation: Consolidation, rounds: Option<Round
         declined: history.declined,
         prior_round: history.prior_round,
         resolutions: Vec::new(),
-        unresolved_feedback: inputs.unresolved_feedback.clone(),
+        unresolved_feedback,
         agents,
         reconciliation,
         process_notes: ProcessNotes {

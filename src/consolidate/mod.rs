@@ -6,6 +6,7 @@
 pub mod build;
 pub mod decisions;
 mod draft;
+mod feedback;
 mod place;
 mod prose;
 mod retro;

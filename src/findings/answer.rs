@@ -38,6 +38,21 @@ pub struct Answer {
         deserialize_with = "lenient_list"
     )]
     pub coverage: Option<Vec<CoverageClaim>>,
+    /// What the agent says of each piece of people's open feedback (`U1`…).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_list"
+    )]
+    pub feedback: Option<Vec<FeedbackClaim>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackClaim {
+    pub id: String,
+    pub status: crate::domain::FeedbackStatus,
+    #[serde(default, deserialize_with = "short_text")]
+    pub note: String,
 }
 
 /// An optional list of which a malformed entry (an unknown depth word, a

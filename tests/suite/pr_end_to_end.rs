@@ -150,6 +150,27 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
     assert_eq!(report["target"]["head_sha"], pr.head.as_str());
     assert_eq!(report["run"]["round"], 1);
     assert_eq!(report["unresolved_feedback"][0]["author"], "carol");
+    // Claude says the thread is still open; it sits at a finding's lines;
+    // the review summary asking for changes is there too.
+    assert_eq!(
+        report["unresolved_feedback"][0]["judgements"],
+        json!([{"agent": "claude", "status": "open", "note": "median() still takes one middle value"}])
+    );
+    assert_eq!(report["unresolved_feedback"][0]["id"], "U1");
+    assert!(
+        !report["unresolved_feedback"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(report["unresolved_feedback"][1]["author"], "dave");
+    assert_eq!(report["target"]["ci"]["state"], "failure");
+    let claude_prompt = std::fs::read_to_string(run.join("agents/claude/prompt.md")).unwrap();
+    assert!(
+        claude_prompt
+            .contains("- `U1` (review thread, @carol on `stats.py:13`): What about even lengths?"),
+        "{claude_prompt}"
+    );
     assert!(
         md.contains(
             "| PR | [#7 — Add mean and median helpers](https://github.com/acme/widget/pull/7) |"

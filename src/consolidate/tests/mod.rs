@@ -862,6 +862,55 @@ fn related_places_are_found_merged_and_capped() {
     assert_eq!(shown, ["b.rs:1", "e.rs:7", "f.rs:1"]);
 }
 
+/// Each reviewer's word on a piece of feedback, by its id; the findings
+/// at its place.
+#[test]
+fn feedback_is_judged_by_id_and_linked_by_place() {
+    use crate::domain::{Feedback, FeedbackKind, FeedbackStatus};
+    let mut claude = agent("claude");
+    claude.answer = Some(
+        serde_json::from_value::<Answer>(json!({"feedback": [
+            {"id": "u1", "status": "addressed", "note": "fixed"},
+            {"id": "U9", "status": "open", "note": "no such item"}]}))
+        .unwrap(),
+    );
+    let agents = [claude, agent("codex")];
+    let findings = [verified(
+        "claude:1",
+        Severity::Important,
+        ("a.rs", 10),
+        "x()",
+    )];
+    let mut inputs = inputs(&agents, &findings, 1);
+    let item = |id: &str, path: Option<&str>, line: Option<u32>| Feedback {
+        id: id.into(),
+        kind: FeedbackKind::Thread,
+        author: "carol".into(),
+        url: String::new(),
+        path: path.map(str::to_string),
+        line,
+        excerpt: "x".into(),
+        text: String::new(),
+        judgements: Vec::new(),
+        findings: Vec::new(),
+    };
+    inputs.unresolved_feedback = vec![
+        item("U1", Some("a.rs"), Some(13)),
+        item("U2", Some("a.rs"), Some(14)),
+        item("U3", None, None),
+    ];
+    let r = build(&inputs, decided(json!({})), None);
+    let f = &r.unresolved_feedback;
+    assert_eq!(f[0].judgements.len(), 1);
+    assert_eq!(
+        (f[0].judgements[0].agent.as_str(), f[0].judgements[0].status),
+        ("claude", FeedbackStatus::Addressed)
+    );
+    assert_eq!(f[0].findings, ["I1"]);
+    assert!(f[1].findings.is_empty(), "four lines away");
+    assert!(f[1].judgements.is_empty() && f[2].judgements.is_empty());
+}
+
 fn facts() -> crate::review::Facts {
     serde_json::from_value(json!({
         "kind": "branch", "repo": "widget", "repo_url": null, "pr": null, "pr_url": null,
