@@ -41,6 +41,9 @@ struct Prompt<'a> {
     threads_json: String,
     prior: &'a [String],
     prior_fence: String,
+    /// The last round's retro, one line per agent.
+    retro: Vec<String>,
+    retro_fence: String,
     /// Where the findings' full text is, when the prompt gives them by
     /// reference.
     findings_file: Option<&'a str>,
@@ -69,8 +72,17 @@ pub fn prompt(
     findings: &[Finding],
     results: &[AgentResult],
     (diff_path, findings_path): (&str, &str),
-    prior: &[String],
+    (prior, last_retro): (&[String], &[(String, String)]),
 ) -> ConsolidationPrompt {
+    let retro: Vec<String> = last_retro
+        .iter()
+        .map(|(agent, text)| {
+            format!(
+                "{agent}: {}",
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect();
     let listed: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
@@ -112,6 +124,8 @@ pub fn prompt(
             threads_json: serde_json::to_string_pretty(&facts.unresolved).unwrap_or_default(),
             prior,
             prior_fence: crate::review::fence_for(&prior.join("\n")),
+            retro_fence: crate::review::fence_for(&retro.join("\n")),
+            retro: retro.clone(),
             findings_file,
         }
         .render()
@@ -191,6 +205,8 @@ fn reviewers(results: &[AgentResult]) -> Vec<serde_json::Value> {
                 "commits": a.map(|a| &a.commits),
                 "acknowledged_limitations": a.map(|a| &a.acknowledged_limitations),
                 "tests_run": a.map(|a| &a.tests_run),
+                "coverage": a.and_then(|a| a.coverage.as_ref()),
+                "feedback": a.and_then(|a| a.feedback.as_ref()),
             })
         })
         .collect()

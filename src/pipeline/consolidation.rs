@@ -48,6 +48,35 @@ pub(super) struct ToConsolidate<'a> {
     pub results: &'a [AgentResult],
     /// Earlier rounds' open and declined findings, one line each.
     pub prior: &'a [String],
+    /// The last earlier run's retro paragraphs: (agent, text).
+    pub last_retro: Vec<(String, String)>,
+}
+
+/// The retro of the newest other run of the same PR or branch that has a
+/// report (not the run in `this` directory): (agent, paragraph), each cut at 2,000
+/// characters. Empty when there is none.
+pub(super) fn last_retro(this: &std::path::Path) -> Vec<(String, String)> {
+    let Some(parent) = this.parent() else {
+        return Vec::new();
+    };
+    for (dir, _) in super::rundir::siblings(parent).into_iter().rev() {
+        if dir == this {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(dir.join("report.json")) else {
+            continue;
+        };
+        let Ok(report) = serde_json::from_str::<crate::report::Report>(&text) else {
+            continue;
+        };
+        return report
+            .agents
+            .iter()
+            .filter(|a| !a.retro.trim().is_empty())
+            .map(|a| (a.name.clone(), a.retro.trim().chars().take(2_000).collect()))
+            .collect();
+    }
+    Vec::new()
 }
 
 pub(super) async fn consolidate_pass(
@@ -62,6 +91,7 @@ pub(super) async fn consolidate_pass(
         findings,
         results,
         prior,
+        last_retro,
     } = input;
     let name = config.consolidation.agent.clone();
     let Some(agent) = config.agents.get(&name) else {
@@ -86,7 +116,7 @@ pub(super) async fn consolidate_pass(
         findings,
         results,
         (&diff_path, &findings_path.display().to_string()),
-        prior,
+        (prior, &last_retro),
     );
     if let Some(json) = findings_json
         && let Err(e) = std::fs::write(&findings_path, json)

@@ -191,6 +191,7 @@ async fn review(
         findings: &findings,
         results: &results,
         prior: &prior,
+        last_retro: consolidation::last_retro(&p.run.root),
     };
     let consolidating = Instant::now();
     let consolidation = consolidation::after_review(
@@ -340,6 +341,7 @@ impl Again {
             findings: &saved.findings,
             results: &saved.results,
             prior,
+            last_retro: consolidation::last_retro(&run.root),
         };
         let consolidation = consolidation::consolidate_pass(
             config,

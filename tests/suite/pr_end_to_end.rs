@@ -297,6 +297,18 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
         String::from_utf8_lossy(&shown.stdout)
     );
     assert!(String::from_utf8_lossy(&shown.stdout).contains("| Round | 2 |"));
+    // Round 2's consolidator is shown round 1's retro, fenced as data.
+    let prompt = std::fs::read_to_string(round2.join("consolidation/prompt.md")).unwrap();
+    let retro = prompt
+        .split("## The last round's retro")
+        .nth(1)
+        .expect("the last round's retro");
+    assert!(
+        retro.contains(
+            "- claude: Found the denominator bug and the only median finding, with exact quotes."
+        ),
+        "{retro}"
+    );
     // Piped with --format github: the comment form alone on stdout.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

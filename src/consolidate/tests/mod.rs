@@ -932,7 +932,13 @@ fn a_prompt_over_its_budget_gives_the_findings_by_reference() {
         ("a.rs", 3),
         "x()",
     )];
-    let p = super::prompt(&facts(), &few, &agents, ("diff.patch", "in/f.json"), &[]);
+    let p = super::prompt(
+        &facts(),
+        &few,
+        &agents,
+        ("diff.patch", "in/f.json"),
+        (&[], &[]),
+    );
     assert!(p.text.contains("claude:1 body"));
     assert_eq!((p.findings_json, p.note), (None, None));
 
@@ -948,7 +954,13 @@ fn a_prompt_over_its_budget_gives_the_findings_by_reference() {
             f
         })
         .collect();
-    let p = super::prompt(&facts(), &many, &agents, ("diff.patch", "in/f.json"), &[]);
+    let p = super::prompt(
+        &facts(),
+        &many,
+        &agents,
+        ("diff.patch", "in/f.json"),
+        (&[], &[]),
+    );
     assert!(p.text.len() <= super::PROMPT_BUDGET, "{}", p.text.len());
     assert!(
         p.text
