@@ -286,6 +286,7 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
         "\"tool_calls\": 3",
         "\"design_observations\": [",
         "\"status\": \"ok\"",
+        "\"depth\": \"in_depth\"",
     ] {
         assert!(
             consolidation_prompt.contains(expected),
