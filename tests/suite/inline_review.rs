@@ -322,8 +322,24 @@ fn many_findings_stay_within_github_limits() {
     let mut huge = rich_report();
     huge.findings[0].body = "x".repeat(GITHUB_LIMIT * 2);
     let c1 = &plan(&huge, &hunks(), &options(), &Anchoring::default()).comments[0].body;
-    assert!(c1.chars().count() <= GITHUB_LIMIT);
-    assert!(c1.ends_with("*Cut to fit a GitHub comment; the report has the whole finding.*"));
+    // Cut close to the limit (a long line cut, not dropped whole).
+    let length = c1.chars().count();
+    assert!(
+        (GITHUB_LIMIT - 200..=GITHUB_LIMIT).contains(&length),
+        "{length}"
+    );
+    assert!(c1.ends_with("x\n\n*Cut to fit a GitHub comment; the report has the whole finding.*"));
+    // A code block closed before the cut is not closed again; a normal
+    // fence keeps its language.
+    huge.findings[0].body = format!(
+        "```rust\nfn a() {{}}\n```\n\n{}",
+        "word ".repeat(GITHUB_LIMIT / 4)
+    );
+    let c1 = &plan(&huge, &hunks(), &options(), &Anchoring::default()).comments[0].body;
+    assert!(c1.contains("```rust\nfn a() {}\n```\n"), "{}", &c1[..400]);
+    // Two fences of the related place's code, two of the body's block.
+    assert_eq!(c1.matches("```").count(), 4, "no fence added");
+    assert!(c1.chars().count() >= GITHUB_LIMIT - 200);
     // Cut inside a code block: the block is closed by its own fence.
     huge.findings[0].body = "Short.".into();
     huge.findings[0].fix = format!("````rust\n{}````", "let x = 1; // ``` \n".repeat(5_000));
