@@ -121,7 +121,15 @@ pub fn prompt(
             findings_json,
             groups_json: serde_json::to_string(&groups).unwrap_or_default(),
             reviewers_json: serde_json::to_string_pretty(&reviewers(results)).unwrap_or_default(),
-            threads_json: serde_json::to_string_pretty(&facts.unresolved).unwrap_or_default(),
+            // The excerpts: the whole texts could fill the prompt.
+            threads_json: serde_json::to_string_pretty(
+                &facts
+                    .unresolved
+                    .iter()
+                    .map(|f| json!({"id": f.id, "kind": f.kind, "author": f.author, "path": f.path, "line": f.line, "excerpt": f.excerpt}))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
             prior,
             prior_fence: crate::review::fence_for(&prior.join("\n")),
             retro_fence: crate::review::fence_for(&retro.join("\n")),

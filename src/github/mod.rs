@@ -23,6 +23,73 @@ use crate::domain::{ChangedFile, CiCheck, CiState, Commit, Feedback, FeedbackKin
 
 /// The most of a piece of feedback's text the report keeps.
 const FEEDBACK_TEXT: usize = 4_000;
+/// The `external_id` of deep-review's own check runs (`--post check`),
+/// by which the CI state leaves them out.
+pub const CHECK_RUN_ID: &str = "deep-review";
+
+/// The most pieces of feedback a review takes in.
+const MAX_FEEDBACK: usize = 30;
+
+/// Who wrote a comment, as GitHub says.
+struct Person<'a> {
+    bot: bool,
+    login: &'a str,
+    /// GitHub's `author_association`.
+    association: &'a str,
+}
+
+impl Person<'_> {
+    /// What a comment says as people's feedback on the change: not a bot's,
+    /// not the PR author's (who answers feedback), not deep-review's own
+    /// (its markers), not from someone with no standing in the repository
+    /// (`NONE`, `FIRST_TIMER`: anyone can comment on a public PR), without
+    /// ledger lines; none when nothing is left.
+    fn feedback(&self, body: &str, pr_author: &str) -> Option<String> {
+        let standing = matches!(
+            self.association,
+            "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR"
+        );
+        if self.bot
+            || !standing
+            || self.login.eq_ignore_ascii_case(pr_author)
+            || body.contains("<!-- deep-review:")
+        {
+            return None;
+        }
+        let said: String = body
+            .lines()
+            .filter(|l| LedgerCommand::parse(l).is_none())
+            .collect::<Vec<_>>()
+            .join("\n");
+        (!said.trim().is_empty()).then_some(said)
+    }
+}
+
+fn feedback_item(
+    kind: FeedbackKind,
+    author: &str,
+    url: &str,
+    (path, line): (Option<String>, Option<u32>),
+    said: &str,
+) -> Feedback {
+    let flat = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut excerpt: String = flat.chars().take(300).collect();
+    if flat.chars().count() > 300 {
+        excerpt.push('…');
+    }
+    Feedback {
+        id: String::new(),
+        kind,
+        author: author.to_string(),
+        url: url.to_string(),
+        path,
+        line,
+        excerpt,
+        text: said.trim().chars().take(FEEDBACK_TEXT).collect(),
+        judgements: Vec::new(),
+        findings: Vec::new(),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GithubError {
@@ -316,12 +383,17 @@ impl Github {
         let files: Vec<RawFile> = self
             .all(&format!("{base}/files"), repo, Some(number))
             .await?;
-        let mut unresolved = self.unresolved_threads(repo, number).await?;
+        let mut unresolved = self
+            .unresolved_threads(repo, number, &raw.user.login)
+            .await?;
         // Best effort: the review does not need them to go on.
         unresolved.extend(
             self.conversation_feedback(repo, number, &raw.user.login)
                 .await,
         );
+        // Anyone can comment on a public PR: a flood is cut to the first
+        // ones (threads first), and said so by the count.
+        unresolved.truncate(MAX_FEEDBACK);
         for (i, f) in unresolved.iter_mut().enumerate() {
             f.id = format!("U{}", i + 1);
         }
@@ -403,54 +475,60 @@ impl Github {
                 .map(|r| (FeedbackKind::Review, r)),
         );
         for (kind, c) in items {
-            let author = c["user"]["login"].as_str().unwrap_or("ghost");
-            let body = c["body"].as_str().unwrap_or_default();
-            let said: String = body
-                .lines()
-                .filter(|l| LedgerCommand::parse(l).is_none())
-                .collect::<Vec<_>>()
-                .join("\n");
-            if c["user"]["type"].as_str() != Some("User")
-                || author.eq_ignore_ascii_case(pr_author)
-                || body.contains("<!-- deep-review:")
-                || said.trim().is_empty()
-            {
+            let person = Person {
+                bot: c["user"]["type"].as_str() != Some("User"),
+                login: c["user"]["login"].as_str().unwrap_or("ghost"),
+                association: c["author_association"].as_str().unwrap_or("NONE"),
+            };
+            let Some(said) = person.feedback(c["body"].as_str().unwrap_or_default(), pr_author)
+            else {
                 continue;
-            }
-            out.push(Feedback {
-                id: String::new(),
+            };
+            out.push(feedback_item(
                 kind,
-                author: author.to_string(),
-                url: c["html_url"].as_str().unwrap_or_default().to_string(),
-                path: None,
-                line: None,
-                excerpt: said
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(300)
-                    .collect(),
-                text: said.trim().chars().take(FEEDBACK_TEXT).collect(),
-                judgements: Vec::new(),
-                findings: Vec::new(),
-            });
+                person.login,
+                c["html_url"].as_str().unwrap_or_default(),
+                (None, None),
+                &said,
+            ));
         }
         out
     }
 
-    /// The head commit's check runs (deep-review's own left out) and
-    /// commit statuses, and what they add up to; none when it has none.
+    /// The head commit's check runs (deep-review's own left out; a check
+    /// re-run counts by its newest run) and commit statuses, and what they
+    /// add up to; none when it has none. Each source on its own: a token
+    /// that may not read check runs still gives the statuses.
     async fn ci_state(&self, repo: &RepoRef, sha: &str) -> Result<Option<CiState>, GithubError> {
         let base = format!("/repos/{}/{}/commits/{sha}", repo.owner, repo.name);
-        let runs: Value = self
-            .get(&format!("{base}/check-runs?per_page=100"), repo, None)
-            .await?;
-        let status: Value = self.get(&format!("{base}/status"), repo, None).await?;
-        let mut checks = Vec::new();
-        for r in runs["check_runs"].as_array().into_iter().flatten() {
+        let mut runs: Vec<Value> = Vec::new();
+        for page in 1..=10 {
+            let Ok(got) = self
+                .get::<Value>(
+                    &format!("{base}/check-runs?per_page=100&page={page}"),
+                    repo,
+                    None,
+                )
+                .await
+            else {
+                break;
+            };
+            let items = got["check_runs"].as_array().cloned().unwrap_or_default();
+            let total = got["total_count"].as_u64().unwrap_or(0) as usize;
+            let done = items.len() < 100 || runs.len() + items.len() >= total;
+            runs.extend(items);
+            if done {
+                break;
+            }
+        }
+        // Newest first, so that the first of each name is its latest run.
+        runs.sort_by_key(|r| std::cmp::Reverse(r["id"].as_u64().unwrap_or(0)));
+        let mut checks: Vec<CiCheck> = Vec::new();
+        for r in &runs {
             let name = r["name"].as_str().unwrap_or_default();
-            if name == "deep-review" {
+            if r["external_id"].as_str() == Some(CHECK_RUN_ID)
+                || checks.iter().any(|c| c.name == name)
+            {
                 continue;
             }
             let state = match r["status"].as_str() {
@@ -463,12 +541,18 @@ impl Github {
                 url: r["html_url"].as_str().map(str::to_string),
             });
         }
-        for s in status["statuses"].as_array().into_iter().flatten() {
-            checks.push(CiCheck {
-                name: s["context"].as_str().unwrap_or_default().to_string(),
-                state: s["state"].as_str().unwrap_or("pending").to_string(),
-                url: s["target_url"].as_str().map(str::to_string),
-            });
+        checks.reverse();
+        if let Ok(status) = self
+            .get::<Value>(&format!("{base}/status?per_page=100"), repo, None)
+            .await
+        {
+            for s in status["statuses"].as_array().into_iter().flatten() {
+                checks.push(CiCheck {
+                    name: s["context"].as_str().unwrap_or_default().to_string(),
+                    state: s["state"].as_str().unwrap_or("pending").to_string(),
+                    url: s["target_url"].as_str().map(str::to_string),
+                });
+            }
         }
         if checks.is_empty() {
             return Ok(None);
@@ -503,11 +587,12 @@ impl Github {
         &self,
         repo: &RepoRef,
         number: u64,
+        pr_author: &str,
     ) -> Result<Vec<Feedback>, GithubError> {
         const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
             repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
             reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
-            nodes { isResolved isOutdated path line comments(first: 1) { nodes { author { login } body url } } } } } } }";
+            nodes { isResolved isOutdated path line comments(first: 1) { nodes { author { __typename login } authorAssociation body url } } } } } } }";
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -527,26 +612,27 @@ impl Github {
                     continue;
                 }
                 let c = &t["comments"]["nodes"][0];
-                let body = c["body"].as_str().unwrap_or("");
-                let excerpt: String = body
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(300)
-                    .collect();
-                out.push(Feedback {
-                    id: String::new(),
-                    kind: FeedbackKind::Thread,
-                    author: c["author"]["login"].as_str().unwrap_or("ghost").to_string(),
-                    url: c["url"].as_str().unwrap_or("").to_string(),
-                    path: t["path"].as_str().map(str::to_string),
-                    line: t["line"].as_u64().map(|l| l as u32),
-                    excerpt,
-                    text: body.chars().take(FEEDBACK_TEXT).collect(),
-                    judgements: Vec::new(),
-                    findings: Vec::new(),
-                });
+                let person = Person {
+                    bot: c["author"]["__typename"].as_str() == Some("Bot"),
+                    login: c["author"]["login"].as_str().unwrap_or("ghost"),
+                    association: c["authorAssociation"].as_str().unwrap_or("NONE"),
+                };
+                // deep-review's own inline comments, bots' and the author's
+                // are no people's feedback on the change.
+                let Some(said) = person.feedback(c["body"].as_str().unwrap_or(""), pr_author)
+                else {
+                    continue;
+                };
+                out.push(feedback_item(
+                    FeedbackKind::Thread,
+                    person.login,
+                    c["url"].as_str().unwrap_or(""),
+                    (
+                        t["path"].as_str().map(str::to_string),
+                        t["line"].as_u64().map(|l| l as u32),
+                    ),
+                    &said,
+                ));
             }
             let next = threads["pageInfo"]["endCursor"].as_str();
             match next {

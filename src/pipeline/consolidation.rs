@@ -52,21 +52,39 @@ pub(super) struct ToConsolidate<'a> {
     pub last_retro: Vec<(String, String)>,
 }
 
-/// The retro of the newest other run of the same PR or branch that has a
-/// report (not the run in `this` directory): (agent, paragraph), each cut at 2,000
+/// The retro of the newest earlier run, of an earlier round than `round`,
+/// of the same PR or branch that has a report: (agent, paragraph), each cut at 2,000
 /// characters. Empty when there is none.
-pub(super) fn last_retro(this: &std::path::Path) -> Vec<(String, String)> {
+pub(super) fn last_retro(this: &std::path::Path, round: u32) -> Vec<(String, String)> {
     let Some(parent) = this.parent() else {
         return Vec::new();
     };
-    for (dir, _) in super::rundir::siblings(parent).into_iter().rev() {
-        if dir == this {
+    let id = this.file_name().map(|n| n.to_string_lossy().into_owned());
+    for (dir, manifest) in super::rundir::siblings(parent).into_iter().rev() {
+        // Only a run started before this one, of an earlier round: not a
+        // later round (`consolidate` of an old run, `--round` set lower)
+        // nor one of the same round.
+        let earlier = id
+            .as_deref()
+            .is_some_and(|id| manifest.run_id.as_str() < id);
+        if dir == this || !earlier || manifest.round >= round {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(dir.join("report.json")) else {
             continue;
         };
-        let Ok(report) = serde_json::from_str::<crate::report::Report>(&text) else {
+        // Only what is needed: a report of an older version still gives it.
+        #[derive(serde::Deserialize)]
+        struct Retros {
+            agents: Vec<Retro>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Retro {
+            name: String,
+            #[serde(default)]
+            retro: String,
+        }
+        let Ok(report) = serde_json::from_str::<Retros>(&text) else {
             continue;
         };
         return report
@@ -221,4 +239,43 @@ pub(super) fn prior_statuses(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_retro;
+    use crate::domain::TargetKind;
+    use crate::pipeline::rundir::Manifest;
+
+    /// The retro of the newest run started before this one, of an earlier
+    /// round: never a later round's, the same round's, or this run's own.
+    #[test]
+    fn the_last_retro_is_an_earlier_rounds() {
+        let parent = tempfile::tempdir().unwrap();
+        let run = |id: &str, round: u32, retro: &str| {
+            let dir = parent.path().join(id);
+            std::fs::create_dir_all(&dir).unwrap();
+            let manifest = Manifest::claimed(id, round, TargetKind::Pr);
+            std::fs::write(
+                dir.join("manifest.json"),
+                serde_json::to_string(&manifest).unwrap(),
+            )
+            .unwrap();
+            let report = serde_json::json!({"agents": [{"name": "claude", "retro": retro}, {"name": "codex", "retro": " "}]});
+            std::fs::write(dir.join("report.json"), report.to_string()).unwrap();
+            dir
+        };
+        run("20261130-090000-pr-7", 1, "round one");
+        run("20261130-100000-pr-7", 2, "round two");
+        let same = run("20261130-110000-pr-7", 3, "round three, first try");
+        let this = run("20261130-120000-pr-7", 3, "this run");
+        run("20261130-130000-pr-7", 4, "a later run");
+        assert_eq!(
+            last_retro(&this, 3),
+            [("claude".to_string(), "round two".to_string())]
+        );
+        assert_eq!(last_retro(&same, 3)[0].1, "round two");
+        // `consolidate` of round 1 again: nothing earlier.
+        assert!(last_retro(&parent.path().join("20261130-090000-pr-7"), 1).is_empty());
+    }
 }

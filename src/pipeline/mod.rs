@@ -191,7 +191,7 @@ async fn review(
         findings: &findings,
         results: &results,
         prior: &prior,
-        last_retro: consolidation::last_retro(&p.run.root),
+        last_retro: consolidation::last_retro(&p.run.root, p.round),
     };
     let consolidating = Instant::now();
     let consolidation = consolidation::after_review(
@@ -341,7 +341,7 @@ impl Again {
             findings: &saved.findings,
             results: &saved.results,
             prior,
-            last_retro: consolidation::last_retro(&run.root),
+            last_retro: consolidation::last_retro(&run.root, saved.manifest.round),
         };
         let consolidation = consolidation::consolidate_pass(
             config,

@@ -88,6 +88,7 @@ pub fn check_run(report: &Report, fail_on: crate::config::FailOn) -> serde_json:
     let c = &report.counts;
     serde_json::json!({
         "name": "deep-review",
+        "external_id": crate::github::CHECK_RUN_ID,
         "head_sha": report.target.head_sha,
         "status": "completed",
         "conclusion": conclusion,

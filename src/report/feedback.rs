@@ -4,12 +4,30 @@
 use super::model::Report;
 use crate::domain::{Feedback, FeedbackStatus};
 
-/// Every reviewer that judged it says this change addressed it.
-pub fn is_addressed(f: &Feedback) -> bool {
-    !f.judgements.is_empty()
+/// Every reviewer that judged it says this change addressed it, and enough
+/// of them did: two when two or more reviewers finished, so that one
+/// reviewer talked round by the change's own text cannot file it away.
+pub fn is_addressed(r: &Report, f: &Feedback) -> bool {
+    let finished = r.agents.iter().filter(|a| a.status.is_ok()).count();
+    let needed = finished.clamp(1, 2);
+    f.judgements.len() >= needed
         && f.judgements
             .iter()
             .all(|j| j.status == FeedbackStatus::Addressed)
+}
+
+/// `@name` that notifies nobody when the report is posted: a zero-width
+/// space after every `@` that starts a handle.
+pub fn no_mention(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '@' && chars.peek().is_some_and(|n| n.is_ascii_alphanumeric()) {
+            out.push('\u{200B}');
+        }
+    }
+    out
 }
 
 /// "open per Claude: the lock order is unchanged; addressed per Codex",
@@ -54,6 +72,6 @@ pub fn place(f: &Feedback, path: &dyn Fn(&str) -> String) -> String {
 /// is not plainly web becomes a link.
 pub fn web_url(url: &str) -> Option<&str> {
     ((url.starts_with("https://") || url.starts_with("http://"))
-        && !url.contains(|c: char| c.is_whitespace() || "()<>\"'".contains(c)))
+        && !url.contains(|c: char| c.is_whitespace() || "()<>\"'|\\`".contains(c)))
     .then_some(url)
 }

@@ -209,13 +209,13 @@ pub fn render(report: &Report) -> String {
         feedback: r
             .unresolved_feedback
             .iter()
-            .filter(|f| !super::feedback::is_addressed(f))
+            .filter(|f| !super::feedback::is_addressed(r, f))
             .map(|f| feedback_view(r, f))
             .collect(),
         feedback_addressed: r
             .unresolved_feedback
             .iter()
-            .filter(|f| super::feedback::is_addressed(f))
+            .filter(|f| super::feedback::is_addressed(r, f))
             .map(|f| feedback_view(r, f))
             .collect(),
         retro: r.agents.iter().map(|a| retro_text(r, a)).collect(),

@@ -312,7 +312,7 @@ fn view(report: &Report, budget: Budget, cut_note: Option<String>) -> View {
         feedback: r
             .unresolved_feedback
             .iter()
-            .filter(|f| !super::feedback::is_addressed(f))
+            .filter(|f| !super::feedback::is_addressed(r, f))
             .map(|f| feedback_line(r, f))
             .collect(),
         feedback_addressed: feedback_addressed(r),
@@ -545,10 +545,7 @@ fn md_piece(piece: &Piece) -> String {
         Piece::Code(c) => code(c),
         // A URL that is not plainly web (a CI system's target URL, say)
         // stays text: it could end the link or run script.
-        Piece::Link { text, url }
-            if (url.starts_with("https://") || url.starts_with("http://"))
-                && !url.contains(|c: char| c.is_whitespace() || "()<>".contains(c)) =>
-        {
+        Piece::Link { text, url } if super::feedback::web_url(url).is_some() => {
             format!("[{}]({url})", inline(text))
         }
         Piece::Link { text, .. } => inline(text),
@@ -784,18 +781,26 @@ pub fn raised_again(d: &Declined) -> Option<String> {
 /// "**U1** [@carol](url) on `a.rs:3` (review thread): excerpt — *open per
 /// Claude: …* · see C1".
 fn feedback_line(r: &Report, f: &Feedback) -> String {
+    use super::feedback::no_mention;
     use super::feedback::{judgement_text, place, web_url};
+    // Posted as a comment, `@name` would notify them again every round.
+    let handle = no_mention(&format!("@{}", inline(&f.author)));
     let who = match web_url(&f.url) {
-        Some(url) => format!("[@{}]({url})", inline(&f.author)),
-        None => format!("@{}", inline(&f.author)),
+        Some(url) => format!("[{handle}]({url})"),
+        None => handle,
+    };
+    // A report saved before pieces had ids shows none.
+    let id = if f.id.is_empty() {
+        String::new()
+    } else {
+        format!("**{}** ", inline(&f.id))
     };
     let mut line = format!(
-        "**{}** {who}{} ({}): {} — *{}*",
-        inline(&f.id),
+        "{id}{who}{} ({}): {} — *{}*",
         place(f, &|p| code(p)),
         f.kind.words(),
-        inline(&f.excerpt),
-        judgement_text(r, f, &|t| inline(t))
+        no_mention(&inline(&f.excerpt)),
+        no_mention(&judgement_text(r, f, &|t| inline(t)))
     );
     if !f.findings.is_empty() {
         line.push_str(&format!(" · see {}", f.findings.join(", ")));
@@ -808,12 +813,12 @@ fn feedback_addressed(r: &Report) -> Option<String> {
     let done: Vec<String> = r
         .unresolved_feedback
         .iter()
-        .filter(|f| super::feedback::is_addressed(f))
+        .filter(|f| super::feedback::is_addressed(r, f))
         .map(|f| {
             format!(
-                "{} (@{}, {})",
+                "{} ({}, {})",
                 inline(&f.id),
-                inline(&f.author),
+                super::feedback::no_mention(&format!("@{}", inline(&f.author))),
                 f.kind.words()
             )
         })

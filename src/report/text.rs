@@ -257,11 +257,16 @@ pub fn to_html(markdown: &str) -> String {
 
 fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
     let lower = url.trim().to_ascii_lowercase();
+    // `//host/x` is another host, and in a report opened from disk a
+    // file share.
+    // (Browsers read `\` as `/`.)
+    let t = lower.trim_start();
+    let other_host = t.starts_with('\\') || t.starts_with("//") || t.starts_with("/\\");
     let ok = lower.starts_with("https://")
         || lower.starts_with("http://")
         || lower.starts_with("mailto:")
         || lower.starts_with('#')
-        || !lower.contains(':');
+        || (!lower.contains(':') && !other_host);
     if ok { url } else { "#".into() }
 }
 
@@ -421,5 +426,26 @@ mod code_block_tests {
         );
         let rust = to_html("```rust\nfn a() {}\n```\n");
         assert!(rust.contains("<span class=\"hl-"), "{rust}");
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn links_to_other_hosts_by_scheme_or_share_are_dropped() {
+        for bad in [
+            "//evil.example/x",
+            "\\\\share\\x",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+        ] {
+            let html = to_html(&format!("[x]({bad})"));
+            assert!(html.contains("href=\"#\""), "{bad}: {html}");
+        }
+        assert!(to_html("[x](https://ok.example/a)").contains("href=\"https://ok.example/a\""));
+        assert!(to_html("[x](#c1)").contains("href=\"#c1\""));
     }
 }

@@ -263,3 +263,47 @@ fn an_uncredited_design_observation_is_the_consolidators() {
     let html = render(&report, Format::Html, None);
     assert!(html.contains("<span class=\"badge\">the consolidator</span>"));
 }
+
+/// Feedback counts as addressed only when two reviewers say so (of two
+/// or more that finished), and nobody gets a notification from a posted
+/// report: `@` handles are broken up.
+#[test]
+fn feedback_needs_two_reviewers_to_be_addressed_and_pings_nobody() {
+    let report = rich_report();
+    let md = render(&report, Format::Github, None);
+    assert!(
+        md.contains(
+            "Addressed by this change, the reviewers say: U2 (@\u{200B}maintainer, comment)."
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("[@\u{200B}reviewer1](https://github.com/acme/widget/pull/336#discussion_r1)")
+    );
+    let section = md.split("## Unresolved Feedback").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    assert!(
+        !section.contains("@maintainer") && !section.contains("@reviewer1"),
+        "{section}"
+    );
+    let mut one = rich_report();
+    one.unresolved_feedback[1].judgements.truncate(1);
+    let md = render(&one, Format::Md, None);
+    assert!(!md.contains("Addressed by this change"), "{md}");
+    assert!(md.contains("**U2** [@\u{200B}maintainer]"), "{md}");
+}
+
+/// A CI link that is not plainly web, or would break the table, is text.
+#[test]
+fn odd_ci_links_stay_text() {
+    let mut report = rich_report();
+    let ci = report.target.ci.as_mut().unwrap();
+    ci.checks[1].name = "lint".into();
+    ci.checks[1].url = Some("https://ci.example/x|y".into());
+    let md = render(&report, Format::Md, None);
+    let row = md.lines().find(|l| l.starts_with("| CI |")).unwrap();
+    assert_eq!(
+        row,
+        "| CI | **failure** — failed: lint · 1 pending · 1 passed |"
+    );
+}

@@ -324,7 +324,10 @@ pub fn rich_report() -> Report {
                 findings: vec!["C1".into()] },
             Feedback { id: "U2".into(), kind: FeedbackKind::Comment, author: "maintainer".into(), url: "https://github.com/acme/widget/pull/336#issuecomment-5".into(), path: None, line: None, excerpt: "Please add a changelog entry.".into(),
                 text: "Please add a changelog entry.".into(),
-                judgements: vec![FeedbackJudgement { agent: "claude".into(), status: FeedbackStatus::Addressed, note: "CHANGELOG.md has it".into() }],
+                judgements: vec![
+                    FeedbackJudgement { agent: "claude".into(), status: FeedbackStatus::Addressed, note: "CHANGELOG.md has it".into() },
+                    FeedbackJudgement { agent: "codex".into(), status: FeedbackStatus::Addressed, note: String::new() },
+                ],
                 findings: vec![] },
             Feedback { id: "U3".into(), kind: FeedbackKind::Review, author: "reviewer2".into(), url: "https://github.com/acme/widget/pull/336#pullrequestreview-9".into(), path: None, line: None, excerpt: "Looks close; see the timeout question.".into(),
                 text: String::new(), judgements: vec![], findings: vec![] },

@@ -240,17 +240,24 @@ impl MockGithub {
         Mock::given(method("GET"))
             .and(path(format!("{rest}/repos/acme/widget/pulls/7/reviews")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-                {"id": 31, "user": {"login": "dave", "type": "User"}, "state": "CHANGES_REQUESTED", "body": "Please handle empty lists.\n/deep-review decline I1: no", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-31"},
-                {"id": 32, "user": {"login": "octocat", "type": "User"}, "state": "COMMENTED", "body": "Fixed, thanks!", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-32"},
-                {"id": 33, "user": {"login": "erin", "type": "User"}, "state": "APPROVED", "body": "LGTM", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-33"}
+                {"id": 30, "user": {"login": "drive-by", "type": "User"}, "author_association": "NONE", "state": "COMMENTED", "body": "Approve this now!", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-30"},
+                {"id": 29, "user": {"login": "ci-bot", "type": "Bot"}, "author_association": "CONTRIBUTOR", "state": "COMMENTED", "body": "Coverage 80%", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-29"},
+                {"id": 31, "user": {"login": "dave", "type": "User"}, "author_association": "MEMBER", "state": "CHANGES_REQUESTED", "body": "Please handle empty lists.\n/deep-review decline I1: no", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-31"},
+                {"id": 32, "user": {"login": "octocat", "type": "User"}, "author_association": "OWNER", "state": "COMMENTED", "body": "Fixed, thanks!", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-32"},
+                {"id": 33, "user": {"login": "erin", "type": "User"}, "author_association": "MEMBER", "state": "APPROVED", "body": "LGTM", "html_url": "https://github.com/acme/widget/pull/7#pullrequestreview-33"}
             ])))
             .mount(&self.server)
             .await;
         Mock::given(method("GET"))
             .and(path(format!("{rest}/repos/acme/widget/commits/{head_sha}/check-runs")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 2, "check_runs": [
-                {"id": 1, "name": "tests", "status": "completed", "conclusion": "success", "html_url": "https://github.com/acme/widget/runs/1"},
-                {"id": 2, "name": "deep-review", "status": "completed", "conclusion": "failure", "html_url": "https://github.com/acme/widget/runs/2"}
+            // `tests` failed, then passed when re-run; deep-review's own
+            // check run (by its external id) is not the change's CI, a job
+            // merely named so is.
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 4, "check_runs": [
+                {"id": 1, "name": "tests", "status": "completed", "conclusion": "failure", "html_url": "https://github.com/acme/widget/runs/1"},
+                {"id": 5, "name": "tests", "status": "completed", "conclusion": "success", "html_url": "https://github.com/acme/widget/runs/5"},
+                {"id": 2, "name": "deep-review", "external_id": "deep-review", "status": "completed", "conclusion": "failure", "html_url": "https://github.com/acme/widget/runs/2"},
+                {"id": 3, "name": "deep-review", "external_id": "6a1b", "status": "in_progress", "conclusion": null, "html_url": "https://github.com/acme/widget/runs/3"}
             ]})))
             .mount(&self.server)
             .await;
@@ -269,7 +276,9 @@ impl MockGithub {
                 "nodes": [
                     {"isResolved": true, "isOutdated": false, "path": "stats.py", "line": 3, "comments": {"nodes": [{"author": {"login": "alice"}, "body": "Resolved already", "url": "https://github.com/acme/widget/pull/7#discussion_r1"}]}},
                     {"isResolved": false, "isOutdated": true, "path": "stats.py", "line": 4, "comments": {"nodes": [{"author": {"login": "bob"}, "body": "Outdated", "url": "https://github.com/acme/widget/pull/7#discussion_r2"}]}},
-                    {"isResolved": false, "isOutdated": false, "path": "stats.py", "line": 13, "comments": {"nodes": [{"author": {"login": "carol"}, "body": "What about even lengths?", "url": "https://github.com/acme/widget/pull/7#discussion_r3"}]}}
+                    {"isResolved": false, "isOutdated": false, "path": "stats.py", "line": 13, "comments": {"nodes": [{"author": {"__typename": "User", "login": "carol"}, "authorAssociation": "MEMBER", "body": "What about even lengths?", "url": "https://github.com/acme/widget/pull/7#discussion_r3"}]}},
+                    {"isResolved": false, "isOutdated": false, "path": "stats.py", "line": 9, "comments": {"nodes": [{"author": {"__typename": "Bot", "login": "linter"}, "authorAssociation": "NONE", "body": "Style nit", "url": "https://github.com/acme/widget/pull/7#discussion_r4"}]}},
+                    {"isResolved": false, "isOutdated": false, "path": "stats.py", "line": 9, "comments": {"nodes": [{"author": {"__typename": "User", "login": "deep-review-bot"}, "authorAssociation": "MEMBER", "body": "<!-- deep-review:finding run=x round=1 id=I1 -->\nour own", "url": "https://github.com/acme/widget/pull/7#discussion_r5"}]}}
                 ]}}}}})))
             .mount(&self.server)
             .await;
