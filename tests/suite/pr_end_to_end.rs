@@ -179,7 +179,7 @@ async fn a_pull_request_is_reviewed_posted_and_updated() {
     );
     assert!(
         md.contains(
-            "[@carol](https://github.com/acme/widget/pull/7#discussion_r3) on `stats.py:13`"
+            "[@\u{200B}carol](https://github.com/acme/widget/pull/7#discussion_r3) on `stats.py:13`"
         ),
         "{md}"
     );
