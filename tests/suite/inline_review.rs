@@ -227,6 +227,12 @@ fn suggestions_only_when_nothing_is_in_doubt() {
         suggestion(&one(dashes, 5, 6, removed)).as_deref(),
         Some("y")
     );
+    // A blank line in the block is an empty context line, not its end.
+    let blank = "```diff\n a\n\n-b\n+c\n```";
+    assert_eq!(
+        suggestion(&one("a\n\nb", 5, 7, blank)).as_deref(),
+        Some("a\n\nc")
+    );
     // Two hunks in one block: not a replacement of one range.
     let two = "```diff\n-    let a = 1;\n+    a\n@@ -9 +9 @@\n-    let b = 2;\n+    b\n```";
     assert_eq!(suggestion(&one(code, 5, 6, two)), None);
@@ -308,9 +314,28 @@ fn many_findings_stay_within_github_limits() {
         f.body = "long text ".repeat(4_000);
         f.path = "docs/usage.md".into();
     }
-    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
+    // With a long note at the end, which the list leaves room for, and
+    // more findings than one line each can hold.
+    let template = report.findings[0].clone();
+    report.findings = (1..=1_500u32)
+        .map(|i| {
+            let mut f = template.clone();
+            f.id = format!("S{i}");
+            f.line_start = 1 + i % 40;
+            f
+        })
+        .collect();
+    let mut o = options();
+    o.note = Some("n".repeat(3_000));
+    let draft = plan(&report, &hunks(), &o, &Anchoring::default());
     assert!(draft.comments.is_empty());
-    assert!(draft.body.chars().count() <= GITHUB_LIMIT);
+    assert!(!draft.body.contains("commented on"), "none is");
+    let length = draft.body.chars().count();
+    assert!(
+        (GITHUB_LIMIT - 400..=GITHUB_LIMIT).contains(&length),
+        "{length}"
+    );
+    assert!(draft.body.ends_with(&format!("*{}*\n", "n".repeat(3_000))));
     assert!(
         draft
             .body
@@ -318,6 +343,13 @@ fn many_findings_stay_within_github_limits() {
         "{}",
         &draft.body[..2000]
     );
+    // Those that did not fit are counted, exactly.
+    let listed = draft.body.matches("\n- **S").count();
+    let more = format!(
+        "- … and {} more (see the full report)",
+        report.findings.len() - listed
+    );
+    assert!(draft.body.contains(&more), "{more}");
     // A single huge finding is cut to fit its comment.
     let mut huge = rich_report();
     huge.findings[0].body = "x".repeat(GITHUB_LIMIT * 2);
