@@ -30,11 +30,21 @@ pub fn inline(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            '@' if mention_at(&chars, i) => out.push_str("@\u{200B}"),
             _ => out.push(c),
         }
         i += 1;
     }
     out
+}
+
+/// Whether the `@` at `i` starts a GitHub mention (`@name`, `@org/team`):
+/// at the start or after a non-word character, before a letter or digit.
+/// Text a model or a PR wrote must not notify people when the report is
+/// posted; a zero-width space after the `@` keeps it readable and inert.
+fn mention_at(chars: &[char], i: usize) -> bool {
+    let after_word = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+    !after_word && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric())
 }
 
 /// The code span opening at `start` (a run of backticks closed by a run
@@ -160,6 +170,8 @@ fn escape_tags_outside_code_spans(line: &str) -> String {
                 .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
         {
             out.push_str("&lt;");
+        } else if c == '@' && mention_at(&chars, i) {
+            out.push_str("@\u{200B}");
         } else {
             out.push(c);
         }
@@ -447,5 +459,28 @@ mod url_tests {
         }
         assert!(to_html("[x](https://ok.example/a)").contains("href=\"https://ok.example/a\""));
         assert!(to_html("[x](#c1)").contains("href=\"#c1\""));
+    }
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::*;
+
+    /// Mentions in model or PR text notify nobody; code, e-mail addresses
+    /// and a lone `@` stay as they are.
+    #[test]
+    fn mentions_outside_code_are_inert() {
+        assert_eq!(
+            inline("ping @alice and @org/team"),
+            "ping @\u{200B}alice and @\u{200B}org/team"
+        );
+        assert_eq!(
+            inline("a@b.com, @ alone, `@decorator`"),
+            "a@b.com, @ alone, `@decorator`"
+        );
+        let md = block("cc @bob\n\n```py\n@property\n```\n`@x` and (@carol)");
+        assert!(md.contains("cc @\u{200B}bob"), "{md}");
+        assert!(md.contains("```py\n@property\n```"), "{md}");
+        assert!(md.contains("`@x` and (@\u{200B}carol)"), "{md}");
     }
 }
