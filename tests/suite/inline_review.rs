@@ -372,6 +372,20 @@ fn many_findings_stay_within_github_limits() {
     // Two fences of the related place's code, two of the body's block.
     assert_eq!(c1.matches("```").count(), 4, "no fence added");
     assert!(c1.chars().count() >= GITHUB_LIMIT - 200);
+    // A shorter fence inside a longer block does not close it: the cut
+    // closes the outer block with its own fence.
+    huge.findings[0].body = format!(
+        "````md\n```rust\nlet y = 2;\n```\n{}",
+        "filler line\n".repeat(GITHUB_LIMIT / 8)
+    );
+    let c1 = &plan(&huge, &hunks(), &options(), &Anchoring::default()).comments[0].body;
+    assert!(
+        c1.ends_with(
+            "filler line\n````\n\n*Cut to fit a GitHub comment; the report has the whole finding.*"
+        ),
+        "{}",
+        &c1[c1.len() - 200..]
+    );
     // Cut inside a code block: the block is closed by its own fence.
     huge.findings[0].body = "Short.".into();
     huge.findings[0].fix = format!("````rust\n{}````", "let x = 1; // ``` \n".repeat(5_000));
