@@ -482,5 +482,7 @@ mod mention_tests {
         assert!(md.contains("cc @\u{200B}bob"), "{md}");
         assert!(md.contains("```py\n@property\n```"), "{md}");
         assert!(md.contains("`@x` and (@\u{200B}carol)"), "{md}");
+        // After a word character (a letter, a digit, `_`) it is no mention.
+        assert_eq!(block("x_@y 9@z"), "x_@y 9@z");
     }
 }
