@@ -314,6 +314,10 @@ fn many_findings_stay_within_github_limits() {
         f.body = "long text ".repeat(4_000);
         f.path = "docs/usage.md".into();
     }
+    // In full they do not fit; one line each, all of them do: none left.
+    let draft = plan(&report, &hunks(), &options(), &Anchoring::default());
+    assert!(draft.body.contains("- **S60** "), "all listed");
+    assert!(!draft.body.contains("more (see the full report)"));
     // With a long note at the end, which the list leaves room for, and
     // more findings than one line each can hold.
     let template = report.findings[0].clone();
@@ -385,6 +389,10 @@ fn many_findings_stay_within_github_limits() {
         ),
         "{}",
         &c1[c1.len() - 200..]
+    );
+    assert!(
+        c1.chars().count() >= GITHUB_LIMIT - 200,
+        "cut at the limit, not before"
     );
     // Cut inside a code block: the block is closed by its own fence.
     huge.findings[0].body = "Short.".into();
