@@ -486,3 +486,44 @@ mod mention_tests {
         assert_eq!(block("x_@y 9@z"), "x_@y 9@z");
     }
 }
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn every_markup_character_is_escaped() {
+        assert_eq!(html_escape("&\"<>'x"), "&amp;&quot;&lt;&gt;&#39;x");
+    }
+
+    /// A code span is found by a closing run of its own length, past
+    /// shorter or longer runs inside it; what follows it is escaped.
+    #[test]
+    fn code_spans_end_at_their_own_run() {
+        assert_eq!(block("`` a ` b `` <x>"), "`` a ` b `` &lt;x>");
+        assert_eq!(block("` a `` b ` <y>"), "` a `` b ` &lt;y>");
+        // An unclosed run is text, and what follows it is escaped.
+        assert_eq!(block("a `` b <z>"), "a `` b &lt;z>");
+    }
+
+    /// Tables and strikethrough render; web, mail and in-page links stay.
+    #[test]
+    fn tables_strikethrough_and_plain_links_render() {
+        let html = to_html("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~");
+        assert!(
+            html.contains("<table>") && html.contains("<del>old</del>"),
+            "{html}"
+        );
+        for ok in [
+            "http://ok.example/a",
+            "mailto:a@b.example",
+            "#c1",
+            "relative/page",
+        ] {
+            assert!(
+                to_html(&format!("[x]({ok})")).contains(&format!("href=\"{ok}\"")),
+                "{ok}"
+            );
+        }
+    }
+}
