@@ -726,16 +726,21 @@ impl Github {
         );
         let comments: Vec<Value> = self.all(&route, repo, Some(number)).await?;
         let tag = format!("<!-- {marker} -->");
-        let me = self.viewer().await;
-        let existing = comments.iter().find(|c| {
-            c["body"].as_str().is_some_and(|b| b.contains(&tag))
-                && me.as_deref().is_some_and(|me| {
-                    c["user"]["login"]
-                        .as_str()
-                        .is_some_and(|l| l.eq_ignore_ascii_case(me))
+        let existing = match self.viewer().await {
+            Some(me) => comments
+                .iter()
+                .find(|c| {
+                    c["body"].as_str().is_some_and(|b| b.contains(&tag))
+                        && c["user"]["login"]
+                            .as_str()
+                            .is_some_and(|l| l.eq_ignore_ascii_case(&me))
                 })
-        });
-        let result: Value = match existing.and_then(|c| c["id"].as_u64()) {
+                .and_then(|c| c["id"].as_u64()),
+            // A token that may not read its account (an Actions job's):
+            // GitHub says which comments it wrote.
+            None => self.own_comment(repo, number, &tag).await.unwrap_or(None),
+        };
+        let result: Value = match existing {
             Some(id) => self
                 .octo
                 .patch(
@@ -751,6 +756,47 @@ impl Github {
                 .map_err(|e| self.classify(e, repo, Some(number)))?,
         };
         Ok(result["html_url"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// The id of the PR conversation comment this token's account wrote
+    /// that carries `tag` (GraphQL's `viewerDidAuthor`), if any.
+    async fn own_comment(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        tag: &str,
+    ) -> Result<Option<u64>, GithubError> {
+        const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
+            repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
+            comments(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
+            nodes { databaseId viewerDidAuthor body } } } } }";
+        let mut after: Option<String> = None;
+        loop {
+            let body = json!({"query": QUERY, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
+            let data: Value = self
+                .graphql
+                .graphql(&body)
+                .await
+                .map_err(|e| self.classify_graphql(e, repo, number))?;
+            let comments = &data["repository"]["pullRequest"]["comments"];
+            for c in comments["nodes"].as_array().into_iter().flatten() {
+                if c["viewerDidAuthor"].as_bool() == Some(true)
+                    && c["body"].as_str().is_some_and(|b| b.contains(tag))
+                    && let Some(id) = c["databaseId"].as_u64()
+                {
+                    return Ok(Some(id));
+                }
+            }
+            match comments["pageInfo"]["endCursor"].as_str() {
+                Some(cursor)
+                    if comments["pageInfo"]["hasNextPage"].as_bool() == Some(true)
+                        && after.as_deref() != Some(cursor) =>
+                {
+                    after = Some(cursor.to_string());
+                }
+                _ => return Ok(None),
+            }
+        }
     }
 
     /// Creates a completed check run (`body` as GitHub takes it) on the

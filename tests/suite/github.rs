@@ -794,3 +794,71 @@ async fn doctor_takes_an_app_token_that_cannot_read_its_user() {
     );
     assert!(!text.contains("✗  GitHub"), "{text}");
 }
+
+/// With a token that cannot read its own account (an Actions job's), the
+/// report comment posted before is still found — GitHub says which one
+/// this token wrote — and updated, never a planted copy.
+#[tokio::test]
+async fn an_app_token_updates_its_own_report_comment() {
+    use wiremock::matchers::body_string_contains;
+    let gh = MockGithub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
+        .mount(&gh.server)
+        .await;
+    let tagged = "<!-- deep-review:report -->\nold report";
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/widget/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 898, "body": tagged, "user": {"login": "mallory"}},
+            {"id": 900, "body": tagged, "user": {"login": "github-actions[bot]"}}
+        ])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains("viewerDidAuthor"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"repository": {"pullRequest": {"comments": {
+            "pageInfo": {"hasNextPage": false, "endCursor": null},
+            "nodes": [
+                {"databaseId": 898, "viewerDidAuthor": false, "body": tagged},
+                {"databaseId": 900, "viewerDidAuthor": true, "body": tagged}
+            ]}}}}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/widget/issues/comments/900"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": 900, "html_url": "https://github.com/acme/widget/pull/7#issuecomment-900"}),
+        ))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let client = Github::new(&gh.url(), Some("ghs_installation".into())).unwrap();
+    let url = client
+        .post_report(
+            &widget(),
+            7,
+            "<!-- deep-review:report -->\nnew",
+            "deep-review:report",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        url,
+        "https://github.com/acme/widget/pull/7#issuecomment-900"
+    );
+    assert!(
+        !gh.received()
+            .await
+            .iter()
+            .any(|(m, p)| m == "POST" && p.ends_with("/comments")),
+        "no new comment"
+    );
+}
