@@ -146,6 +146,17 @@ pub struct CiCheck {
     pub url: Option<String>,
 }
 
+impl CiCheck {
+    /// Whether it ended badly: a check run's failing conclusions and a
+    /// commit status's `failure` and `error`.
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "failure" | "error" | "timed_out" | "cancelled" | "action_required" | "startup_failure"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

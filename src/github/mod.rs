@@ -557,18 +557,7 @@ impl Github {
         if checks.is_empty() {
             return Ok(None);
         }
-        let failed = |s: &str| {
-            matches!(
-                s,
-                "failure"
-                    | "error"
-                    | "timed_out"
-                    | "cancelled"
-                    | "action_required"
-                    | "startup_failure"
-            )
-        };
-        let state = if checks.iter().any(|c| failed(&c.state)) {
+        let state = if checks.iter().any(CiCheck::failed) {
             "failure"
         } else if checks.iter().any(|c| c.state == "pending") {
             "pending"
@@ -589,64 +578,89 @@ impl Github {
         number: u64,
         pr_author: &str,
     ) -> Result<Vec<Feedback>, GithubError> {
-        const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
-            repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
-            reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
-            nodes { isResolved isOutdated path line comments(first: 1) { nodes { author { __typename login } authorAssociation body url } } } } } } }";
+        let threads = self
+            .pr_nodes(
+                repo,
+                number,
+                "reviewThreads",
+                "isResolved isOutdated path line comments(first: 1) { nodes { author { __typename login } authorAssociation body url } }",
+                false,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for t in &threads {
+            if t["isResolved"].as_bool() == Some(true) || t["isOutdated"].as_bool() == Some(true) {
+                continue;
+            }
+            let c = &t["comments"]["nodes"][0];
+            let person = Person {
+                bot: c["author"]["__typename"].as_str() == Some("Bot"),
+                login: c["author"]["login"].as_str().unwrap_or("ghost"),
+                association: c["authorAssociation"].as_str().unwrap_or("NONE"),
+            };
+            // deep-review's own inline comments, bots' and the author's
+            // are no people's feedback on the change.
+            let Some(said) = person.feedback(c["body"].as_str().unwrap_or(""), pr_author) else {
+                continue;
+            };
+            out.push(feedback_item(
+                FeedbackKind::Thread,
+                person.login,
+                c["url"].as_str().unwrap_or(""),
+                (
+                    t["path"].as_str().map(str::to_string),
+                    t["line"].as_u64().map(|l| l as u32),
+                ),
+                &said,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Every node of one of the pull request's GraphQL connections
+    /// (`reviewThreads`, `comments`), 100 a page, with `fields` asked of
+    /// each. `patient`: a secondary rate limit is waited out.
+    pub(super) async fn pr_nodes(
+        &self,
+        repo: &RepoRef,
+        number: u64,
+        connection: &str,
+        fields: &str,
+        patient: bool,
+    ) -> Result<Vec<Value>, GithubError> {
+        let query = format!(
+            "query($owner: String!, $name: String!, $number: Int!, $after: String) {{ \
+             repository(owner: $owner, name: $name) {{ pullRequest(number: $number) {{ \
+             {connection}(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} \
+             nodes {{ {fields} }} }} }} }} }}"
+        );
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let body = json!({"query": QUERY, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
+            let body = json!({"query": query, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
             // octocrab returns the response's `data` and turns `errors`
             // into an error.
-            let data: Value = self
-                .graphql
-                .graphql(&body)
-                .await
-                .map_err(|e| self.classify_graphql(e, repo, number))?;
-            let threads = &data["repository"]["pullRequest"]["reviewThreads"];
-            for t in threads["nodes"].as_array().into_iter().flatten() {
-                if t["isResolved"].as_bool() == Some(true)
-                    || t["isOutdated"].as_bool() == Some(true)
-                {
-                    continue;
-                }
-                let c = &t["comments"]["nodes"][0];
-                let person = Person {
-                    bot: c["author"]["__typename"].as_str() == Some("Bot"),
-                    login: c["author"]["login"].as_str().unwrap_or("ghost"),
-                    association: c["authorAssociation"].as_str().unwrap_or("NONE"),
-                };
-                // deep-review's own inline comments, bots' and the author's
-                // are no people's feedback on the change.
-                let Some(said) = person.feedback(c["body"].as_str().unwrap_or(""), pr_author)
-                else {
-                    continue;
-                };
-                out.push(feedback_item(
-                    FeedbackKind::Thread,
-                    person.login,
-                    c["url"].as_str().unwrap_or(""),
-                    (
-                        t["path"].as_str().map(str::to_string),
-                        t["line"].as_u64().map(|l| l as u32),
-                    ),
-                    &said,
-                ));
-            }
-            let next = threads["pageInfo"]["endCursor"].as_str();
-            match next {
+            let data: Value = if patient {
+                self.graphql_patiently(&body, repo, number).await?
+            } else {
+                self.graphql
+                    .graphql(&body)
+                    .await
+                    .map_err(|e| self.classify_graphql(e, repo, number))?
+            };
+            let page = &data["repository"]["pullRequest"][connection];
+            out.extend(page["nodes"].as_array().cloned().unwrap_or_default());
+            match page["pageInfo"]["endCursor"].as_str() {
                 // A cursor that does not move would fetch the page forever.
                 Some(cursor)
-                    if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true)
+                    if page["pageInfo"]["hasNextPage"].as_bool() == Some(true)
                         && after.as_deref() != Some(cursor) =>
                 {
                     after = Some(cursor.to_string());
                 }
-                _ => break,
+                _ => return Ok(out),
             }
         }
-        Ok(out)
     }
 
     /// The ledger commands in the pull request's comments, conversation
@@ -766,37 +780,22 @@ impl Github {
         number: u64,
         tag: &str,
     ) -> Result<Option<u64>, GithubError> {
-        const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
-            repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
-            comments(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
-            nodes { databaseId viewerDidAuthor body } } } } }";
-        let mut after: Option<String> = None;
-        loop {
-            let body = json!({"query": QUERY, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
-            let data: Value = self
-                .graphql
-                .graphql(&body)
-                .await
-                .map_err(|e| self.classify_graphql(e, repo, number))?;
-            let comments = &data["repository"]["pullRequest"]["comments"];
-            for c in comments["nodes"].as_array().into_iter().flatten() {
-                if c["viewerDidAuthor"].as_bool() == Some(true)
+        let comments = self
+            .pr_nodes(
+                repo,
+                number,
+                "comments",
+                "databaseId viewerDidAuthor body",
+                false,
+            )
+            .await?;
+        Ok(comments
+            .iter()
+            .find(|c| {
+                c["viewerDidAuthor"].as_bool() == Some(true)
                     && c["body"].as_str().is_some_and(|b| b.contains(tag))
-                    && let Some(id) = c["databaseId"].as_u64()
-                {
-                    return Ok(Some(id));
-                }
-            }
-            match comments["pageInfo"]["endCursor"].as_str() {
-                Some(cursor)
-                    if comments["pageInfo"]["hasNextPage"].as_bool() == Some(true)
-                        && after.as_deref() != Some(cursor) =>
-                {
-                    after = Some(cursor.to_string());
-                }
-                _ => return Ok(None),
-            }
-        }
+            })
+            .and_then(|c| c["databaseId"].as_u64()))
     }
 
     /// Creates a completed check run (`body` as GitHub takes it) on the

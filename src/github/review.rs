@@ -286,46 +286,34 @@ impl Github {
         number: u64,
         tag: &str,
     ) -> Result<Vec<OwnThread>, GithubError> {
-        const QUERY: &str = "query($owner: String!, $name: String!, $number: Int!, $after: String) { \
-            repository(owner: $owner, name: $name) { pullRequest(number: $number) { \
-            reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
-            nodes { id isResolved comments(first: 1) { nodes { id isMinimized viewerDidAuthor body } } } } } } }";
+        let threads = self
+            .pr_nodes(
+                repo,
+                number,
+                "reviewThreads",
+                "id isResolved comments(first: 1) { nodes { id isMinimized viewerDidAuthor body } }",
+                true,
+            )
+            .await?;
         let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let body = json!({"query": QUERY, "variables": {"owner": repo.owner, "name": repo.name, "number": number, "after": after}});
-            let data = self.graphql_patiently(&body, repo, number).await?;
-            let threads = &data["repository"]["pullRequest"]["reviewThreads"];
-            for t in threads["nodes"].as_array().into_iter().flatten() {
-                let c = &t["comments"]["nodes"][0];
-                let text = c["body"].as_str().unwrap_or_default();
-                if c["viewerDidAuthor"].as_bool() != Some(true) || !text.contains(tag) {
-                    continue;
-                }
-                let (Some(thread_id), Some(comment_id)) = (t["id"].as_str(), c["id"].as_str())
-                else {
-                    continue;
-                };
-                out.push(OwnThread {
-                    thread_id: thread_id.to_string(),
-                    comment_id: comment_id.to_string(),
-                    resolved: t["isResolved"].as_bool() == Some(true),
-                    minimized: c["isMinimized"].as_bool() == Some(true),
-                    body: text.to_string(),
-                });
+        for t in &threads {
+            let c = &t["comments"]["nodes"][0];
+            let text = c["body"].as_str().unwrap_or_default();
+            if c["viewerDidAuthor"].as_bool() != Some(true) || !text.contains(tag) {
+                continue;
             }
-            let next = threads["pageInfo"]["endCursor"].as_str();
-            match next {
-                // A cursor that does not move would fetch the page forever.
-                Some(cursor)
-                    if threads["pageInfo"]["hasNextPage"].as_bool() == Some(true)
-                        && after.as_deref() != Some(cursor) =>
-                {
-                    after = Some(cursor.to_string());
-                }
-                _ => return Ok(out),
-            }
+            let (Some(thread_id), Some(comment_id)) = (t["id"].as_str(), c["id"].as_str()) else {
+                continue;
+            };
+            out.push(OwnThread {
+                thread_id: thread_id.to_string(),
+                comment_id: comment_id.to_string(),
+                resolved: t["isResolved"].as_bool() == Some(true),
+                minimized: c["isMinimized"].as_bool() == Some(true),
+                body: text.to_string(),
+            });
         }
+        Ok(out)
     }
 
     pub async fn resolve_thread(
@@ -361,7 +349,7 @@ impl Github {
 
     /// A GraphQL request, waited out once if GitHub's secondary rate limit
     /// stops it.
-    async fn graphql_patiently(
+    pub(super) async fn graphql_patiently(
         &self,
         body: &Value,
         repo: &RepoRef,

@@ -16,20 +16,6 @@ pub fn is_addressed(r: &Report, f: &Feedback) -> bool {
             .all(|j| j.status == FeedbackStatus::Addressed)
 }
 
-/// `@name` that notifies nobody when the report is posted: a zero-width
-/// space after every `@` that starts a handle.
-pub fn no_mention(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '@' && chars.peek().is_some_and(|n| n.is_ascii_alphanumeric()) {
-            out.push('\u{200B}');
-        }
-    }
-    out
-}
-
 /// "open per Claude: the lock order is unchanged; addressed per Codex",
 /// or "not judged". `text` escapes model text for the format.
 pub fn judgement_text(r: &Report, f: &Feedback, text: &dyn Fn(&str) -> String) -> String {

@@ -27,14 +27,8 @@ fn linked(text: String, url: Option<&str>) -> Piece {
 /// "failed: `lint`, `build` · 1 pending · 3 passed": what needs a look
 /// first, each linked to its run.
 fn ci_cell(ci: &crate::domain::CiState) -> Vec<Piece> {
-    let failed = |s: &str| {
-        matches!(
-            s,
-            "failure" | "error" | "timed_out" | "cancelled" | "action_required" | "startup_failure"
-        )
-    };
     let mut cell = vec![Piece::Strong(ci.state.clone())];
-    let bad: Vec<&crate::domain::CiCheck> = ci.checks.iter().filter(|c| failed(&c.state)).collect();
+    let bad: Vec<&crate::domain::CiCheck> = ci.checks.iter().filter(|c| c.failed()).collect();
     if !bad.is_empty() {
         cell.push(Piece::Text(" — failed: ".into()));
         for (i, c) in bad.iter().enumerate() {

@@ -781,10 +781,10 @@ pub fn raised_again(d: &Declined) -> Option<String> {
 /// "**U1** [@carol](url) on `a.rs:3` (review thread): excerpt — *open per
 /// Claude: …* · see C1".
 fn feedback_line(r: &Report, f: &Feedback) -> String {
-    use super::feedback::no_mention;
     use super::feedback::{judgement_text, place, web_url};
-    // Posted as a comment, `@name` would notify them again every round.
-    let handle = no_mention(&format!("@{}", inline(&f.author)));
+    // Posted as a comment, `@name` would notify them again every round:
+    // `inline` breaks the handle up.
+    let handle = inline(&format!("@{}", f.author));
     let who = match web_url(&f.url) {
         Some(url) => format!("[{handle}]({url})"),
         None => handle,
@@ -799,8 +799,8 @@ fn feedback_line(r: &Report, f: &Feedback) -> String {
         "{id}{who}{} ({}): {} — *{}*",
         place(f, &|p| code(p)),
         f.kind.words(),
-        no_mention(&inline(&f.excerpt)),
-        no_mention(&judgement_text(r, f, &|t| inline(t)))
+        inline(&f.excerpt),
+        judgement_text(r, f, &|t| inline(t))
     );
     if !f.findings.is_empty() {
         line.push_str(&format!(" · see {}", f.findings.join(", ")));
@@ -818,7 +818,7 @@ fn feedback_addressed(r: &Report) -> Option<String> {
             format!(
                 "{} ({}, {})",
                 inline(&f.id),
-                super::feedback::no_mention(&format!("@{}", inline(&f.author))),
+                inline(&format!("@{}", f.author)),
                 f.kind.words()
             )
         })
