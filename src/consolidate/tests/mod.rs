@@ -921,6 +921,91 @@ fn facts() -> crate::review::Facts {
     .unwrap()
 }
 
+/// Only groups of two or more are offered as candidates: a finding alone is
+/// no duplicate of anything.
+#[test]
+fn the_prompt_offers_only_groups_of_several_as_candidates() {
+    let agents = [agent("claude"), agent("codex")];
+    let mut pair = [
+        verified("claude:1", Severity::Important, ("a.rs", 3), "x()"),
+        verified("codex:1", Severity::Important, ("a.rs", 3), "x()"),
+        verified("claude:2", Severity::Suggestion, ("b.rs", 40), "y()"),
+    ];
+    for f in &mut pair[..2] {
+        f.raw.title = "x() panics on an empty list".into();
+    }
+    let p = super::prompt(
+        &facts(),
+        &pair,
+        &agents,
+        ("diff.patch", "in/f.json"),
+        (&[], &[]),
+    );
+    assert!(
+        p.text
+            .contains("Candidate groups: [[\"claude:1\",\"codex:1\"]]\n"),
+        "{}",
+        p.text
+    );
+}
+
+/// The consolidator hears how each reviewer's run went, measured: a run
+/// that ended well without a usable answer is named `answer_invalid`.
+#[test]
+fn the_prompt_describes_each_reviewer() {
+    let mut claude = agent("claude");
+    claude.answer = Some(
+        serde_json::from_value(json!({
+            "verdict": "needs_changes",
+            "testing": "no test for the empty list",
+            "findings": [{"id": "1", "severity": "important", "category": "regression",
+                "title": "t", "path": "a.rs", "line_start": 3, "line_end": 3,
+                "quote": "x()", "body": "b", "fix": ""}]
+        }))
+        .unwrap(),
+    );
+    claude.outcome.duration_ms = 42_000;
+    let mut gemini = agent("gemini");
+    gemini.answer = None;
+    let agents = [claude, failed("codex"), gemini];
+    let p = super::prompt(&facts(), &[], &agents, ("d", "f"), (&[], &[]));
+    let block = p.text.split("## The reviewers").nth(1).unwrap();
+    let json_text = block
+        .split("```json\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    let reviewers: serde_json::Value = serde_json::from_str(json_text).unwrap();
+    let r = reviewers.as_array().unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(
+        (
+            &r[0]["agent"],
+            &r[0]["status"],
+            &r[0]["findings"],
+            &r[0]["verdict"]
+        ),
+        (
+            &json!("claude"),
+            &json!("ok"),
+            &json!(1),
+            &json!("needs_changes")
+        )
+    );
+    assert_eq!(r[0]["measured"]["duration_s"], json!(42));
+    assert_eq!(r[0]["testing"], json!("no test for the empty list"));
+    assert_eq!(
+        (&r[1]["agent"], &r[1]["status"], &r[1]["findings"]),
+        (&json!("codex"), &json!("quota_exhausted"), &json!(0))
+    );
+    assert_eq!(
+        (&r[2]["agent"], &r[2]["status"]),
+        (&json!("gemini"), &json!("answer_invalid"))
+    );
+}
+
 /// Within its budget the prompt carries every finding in full; beyond, one
 /// line of each and the full text by reference, and the report says so.
 #[test]
