@@ -5,7 +5,8 @@
 //! `DEEP_REVIEW_BENCH_URL=git://127.0.0.1:PORT/big.git cargo bench --bench checkout`
 //! fetches `refs/heads/main` into a fresh cache (as a first review of a
 //! repository does), then adds the review worktree at it, and prints the
-//! time of each and the peak resident set size. Without the variable it
+//! time of each and the peak resident set size; then the pooled tree of a
+//! first round moved to the next commit, as a second round does. Without the variable it
 //! says how to run it and exits.
 
 use std::time::Instant;
@@ -51,12 +52,22 @@ fn main() {
     let started = Instant::now();
     cache.remove_worktree(&worktree).unwrap();
     let removed = started.elapsed();
+    // The pool: a first round's tree at the head's parent, then the next
+    // round's move to the head (the commits each change a few files).
+    let parent = cache.repo.find_commit(head).unwrap().parent_id(0).unwrap();
+    let first = cache.take_worktree("bench", parent).unwrap();
+    cache.release_worktree(&first.worktree).unwrap();
+    let started = Instant::now();
+    let moved = cache.take_worktree("bench", head).unwrap();
+    let move_time = started.elapsed();
+    assert!(moved.reused);
     println!(
-        "deep-review {what} {:.2} s ({objects}), peak RSS {:.0} MiB; worktree added in {:.2} s, removed in {:.2} s; peak RSS {:.0} MiB",
+        "deep-review {what} {:.2} s ({objects}), peak RSS {:.0} MiB; worktree added in {:.2} s, removed in {:.2} s; a kept tree moved to the next commit in {:.2} s; peak RSS {:.0} MiB",
         fetched.as_secs_f64(),
         fetch_rss as f64 / 1024.0,
         added.as_secs_f64(),
         removed.as_secs_f64(),
+        move_time.as_secs_f64(),
         peak_rss_kib() as f64 / 1024.0
     );
 }

@@ -1,16 +1,18 @@
 //! Getting the code under review into a throwaway worktree, never touching
 //! the user's own checkout. One bare cache repository per source (a GitHub
 //! repository, or a local repository path) lives under the cache
-//! directory; each run fetches what it needs into namespaced refs and adds
-//! a worktree detached at the head commit inside its run directory.
+//! directory; each run fetches what it needs into namespaced refs and
+//! takes a worktree of the change's pool ([`pool`]), detached at the head
+//! commit (or, with `--keep-worktree`, adds one inside its run directory).
 
 mod diff;
 pub mod hunks;
 pub mod pieces;
+pub mod pool;
 
 use std::path::{Path, PathBuf};
 
-use git2::{FetchOptions, Oid, Repository, WorktreeAddOptions, WorktreePruneOptions};
+use git2::{FetchOptions, Oid, Repository, WorktreeAddOptions};
 
 pub use diff::{DiffSummary, summarize};
 
@@ -60,6 +62,10 @@ pub struct Cache {
     pub path: PathBuf,
     url: String,
     token: Option<String>,
+    /// The pool of worktrees kept between runs ([`pool`]).
+    trees: PathBuf,
+    /// Where evicted trees wait to be deleted.
+    trash: PathBuf,
 }
 
 impl Cache {
@@ -88,17 +94,28 @@ impl Cache {
             path,
             url: url.to_string(),
             token,
+            trees: cache_dir.join("trees").join(key),
+            trash: cache_dir.join("trees").join(".trash"),
         })
     }
 
     /// Opens an existing cache by its path, for work that fetches nothing.
     pub fn existing(path: &Path) -> Result<Cache, CheckoutError> {
         let repo = Repository::open_bare(path)?;
+        // `<cache_dir>/repos/<key>.git` → `<cache_dir>/trees/<key>`.
+        let repos = path
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "repos"))
+            .unwrap_or(path);
+        let root = repos.parent().unwrap_or(repos).join("trees");
+        let key = path.strip_prefix(repos).unwrap_or(path).with_extension("");
         Ok(Cache {
             repo,
             path: path.to_path_buf(),
             url: String::new(),
             token: None,
+            trees: root.join(key),
+            trash: root.join(".trash"),
         })
     }
 
@@ -187,39 +204,36 @@ impl Cache {
         Ok(self.repo.refname_to_id(refname)?)
     }
 
-    /// Removes worktrees left by runs that died: their directory is gone,
-    /// or they are locked by a process that no longer exists.
-    pub fn prune_stale(&self) -> Result<Vec<String>, CheckoutError> {
-        let mut pruned = Vec::new();
+    /// Tidies what runs that died left: a worktree whose folder is gone,
+    /// or one of a single run locked by a process that no longer exists,
+    /// is removed; a pooled tree such a run held is given back to the pool
+    /// (the next run that takes it cleans it).
+    pub fn prune_stale(&self) -> Result<Vec<Stale>, CheckoutError> {
+        let mut stale = Vec::new();
         for name in self.repo.worktrees()?.iter().flatten().flatten() {
             let Ok(wt) = self.repo.find_worktree(name) else {
                 continue;
             };
-            let owner_alive = match wt.is_locked()? {
-                git2::WorktreeLockStatus::Locked(Some(reason)) => reason
-                    .strip_prefix("deep-review pid ")
-                    .and_then(|p| p.trim().parse::<i32>().ok())
-                    .is_some_and(process_alive),
-                git2::WorktreeLockStatus::Locked(None) => true,
-                git2::WorktreeLockStatus::Unlocked => false,
-            };
-            if owner_alive {
+            let locked = !matches!(wt.is_locked()?, git2::WorktreeLockStatus::Unlocked);
+            let pooled = wt.path().starts_with(&self.trees) && wt.path().is_dir();
+            if pool::in_use(&wt)? || (pooled && !locked) {
                 continue;
             }
             let _ = wt.unlock();
-            let path = wt.path().to_path_buf();
-            wt.prune(Some(
-                WorktreePruneOptions::new()
-                    .valid(true)
-                    .locked(true)
-                    .working_tree(true),
-            ))?;
-            if path.exists() {
-                let _ = std::fs::remove_dir_all(&path);
+            let removed = !pooled;
+            if removed {
+                let path = wt.path().to_path_buf();
+                pool::prune(&wt)?;
+                if path.exists() {
+                    let _ = std::fs::remove_dir_all(&path);
+                }
             }
-            pruned.push(name.to_string());
+            stale.push(Stale {
+                name: name.to_string(),
+                removed,
+            });
         }
-        Ok(pruned)
+        Ok(stale)
     }
 
     /// Adds a worktree at `path`, detached at `head`, locked by this
@@ -251,18 +265,14 @@ impl Cache {
         Ok(Worktree {
             name: name.to_string(),
             path: path.to_path_buf(),
+            pooled: false,
         })
     }
 
     pub fn remove_worktree(&self, worktree: &Worktree) -> Result<(), CheckoutError> {
         if let Ok(wt) = self.repo.find_worktree(&worktree.name) {
             let _ = wt.unlock();
-            wt.prune(Some(
-                WorktreePruneOptions::new()
-                    .valid(true)
-                    .locked(true)
-                    .working_tree(true),
-            ))?;
+            pool::prune(&wt)?;
         }
         if worktree.path.exists() {
             std::fs::remove_dir_all(&worktree.path)?;
@@ -271,11 +281,22 @@ impl Cache {
     }
 }
 
-/// A worktree added for one run.
+/// A worktree a run that died left behind ([`Cache::prune_stale`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    pub name: String,
+    /// Removed; else a pooled tree given back to the pool.
+    pub removed: bool,
+}
+
+/// A worktree a run works in.
 #[derive(Debug, Clone)]
 pub struct Worktree {
     pub name: String,
     pub path: PathBuf,
+    /// Taken from the pool (given back after the run) rather than added
+    /// for this run alone (removed after it, or kept on request).
+    pub pooled: bool,
 }
 
 /// The object folders a cache borrows from (its alternates): agents that

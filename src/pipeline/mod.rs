@@ -97,6 +97,10 @@ pub async fn run(
     let mut manifest = started_manifest(&prepared);
     manifest.agents = fanout::listed(config, &agents);
     write_json(&prepared.run.manifest(), &manifest).map_err(io("writing the manifest"))?;
+    // Trees evicted from the pool (by this run or one that died first) are
+    // deleted beside the agents, off the user's wait.
+    let trash = prepared.cache.trash().to_path_buf();
+    let emptied = tokio::task::spawn_blocking(move || crate::checkout::pool::empty_trash(&trash));
     // The CLIs' versions are asked for while the agents run, never before.
     let (versions, reviewed) = tokio::join!(
         fanout::versions(config, &agents),
@@ -107,13 +111,20 @@ pub async fn run(
     }
     // Each agent removed its own private area; the run's folder is empty.
     let _ = std::fs::remove_dir_all(fanout::private_root(config, &prepared.run_id));
-    if !request.keep_worktree
+    if prepared.worktree.pooled {
+        if let Err(e) = prepared.cache.release_worktree(&prepared.worktree) {
+            progress.event(ProgressEvent::Warning(format!(
+                "could not give the worktree back to the pool: {e}"
+            )));
+        }
+    } else if !request.keep_worktree
         && let Err(e) = remove_worktree(&prepared.cache, &prepared.worktree)
     {
         progress.event(ProgressEvent::Warning(format!(
             "could not remove the worktree: {e}"
         )));
     }
+    let _ = emptied.await;
     let result = reviewed.and_then(|mut report| {
         // From start to here: everything but writing the files.
         report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
@@ -143,6 +154,7 @@ fn started_manifest(p: &Prepared) -> Manifest {
         pr: p.facts.pr,
         branch: p.facts.head_ref.clone(),
         cache: Some(p.cache.path.clone()),
+        worktree: Some(p.worktree.path.clone()),
         started_at: p.started_at.timestamp().to_string(),
         ..Manifest::claimed(&p.run_id, p.round, p.facts.kind)
     }

@@ -333,10 +333,18 @@ fn settle(
         cache,
         head,
         started,
+        change,
+        keep,
         _lock,
         ..
     } = fetched;
-    let worktree = cache.add_worktree(&run_id, &run.worktree(), head)?;
+    // Kept on request: a tree of its own in the run directory, never moved
+    // by a later run. Otherwise the change's pooled tree, moved here.
+    let worktree = if keep {
+        cache.add_worktree(&run_id, &run.worktree(), head)?
+    } else {
+        cache.take_worktree(&change, head)?.worktree
+    };
     drop(_lock);
     let checkout_ms = started.elapsed().as_millis() as u64;
     unprepared.done();
@@ -366,6 +374,10 @@ pub(super) struct Fetched {
     pieces: Option<crate::checkout::pieces::Plan>,
     /// When fetching began (waiting for the lock included).
     started: std::time::Instant,
+    /// Names the change's pooled worktrees (`pr/7`, `branch/x`).
+    change: String,
+    /// `--keep-worktree`: a worktree of the run's own instead.
+    keep: bool,
     _lock: FileLock,
 }
 
@@ -401,10 +413,18 @@ fn fetch_change(
         Source::Local(root) => (root.display().to_string(), None),
     };
     let mut cache = Cache::open(&config.paths.cache_dir, key, &url, token)?;
-    for pruned in cache.prune_stale()? {
-        progress.event(ProgressEvent::Warning(format!(
-            "removed a stale worktree left by an earlier run ({pruned})"
-        )));
+    for stale in cache.prune_stale()? {
+        progress.event(ProgressEvent::Warning(if stale.removed {
+            format!(
+                "removed a stale worktree left by an earlier run ({})",
+                stale.name
+            )
+        } else {
+            format!(
+                "took back a worktree an earlier run left locked ({}); it is cleaned before use",
+                stale.name
+            )
+        }));
     }
     let head_ref = format!("{namespace}/head");
     let base_ref = format!("{namespace}/base");
@@ -454,6 +474,11 @@ fn fetch_change(
         summary,
         pieces,
         started,
+        change: namespace
+            .strip_prefix("refs/deep-review/")
+            .unwrap_or(namespace)
+            .to_string(),
+        keep: config.review.keep_worktree,
         _lock: lock,
     })
 }

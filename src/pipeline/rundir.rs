@@ -209,6 +209,10 @@ pub struct Manifest {
     /// The bare cache repository holding the reviewed commits.
     #[serde(default)]
     pub cache: Option<PathBuf>,
+    /// The worktree the agents worked in: the change's pooled tree (moved
+    /// by later runs) or, with `--keep-worktree`, the run's own.
+    #[serde(default)]
+    pub worktree: Option<PathBuf>,
     pub verdict: Option<crate::findings::Verdict>,
     pub counts: Option<crate::report::model::Counts>,
     pub error: Option<String>,
@@ -281,6 +285,7 @@ impl Manifest {
             branch: String::new(),
             agents: Vec::new(),
             cache: None,
+            worktree: None,
             verdict: None,
             counts: None,
             error: None,

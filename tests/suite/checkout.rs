@@ -153,6 +153,232 @@ fn worktrees_are_detached_at_the_head_and_removed() {
     assert!(cache.repo.worktrees().unwrap().is_empty());
 }
 
+fn inode_and_time(path: &std::path::Path) -> (u64, std::time::SystemTime) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).unwrap();
+    (m.ino(), m.modified().unwrap())
+}
+
+fn pr_head(cache: &Cache) -> git2::Oid {
+    cache.resolve("refs/deep-review/pr/7/head").unwrap()
+}
+
+/// A second round does not write the tree again: the pooled tree moves to
+/// the new head, and a file the change did not touch is left as it was.
+#[test]
+fn a_pooled_tree_moves_to_the_new_head_writing_only_what_changed() {
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "github/x/acme/widget", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let first = cache.take_worktree("pr/7", pr_head(&cache)).unwrap();
+    assert!(!first.reused);
+    let path = first.worktree.path.clone();
+    assert_eq!(
+        path,
+        cache_dir.path().join("trees/github/x/acme/widget/pr-7-0")
+    );
+    let calc = inode_and_time(&path.join("calc.py"));
+    cache.release_worktree(&first.worktree).unwrap();
+
+    let new = r.commit(
+        "stats.py",
+        "def mean(values):\n    return sum(values) / len(values)\n",
+        "Fix mean",
+    );
+    r.publish_pr();
+    cache.fetch(&refspecs()).unwrap();
+    let second = cache.take_worktree("pr/7", pr_head(&cache)).unwrap();
+    assert!(second.reused);
+    assert_eq!(second.worktree.path, path);
+    assert!(second.worktree.pooled);
+    assert_eq!(git(&["rev-parse", "HEAD"], &path), new);
+    assert_eq!(git(&["status", "--porcelain", "--ignored"], &path), "");
+    assert_eq!(
+        std::fs::read_to_string(path.join("stats.py")).unwrap(),
+        "def mean(values):\n    return sum(values) / len(values)\n"
+    );
+    assert_eq!(
+        inode_and_time(&path.join("calc.py")),
+        calc,
+        "an unchanged file is not written again"
+    );
+    assert!(matches!(
+        cache
+            .repo
+            .find_worktree("pr-7-0")
+            .unwrap()
+            .is_locked()
+            .unwrap(),
+        git2::WorktreeLockStatus::Locked(_)
+    ));
+    cache.release_worktree(&second.worktree).unwrap();
+    assert!(matches!(
+        cache
+            .repo
+            .find_worktree("pr-7-0")
+            .unwrap()
+            .is_locked()
+            .unwrap(),
+        git2::WorktreeLockStatus::Unlocked
+    ));
+}
+
+/// What agents left in a tree they could write in is gone before the next
+/// run sees it: an edit that kept the file's size and time, a deletion,
+/// new files, a nested repository, and links that point outside the tree
+/// (which the checkout must not write through).
+#[test]
+fn a_pooled_tree_is_cleaned_of_what_agents_left() {
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("target.txt"), "OUTSIDE\n").unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    let taken = cache.take_worktree("pr/7", head).unwrap();
+    let tree = taken.worktree.path.clone();
+    cache.release_worktree(&taken.worktree).unwrap();
+    let pristine = snapshot_tree(&tree);
+
+    let calc = tree.join("calc.py");
+    let (_, time) = inode_and_time(&calc);
+    let text = std::fs::read(&calc).unwrap();
+    let forged: Vec<u8> = text
+        .iter()
+        .map(|b| if *b == b'a' { b'A' } else { *b })
+        .collect();
+    assert_ne!(forged, text);
+    std::fs::write(&calc, &forged).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&calc)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+    std::fs::remove_file(tree.join("README.md")).unwrap();
+    std::fs::write(tree.join("notes.txt"), "planted").unwrap();
+    git(&["init", "--quiet", "nested"], &tree);
+    std::fs::write(tree.join("nested/inner.txt"), "planted").unwrap();
+    std::fs::remove_file(tree.join("stats.py")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("target.txt"), tree.join("stats.py")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), tree.join("out")).unwrap();
+
+    let again = cache.take_worktree("pr/7", head).unwrap();
+    assert!(again.reused, "cleaned in place, not rebuilt");
+    assert_eq!(again.worktree.path, tree);
+    assert_eq!(snapshot_tree(&tree), pristine);
+    assert_eq!(git(&["status", "--porcelain", "--ignored"], &tree), "");
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("target.txt")).unwrap(),
+        "OUTSIDE\n",
+        "nothing written through a link"
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+}
+
+/// The tree's files (its `.git` file aside) with their bytes and whether
+/// each is a link.
+fn snapshot_tree(dir: &std::path::Path) -> Vec<(PathBuf, bool, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let kind = entry.file_type().unwrap();
+            let rel = entry.path().strip_prefix(dir).unwrap().to_path_buf();
+            if rel == std::path::Path::new(".git") {
+                continue;
+            }
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                out.push((rel, kind.is_symlink(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A tree another run holds is never taken: a second run of the same
+/// change gets a tree of its own. One a dead run held goes back to the
+/// pool and is taken again.
+#[test]
+fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    let a = cache.take_worktree("pr/7", head).unwrap().worktree;
+    let b = cache.take_worktree("pr/7", head).unwrap().worktree;
+    assert_eq!((a.name.as_str(), b.name.as_str()), ("pr-7-0", "pr-7-1"));
+    assert_ne!(a.path, b.path);
+    let other = cache.take_worktree("pr/8", head).unwrap().worktree;
+    assert_eq!(other.name, "pr-8-0");
+    for wt in [&b, &other] {
+        cache.release_worktree(wt).unwrap();
+    }
+    assert_eq!(cache.prune_stale().unwrap(), vec![], "held by a live run");
+
+    // The run holding pr-7-0 dies.
+    let wt = cache.repo.find_worktree("pr-7-0").unwrap();
+    wt.unlock().unwrap();
+    wt.lock(Some("deep-review pid 2147483646")).unwrap();
+    let stale = cache.prune_stale().unwrap();
+    assert_eq!(
+        stale,
+        vec![deep_review::checkout::Stale {
+            name: "pr-7-0".into(),
+            removed: false
+        }]
+    );
+    assert!(a.path.join("calc.py").exists(), "kept in the pool");
+    let again = cache.take_worktree("pr/7", head).unwrap();
+    assert_eq!(again.worktree.name, "pr-7-0");
+    assert!(again.reused);
+}
+
+/// Idle trees beyond the pool's size go, least recently moved first:
+/// moved aside at once, deleted later.
+#[test]
+fn idle_trees_beyond_the_pool_are_evicted_least_recent_first() {
+    use deep_review::checkout::pool::{KEEP, empty_trash};
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    let base = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for n in 0..KEEP {
+        let taken = cache.take_worktree(&format!("pr/{n}"), head).unwrap();
+        assert!(taken.evicted.is_empty());
+        cache.release_worktree(&taken.worktree).unwrap();
+        // When each was last moved: pr/0 the longest ago, except pr/3.
+        let at = if n == 3 { 99 } else { n as u64 };
+        std::fs::File::options()
+            .write(true)
+            .open(cache.path.join(format!("worktrees/pr-{n}-0/HEAD")))
+            .unwrap()
+            .set_modified(base + std::time::Duration::from_secs(at))
+            .unwrap();
+    }
+    let taken = cache.take_worktree("pr/100", head).unwrap();
+    assert_eq!(taken.evicted, vec!["pr-0-0".to_string()]);
+    assert!(!cache_dir.path().join("trees/k/pr-0-0").exists());
+    assert!(cache_dir.path().join("trees/k/pr-1-0").exists());
+    assert_eq!(cache.repo.worktrees().unwrap().len(), KEEP);
+    assert_eq!(std::fs::read_dir(cache.trash()).unwrap().count(), 1);
+    empty_trash(cache.trash());
+    assert_eq!(std::fs::read_dir(cache.trash()).unwrap().count(), 0);
+    // The next one goes by the same rule: pr/1 now (pr/3 was moved last).
+    cache.release_worktree(&taken.worktree).unwrap();
+    let taken = cache.take_worktree("pr/101", head).unwrap();
+    assert_eq!(taken.evicted, vec!["pr-1-0".to_string()]);
+}
+
 #[test]
 fn worktrees_of_dead_runs_are_pruned_and_live_ones_kept() {
     let r = Remote::new();
@@ -180,7 +406,15 @@ fn worktrees_of_dead_runs_are_pruned_and_live_ones_kept() {
         .add_worktree("live", &run_dir.path().join("live"), head)
         .unwrap();
 
-    let mut pruned = cache.prune_stale().unwrap();
+    let mut pruned: Vec<String> = cache
+        .prune_stale()
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            assert!(s.removed, "{s:?}");
+            s.name
+        })
+        .collect();
     pruned.sort();
     assert_eq!(pruned, vec!["dead".to_string(), "gone".to_string()]);
     assert!(!dead.path.exists());

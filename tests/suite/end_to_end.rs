@@ -255,10 +255,16 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     ] {
         assert!(run.join(file).exists(), "{file} is in the run directory");
     }
-    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    assert!(!run.join("worktree").exists(), "not in the run directory");
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "complete");
+    let tree = released_tree(&e, run);
+    assert_eq!(
+        crate::common::git(&["status", "--porcelain", "--ignored"], &tree),
+        "",
+        "the pooled tree is clean"
+    );
     assert_eq!(manifest["agents"][0]["version"], "2.1.197");
     assert_eq!(manifest["agents"][1]["version"], "0.171.0");
     assert_eq!(manifest["agents"][2]["version"], "0.61.0");
@@ -506,7 +512,8 @@ async fn one_signal_stops_cleanly(signal: nix::sys::signal::Signal, said: &str) 
     }
     assert_eq!(r["consolidation"]["note"], "the run was cancelled");
     let run = &e.runs()[0];
-    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    assert!(!run.join("worktree").exists(), "not in the run directory");
+    released_tree(&e, run);
     for agent in ["claude", "codex", "gemini"] {
         assert!(
             run.join(format!("agents/{agent}/events.jsonl")).exists(),
@@ -575,7 +582,7 @@ async fn a_second_signal_kills_every_agent_group_and_exits_130() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_worktree_is_removed_when_the_run_fails() {
+async fn the_worktree_is_given_back_when_the_run_fails() {
     let e = E2e::new(demo_scenario()).await;
     // An agent whose name the file system cannot hold as a directory: the
     // run fails after the worktree was added.
@@ -593,22 +600,30 @@ async fn the_worktree_is_removed_when_the_run_fails() {
         String::from_utf8_lossy(&out.stderr)
     );
     let run = &e.runs()[0];
-    assert!(!run.join("worktree").exists(), "the worktree is removed");
+    assert!(!run.join("worktree").exists(), "not in the run directory");
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "failed");
+    released_tree(&e, run);
     let caches = e.bed.path("cache/deep-review/repos/local");
+    let mut registered = 0;
     for cache in std::fs::read_dir(caches)
         .unwrap()
         .flatten()
         .filter(|c| c.path().extension().is_some_and(|x| x == "git"))
     {
         let repo = git2::Repository::open_bare(cache.path()).unwrap();
-        assert!(
-            repo.worktrees().unwrap().is_empty(),
-            "no worktree is registered in the cache"
-        );
+        for name in repo.worktrees().unwrap().iter().flatten().flatten() {
+            let wt = repo.find_worktree(name).unwrap();
+            assert!(wt.path().starts_with(e.bed.path("cache/deep-review/trees")));
+            assert!(
+                matches!(wt.is_locked().unwrap(), git2::WorktreeLockStatus::Unlocked),
+                "{name} is given back to the pool"
+            );
+            registered += 1;
+        }
     }
+    assert_eq!(registered, 1, "one pooled tree, nothing else");
 }
 
 /// A round in which no agent produced a usable review is never "Merge":
@@ -742,9 +757,13 @@ async fn agents_die_with_a_sigkilled_deep_review() {
         "{}",
         String::from_utf8_lossy(&shown.stderr)
     );
-    // The next run removes the worktree it left behind, and its private
-    // area (copies of the CLIs' logins).
-    assert!(run.join("worktree").exists());
+    // The next run takes back the pooled worktree it left locked, and
+    // removes its private area (copies of the CLIs' logins).
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let tree = PathBuf::from(manifest["worktree"].as_str().unwrap());
+    assert!(tree.join("calc.py").exists());
+    assert!(!run.join("worktree").exists(), "not in the run directory");
     let private = e.bed.path(&format!("cache/deep-review/sandboxes/{id}"));
     assert!(private.join("owner").exists());
     e.bed
@@ -759,9 +778,19 @@ async fn agents_die_with_a_sigkilled_deep_review() {
     );
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("removed a stale worktree left by an earlier run")
+            .contains("took back a worktree an earlier run left locked (branch-feature-stats-0)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!run.join("worktree").exists());
+    let next = e.runs().pop().unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(next.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["worktree"],
+        tree.to_str().unwrap(),
+        "the same tree"
+    );
     assert!(!private.exists());
 }
 
@@ -951,6 +980,43 @@ async fn the_consolidators_decisions_are_checked() {
     );
 }
 
+/// The next round does not write the tree again: it moves the tree the
+/// last round used to the new head (a file the change left alone is not
+/// rewritten), and the agents see the new code.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_round_moves_the_last_rounds_tree() {
+    use std::os::unix::fs::MetadataExt;
+    let e = E2e::new(demo_scenario()).await;
+    json_run(
+        e.branch().args(["--agents", "claude", "--format", "json"]),
+        0,
+    );
+    let first = released_tree(&e, &e.runs()[0]);
+    let calc = std::fs::metadata(first.join("calc.py")).unwrap();
+    std::fs::write(e.repo.join("stats.py"), "def mean(v):\n    return 0\n").unwrap();
+    crate::common::git(&["commit", "--quiet", "-am", "Round two"], &e.repo);
+    let head = crate::common::git(&["rev-parse", "HEAD"], &e.repo);
+    let r = json_run(
+        e.branch().args(["--agents", "claude", "--format", "json"]),
+        0,
+    );
+    assert_eq!(r["run"]["round"], 2);
+    let runs = e.runs();
+    let second = released_tree(&e, &runs[1]);
+    assert_eq!(second, first, "the same tree");
+    assert_eq!(crate::common::git(&["rev-parse", "HEAD"], &second), head);
+    assert_eq!(
+        std::fs::read_to_string(second.join("stats.py")).unwrap(),
+        "def mean(v):\n    return 0\n"
+    );
+    let calc_now = std::fs::metadata(second.join("calc.py")).unwrap();
+    assert_eq!(
+        (calc_now.ino(), calc_now.mtime_nsec()),
+        (calc.ino(), calc.mtime_nsec()),
+        "an unchanged file is not written again"
+    );
+}
+
 /// A 50,000-line change: the agents get it split per file, hand-written
 /// files first and the lock file set apart, and the report says so.
 #[tokio::test(flavor = "multi_thread")]
@@ -1038,4 +1104,22 @@ async fn a_huge_diff_reaches_the_agents_per_file_with_generated_files_set_apart(
         md.lines().take(20).collect::<Vec<_>>().join("\n")
     );
     assert!(md.contains("set apart to skim: Cargo.lock (lock file)"));
+}
+
+/// The pooled worktree a finished run names in its manifest: in the
+/// cache's pool, given back (unlocked).
+fn released_tree(e: &E2e, run: &Path) -> PathBuf {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let tree = PathBuf::from(manifest["worktree"].as_str().unwrap());
+    assert!(
+        tree.starts_with(e.bed.path("cache/deep-review/trees")),
+        "{}",
+        tree.display()
+    );
+    let dotgit = std::fs::read_to_string(tree.join(".git")).unwrap();
+    let admin = PathBuf::from(dotgit.trim().strip_prefix("gitdir: ").unwrap());
+    assert!(admin.join("HEAD").exists());
+    assert!(!admin.join("locked").exists(), "given back to the pool");
+    tree
 }

@@ -1094,3 +1094,41 @@ fn a_prompt_over_its_budget_gives_the_findings_by_reference() {
             .contains("### Consolidation\n\nthe consolidation prompt would have been")
     );
 }
+
+/// The schema the consolidator answers by and the type its answer is read
+/// into agree: every verdict, severity, category and drop kind the schema
+/// allows is read, and an answer without a verdict is refused.
+#[test]
+fn the_decisions_schema_and_the_decisions_type_agree() {
+    let schema = super::schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let p = &schema["properties"];
+    let values = |v: &serde_json::Value| v["enum"].as_array().unwrap().clone();
+    let group_props = &p["groups"]["items"]["properties"];
+    let drop_kinds = values(&p["dropped"]["items"]["properties"]["kind"]);
+    let severities = values(&group_props["severity"]);
+    let categories = values(&group_props["category"]);
+    assert_eq!(severities.len(), 3);
+    assert_eq!(categories.len(), 4);
+    for (i, verdict) in values(&p["verdict"]).into_iter().enumerate() {
+        let doc = json!({
+            "groups": [{"members": ["claude:1"], "severity": severities[i % 3],
+                "category": categories[i % 4], "title": "t", "body": "b", "fix": "",
+                "severity_reason": null, "evidence_note": null}],
+            "dropped": [{"finding": "codex:1", "kind": drop_kinds[i % drop_kinds.len()], "reason": "r"}],
+            "verdict": verdict, "verdict_reason": "", "summary": "s",
+            "design_observations": [], "testing": "", "documentation": "", "commits": "",
+            "acknowledged_limitations": [], "prior_findings": [], "retro": [],
+            "prompt_improvements": [], "context_updates": []
+        });
+        assert!(validator.is_valid(&doc), "{doc}");
+        serde_json::from_value::<Decisions>(doc.clone()).unwrap_or_else(|e| panic!("{e}: {doc}"));
+        let mut without = doc;
+        without.as_object_mut().unwrap().remove("verdict");
+        assert!(!validator.is_valid(&without));
+    }
+    for kind in drop_kinds {
+        let doc = json!({"verdict": "merge", "dropped": [{"finding": "a:1", "kind": kind, "reason": "r"}]});
+        serde_json::from_value::<Decisions>(doc).unwrap();
+    }
+}

@@ -1,0 +1,263 @@
+//! Worktrees kept between runs: one per change (a PR, a branch) under
+//! `<cache_dir>/trees/<key>/`, moved to each new head by a checkout of
+//! what changed, instead of a whole tree written before and deleted after
+//! every run. A run locks the tree it takes; a tree in use is never taken,
+//! a second run of the same change gets a tree of its own.
+//!
+//! A tree agents could write in (exec mode) is not trusted to be what git
+//! says it is: before it is moved its symbolic links are removed, the
+//! index's recorded times forgotten (so an edit that kept a file's size
+//! and time is found by content), and after the checkout anything git does
+//! not track is removed; a tree that is still not clean is rebuilt.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use git2::build::CheckoutBuilder;
+use git2::{IndexTime, Oid, Repository, StatusOptions, WorktreeLockStatus, WorktreePruneOptions};
+
+use super::{Cache, CheckoutError, Worktree, process_alive, sanitize};
+
+/// Idle trees kept per cache repository; older ones are removed.
+pub const KEEP: usize = 8;
+
+/// A tree taken for a run.
+#[derive(Debug)]
+pub struct Taken {
+    pub worktree: Worktree,
+    /// Moved from an earlier run's head rather than written whole.
+    pub reused: bool,
+    /// Trees beyond [`KEEP`] moved aside, to delete with [`empty_trash`]
+    /// off the run's critical path.
+    pub evicted: Vec<String>,
+}
+
+impl Cache {
+    /// Takes a tree of the pool for `change` (a label such as `pr/7`),
+    /// locked by this process, detached at `head` and clean. The caller
+    /// holds the cache's lock.
+    pub fn take_worktree(&self, change: &str, head: Oid) -> Result<Taken, CheckoutError> {
+        let label = sanitize(change);
+        let mut n = 0;
+        let (worktree, reused) = loop {
+            let name = format!("{label}-{n}");
+            n += 1;
+            let path = self.trees.join(&name);
+            let Ok(wt) = self.repo.find_worktree(&name) else {
+                if path.symlink_metadata().is_ok() {
+                    remove_path(&path)?;
+                }
+                break (self.add_pooled(&name, &path, head)?, false);
+            };
+            if in_use(&wt)? {
+                continue;
+            }
+            if wt.path() == path && path.is_dir() {
+                let _ = wt.unlock();
+                wt.lock(Some(&lock_reason()))?;
+                let worktree = Worktree {
+                    name: name.clone(),
+                    path: path.clone(),
+                    pooled: true,
+                };
+                if move_tree(&path, head).is_ok() {
+                    break (worktree, true);
+                }
+            }
+            // Gone, elsewhere or not clean: built again.
+            let _ = wt.unlock();
+            prune(&wt)?;
+            if path.symlink_metadata().is_ok() {
+                remove_path(&path)?;
+            }
+            break (self.add_pooled(&name, &path, head)?, false);
+        };
+        let evicted = self.evict(&worktree.name)?;
+        Ok(Taken {
+            worktree,
+            reused,
+            evicted,
+        })
+    }
+
+    fn add_pooled(&self, name: &str, path: &Path, head: Oid) -> Result<Worktree, CheckoutError> {
+        let mut wt = self.add_worktree(name, path, head)?;
+        wt.pooled = true;
+        Ok(wt)
+    }
+
+    /// Gives a taken tree back to the pool, as it is.
+    pub fn release_worktree(&self, worktree: &Worktree) -> Result<(), CheckoutError> {
+        let wt = self.repo.find_worktree(&worktree.name)?;
+        wt.unlock()?;
+        Ok(())
+    }
+
+    /// The pool's idle trees beyond [`KEEP`] (least recently moved first
+    /// to go): forgotten by the cache and their folders moved into the
+    /// trash, which is emptied later.
+    fn evict(&self, taken: &str) -> Result<Vec<String>, CheckoutError> {
+        let mut idle = Vec::new();
+        for name in self.repo.worktrees()?.iter().flatten().flatten() {
+            let Ok(wt) = self.repo.find_worktree(name) else {
+                continue;
+            };
+            if name == taken || !wt.path().starts_with(&self.trees) || in_use(&wt)? {
+                continue;
+            }
+            let moved = std::fs::metadata(self.path.join("worktrees").join(name).join("HEAD"))
+                .and_then(|m| m.modified())
+                .ok();
+            idle.push((moved, name.to_string(), wt));
+        }
+        // Newest first; the taken tree counts as one of those kept.
+        idle.sort_by_key(|b| std::cmp::Reverse(b.0));
+        let mut evicted = Vec::new();
+        for (_, name, wt) in idle.into_iter().skip(KEEP.saturating_sub(1)) {
+            // Moved aside first: pruning would delete the folder now.
+            let path = wt.path().to_path_buf();
+            if path.symlink_metadata().is_ok() {
+                std::fs::create_dir_all(&self.trash)?;
+                let aside =
+                    self.trash
+                        .join(format!("{name}-{}-{}", std::process::id(), evicted.len()));
+                std::fs::rename(&path, &aside)?;
+            }
+            prune(&wt)?;
+            evicted.push(name);
+        }
+        Ok(evicted)
+    }
+
+    /// Where evicted trees wait to be deleted (shared by every cache).
+    pub fn trash(&self) -> &Path {
+        &self.trash
+    }
+}
+
+/// Deletes what was moved into `trash` (by this run or one that died
+/// first). Slow for large trees: run it beside the agents.
+pub fn empty_trash(trash: &Path) {
+    let Ok(entries) = std::fs::read_dir(trash) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        // Another run may be emptying it too.
+        let _ = remove_path(&entry.path());
+    }
+}
+
+fn lock_reason() -> String {
+    format!("deep-review pid {}", std::process::id())
+}
+
+/// Locked by a deep-review process that is still running (or by someone
+/// else, for a reason we cannot read).
+pub(super) fn in_use(wt: &git2::Worktree) -> Result<bool, CheckoutError> {
+    Ok(match wt.is_locked()? {
+        WorktreeLockStatus::Locked(Some(reason)) => match reason.strip_prefix("deep-review pid ") {
+            Some(pid) => pid.trim().parse::<i32>().is_ok_and(process_alive),
+            None => true,
+        },
+        WorktreeLockStatus::Locked(None) => true,
+        WorktreeLockStatus::Unlocked => false,
+    })
+}
+
+/// Forgotten by the cache, its folder deleted if it is still there.
+pub(super) fn prune(wt: &git2::Worktree) -> Result<(), git2::Error> {
+    wt.prune(Some(
+        WorktreePruneOptions::new()
+            .valid(true)
+            .locked(true)
+            .working_tree(true),
+    ))
+}
+
+/// Moves the tree at `path` to `head` and leaves it exactly `head`'s tree.
+fn move_tree(path: &Path, head: Oid) -> Result<(), CheckoutError> {
+    remove_symlinks(path)?;
+    let repo = Repository::open(path)?;
+    let mut index = repo.index()?;
+    let entries: Vec<git2::IndexEntry> = index.iter().collect();
+    for mut entry in entries {
+        entry.mtime = IndexTime::new(0, 0);
+        index.add(&entry)?;
+    }
+    index.write()?;
+    let commit = repo.find_commit(head)?;
+    repo.checkout_tree(
+        commit.as_object(),
+        Some(
+            CheckoutBuilder::new()
+                .force()
+                .remove_untracked(true)
+                .remove_ignored(true),
+        ),
+    )?;
+    repo.set_head_detached(head)?;
+    // What the checkout leaves behind (a nested repository) goes by hand.
+    for leftover in leftovers(&repo)? {
+        remove_path(&path.join(leftover))?;
+    }
+    if leftovers(&repo)?.is_empty() {
+        Ok(())
+    } else {
+        Err(CheckoutError::Io(std::io::Error::other(
+            "the worktree is not clean after the checkout",
+        )))
+    }
+}
+
+/// Paths that differ from the index or that git does not track; the
+/// index's recorded file times are refreshed on the way.
+fn leftovers(repo: &Repository) -> Result<Vec<PathBuf>, CheckoutError> {
+    let statuses = repo.statuses(Some(
+        StatusOptions::new()
+            .include_untracked(true)
+            .include_ignored(true)
+            .recurse_untracked_dirs(false)
+            .recurse_ignored_dirs(false)
+            .include_unmodified(false)
+            .exclude_submodules(false)
+            .update_index(true),
+    ))?;
+    Ok(statuses
+        .iter()
+        .map(|s| {
+            // Byte names: a file's name need not be UTF-8.
+            let bytes = s.path_bytes();
+            let bytes = bytes.strip_suffix(b"/").unwrap_or(bytes);
+            PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+        })
+        .collect())
+}
+
+/// Every symbolic link under `root` (its `.git` file aside): a link an
+/// agent made could send the checkout's writes outside the tree. The ones
+/// git tracks are made again by the checkout.
+fn remove_symlinks(root: &Path) -> std::io::Result<()> {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                std::fs::remove_file(entry.path())?;
+            } else if kind.is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A file, link or folder removed without following links.
+fn remove_path(path: &Path) -> std::io::Result<()> {
+    match path.symlink_metadata() {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
