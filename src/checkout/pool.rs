@@ -60,7 +60,8 @@ impl Cache {
                     path: path.clone(),
                     pooled: true,
                 };
-                if move_tree(&path, head).is_ok() {
+                let admin = self.path.join("worktrees").join(&name);
+                if move_tree(&wt, (&path, &admin), head).is_ok() {
                     break (worktree, true);
                 }
             }
@@ -175,9 +176,29 @@ pub(super) fn prune(wt: &git2::Worktree) -> Result<(), git2::Error> {
 }
 
 /// Moves the tree at `path` to `head` and leaves it exactly `head`'s tree.
-fn move_tree(path: &Path, head: Oid) -> Result<(), CheckoutError> {
+fn move_tree(
+    wt: &git2::Worktree,
+    (path, admin): (&Path, &Path),
+    head: Oid,
+) -> Result<(), CheckoutError> {
+    // The tree's `.git` file says which repository it belongs to, and the
+    // tree was writable: it is written again from the cache's own record
+    // (agents could have pointed it at another repository, whose HEAD and
+    // index the checkout would then move), and the repository is opened
+    // from the cache's side.
+    let dotgit = path.join(".git");
+    remove_path(&dotgit)?;
+    let mut link = b"gitdir: ".to_vec();
+    link.extend_from_slice(admin.as_os_str().as_bytes());
+    link.extend_from_slice(b"/\n");
+    std::fs::write(&dotgit, link)?;
     remove_symlinks(path)?;
-    let repo = Repository::open(path)?;
+    let repo = Repository::open_from_worktree(wt)?;
+    if repo.workdir().map(Path::to_path_buf) != Some(path.to_path_buf()) {
+        return Err(CheckoutError::Io(std::io::Error::other(
+            "the worktree's repository names another folder",
+        )));
+    }
     let mut index = repo.index()?;
     let entries: Vec<git2::IndexEntry> = index.iter().collect();
     for mut entry in entries {

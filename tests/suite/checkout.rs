@@ -264,6 +264,17 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     std::fs::remove_file(tree.join("stats.py")).unwrap();
     std::os::unix::fs::symlink(outside.path().join("target.txt"), tree.join("stats.py")).unwrap();
     std::os::unix::fs::symlink(outside.path(), tree.join("out")).unwrap();
+    // The tree's `.git` pointed at another repository: moving the tree
+    // must not move that one's HEAD or index.
+    let victim = tempfile::tempdir().unwrap();
+    crate::common::demo_sample(victim.path());
+    let victim_state = snapshot(&victim.path().join(".git"));
+    let dotgit = std::fs::read_to_string(tree.join(".git")).unwrap();
+    std::fs::write(
+        tree.join(".git"),
+        format!("gitdir: {}\n", victim.path().join(".git").display()),
+    )
+    .unwrap();
 
     let again = cache.take_worktree("pr/7", head).unwrap();
     assert!(again.reused, "cleaned in place, not rebuilt");
@@ -276,6 +287,11 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
         "nothing written through a link"
     );
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    assert_eq!(std::fs::read_to_string(tree.join(".git")).unwrap(), dotgit);
+    assert!(
+        snapshot(&victim.path().join(".git")) == victim_state,
+        "the repository the link named is untouched"
+    );
 }
 
 /// The tree's files (its `.git` file aside) with their bytes and whether
