@@ -109,7 +109,10 @@ mod tests {
             "verdict_reason": "one bug",
             "findings": [{"id": "F1", "severity": "important", "category": "regression",
                 "title": "Off by one in `mean`", "path": "stats.py", "line_start": 3, "line_end": 4,
-                "quote": "x", "body": "Divides by n-1.", "fix": "Divide by n."}],
+                "quote": "x", "body": "Divides by n-1.", "fix": "Divide by n."},
+                {"id": "F2", "severity": "suggestion", "category": "gap",
+                "title": "One line", "path": "stats.py", "line_start": 7, "line_end": 7,
+                "quote": "y", "body": "", "fix": ""}],
             "testing": "No tests.", "tests_run": [{"command": "pytest -q", "result": "2 passed"}]}"#;
         let md = readable(raw).unwrap();
         assert!(
@@ -120,6 +123,10 @@ mod tests {
         assert!(
             md.contains("- **F1** [Important, regression] Off by one in `mean` — `stats.py:3-4`\n  Divides by n-1.\n  *Fix:* Divide by n."),
             "{md}"
+        );
+        assert!(
+            md.contains("- **F2** [Suggestion, gap] One line — `stats.py:7`\n"),
+            "one line is named alone: {md}"
         );
         assert!(md.contains("**Testing:** No tests."), "{md}");
         assert!(md.contains("- `pytest -q` — 2 passed"), "{md}");

@@ -61,3 +61,34 @@ pub fn web_url(url: &str) -> Option<&str> {
         && !url.contains(|c: char| c.is_whitespace() || "()<>\"'|\\`".contains(c)))
     .then_some(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(path: Option<&str>, line: Option<u32>) -> Feedback {
+        Feedback {
+            id: "U1".into(),
+            kind: Default::default(),
+            author: "maintainer".into(),
+            url: "https://github.com/o/r/pull/1#c".into(),
+            path: path.map(str::to_string),
+            line,
+            excerpt: "x".into(),
+            text: String::new(),
+            judgements: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// A line when there is one, the file alone when not, nothing for a
+    /// comment on the whole PR.
+    #[test]
+    fn the_place_names_what_is_known() {
+        let code = |s: &str| format!("`{s}`");
+        assert_eq!(place(&at(Some("a.rs"), Some(3)), &code), " on `a.rs:3`");
+        assert_eq!(place(&at(Some("a.rs"), None), &code), " on `a.rs`");
+        assert_eq!(place(&at(None, Some(3)), &code), "");
+        assert_eq!(place(&at(None, None), &code), "");
+    }
+}
