@@ -204,36 +204,27 @@ impl Cache {
         Ok(self.repo.refname_to_id(refname)?)
     }
 
-    /// Tidies what runs that died left: a worktree whose folder is gone,
-    /// or one of a single run locked by a process that no longer exists,
-    /// is removed; a pooled tree such a run held is given back to the pool
-    /// (the next run that takes it cleans it).
-    pub fn prune_stale(&self) -> Result<Vec<Stale>, CheckoutError> {
-        let mut stale = Vec::new();
+    /// Removes worktrees of single runs that died: their folder is gone,
+    /// or they are locked by a process that no longer exists. The pool's
+    /// trees are the pool's ([`pool`]): a dead run's is taken back there.
+    pub fn prune_stale(&self) -> Result<Vec<String>, CheckoutError> {
+        let mut pruned = Vec::new();
         for name in self.repo.worktrees()?.iter().flatten().flatten() {
             let Ok(wt) = self.repo.find_worktree(name) else {
                 continue;
             };
-            let locked = !matches!(wt.is_locked()?, git2::WorktreeLockStatus::Unlocked);
-            let pooled = wt.path().starts_with(&self.trees) && wt.path().is_dir();
-            if pool::in_use(&wt)? || (pooled && !locked) {
+            if (self.is_pooled(wt.path()) && wt.path().is_dir()) || pool::in_use(&wt)? {
                 continue;
             }
             let _ = wt.unlock();
-            let removed = !pooled;
-            if removed {
-                let path = wt.path().to_path_buf();
-                pool::prune(&wt)?;
-                if path.exists() {
-                    let _ = std::fs::remove_dir_all(&path);
-                }
+            let path = wt.path().to_path_buf();
+            pool::prune(&wt)?;
+            if path.exists() {
+                let _ = std::fs::remove_dir_all(&path);
             }
-            stale.push(Stale {
-                name: name.to_string(),
-                removed,
-            });
+            pruned.push(name.to_string());
         }
-        Ok(stale)
+        Ok(pruned)
     }
 
     /// Adds a worktree at `path`, detached at `head`, locked by this
@@ -279,14 +270,6 @@ impl Cache {
         }
         Ok(())
     }
-}
-
-/// A worktree a run that died left behind ([`Cache::prune_stale`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stale {
-    pub name: String,
-    /// Removed; else a pooled tree given back to the pool.
-    pub removed: bool,
 }
 
 /// A worktree a run works in.

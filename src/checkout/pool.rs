@@ -1,14 +1,17 @@
 //! Worktrees kept between runs: one per change (a PR, a branch) under
 //! `<cache_dir>/trees/<key>/`, moved to each new head by a checkout of
 //! what changed, instead of a whole tree written before and deleted after
-//! every run. A run locks the tree it takes; a tree in use is never taken,
-//! a second run of the same change gets a tree of its own.
+//! every run. A run holds the tree it takes by an exclusive lock on
+//! `<name>.lock` beside it (released by the OS if the run dies); a tree
+//! in use is never taken, a second run of the same change gets its own.
 //!
-//! A tree agents could write in (exec mode) is not trusted to be what git
-//! says it is: before it is moved its symbolic links are removed, the
-//! index's recorded times forgotten (so an edit that kept a file's size
-//! and time is found by content), and after the checkout anything git does
-//! not track is removed; a tree that is still not clean is rebuilt.
+//! Only trees no agent could write in go back to the pool. After an exec
+//! run a tree is discarded: a process its agents left behind keeps the
+//! sandbox's right to write in that folder, so no cleaning could make it
+//! safe for the next run. Moving a tree still removes its links, forgets
+//! the index's file times (an edit that kept a file's size and time is
+//! found by content), removes whatever git does not track and rebuilds a
+//! tree that is still not clean — a second wall, not the first.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -17,42 +20,55 @@ use git2::build::CheckoutBuilder;
 use git2::{IndexTime, Oid, Repository, StatusOptions, WorktreeLockStatus, WorktreePruneOptions};
 
 use super::{Cache, CheckoutError, Worktree, process_alive, sanitize};
+use crate::files::FileLock;
 
 /// Idle trees kept per cache repository; older ones are removed.
 pub const KEEP: usize = 8;
 
-/// A tree taken for a run.
+/// A tree taken for a run, held until [`Taken::lock`] is dropped.
 #[derive(Debug)]
 pub struct Taken {
     pub worktree: Worktree,
     /// Moved from an earlier run's head rather than written whole.
     pub reused: bool,
+    /// The run that held it last died without giving it back.
+    pub took_back: bool,
     /// Trees beyond [`KEEP`] moved aside, to delete with [`empty_trash`]
     /// off the run's critical path.
     pub evicted: Vec<String>,
+    pub lock: FileLock,
+}
+
+impl std::fmt::Debug for FileLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileLock")
+    }
 }
 
 impl Cache {
     /// Takes a tree of the pool for `change` (a label such as `pr/7`),
-    /// locked by this process, detached at `head` and clean. The caller
+    /// held by this process, detached at `head` and clean. The caller
     /// holds the cache's lock.
     pub fn take_worktree(&self, change: &str, head: Oid) -> Result<Taken, CheckoutError> {
         let label = sanitize(change);
         let mut n = 0;
-        let (worktree, reused) = loop {
+        let (worktree, reused, took_back, lock) = loop {
             let name = format!("{label}-{n}");
             n += 1;
+            let Some(lock) = FileLock::try_at(&self.tree_lock(&name))? else {
+                continue;
+            };
             let path = self.trees.join(&name);
             let Ok(wt) = self.repo.find_worktree(&name) else {
                 if path.symlink_metadata().is_ok() {
                     remove_path(&path)?;
                 }
-                break (self.add_pooled(&name, &path, head)?, false);
+                break (self.add_pooled(&name, &path, head)?, false, false, lock);
             };
-            if in_use(&wt)? {
-                continue;
-            }
-            if wt.path() == path && path.is_dir() {
+            // Locked in git's record but not held: its run died, maybe with
+            // agents that could write in it still running. Never moved.
+            let took_back = !matches!(wt.is_locked()?, WorktreeLockStatus::Unlocked);
+            if !took_back && wt.path() == path && path.is_dir() {
                 let _ = wt.unlock();
                 wt.lock(Some(&lock_reason()))?;
                 let worktree = Worktree {
@@ -62,23 +78,25 @@ impl Cache {
                 };
                 let admin = self.path.join("worktrees").join(&name);
                 if move_tree(&wt, (&path, &admin), head).is_ok() {
-                    break (worktree, true);
+                    break (worktree, true, took_back, lock);
                 }
             }
-            // Gone, elsewhere or not clean: built again.
-            let _ = wt.unlock();
-            prune(&wt)?;
-            if path.symlink_metadata().is_ok() {
-                remove_path(&path)?;
-            }
-            break (self.add_pooled(&name, &path, head)?, false);
+            // A dead run's, gone, elsewhere or not clean: built again.
+            self.throw_away(&wt)?;
+            break (self.add_pooled(&name, &path, head)?, false, took_back, lock);
         };
         let evicted = self.evict(&worktree.name)?;
         Ok(Taken {
             worktree,
             reused,
+            took_back,
             evicted,
+            lock,
         })
+    }
+
+    fn tree_lock(&self, name: &str) -> PathBuf {
+        self.trees.join(format!("{name}.lock"))
     }
 
     fn add_pooled(&self, name: &str, path: &Path, head: Oid) -> Result<Worktree, CheckoutError> {
@@ -87,53 +105,102 @@ impl Cache {
         Ok(wt)
     }
 
-    /// Gives a taken tree back to the pool, as it is.
+    /// Gives a taken tree back to the pool, as it is: only a tree no agent
+    /// could write in.
     pub fn release_worktree(&self, worktree: &Worktree) -> Result<(), CheckoutError> {
         let wt = self.repo.find_worktree(&worktree.name)?;
         wt.unlock()?;
         Ok(())
     }
 
+    /// Takes a tree agents could write in out of the pool: its folder is
+    /// moved into the trash (deleted beside a later run's agents) and the
+    /// cache forgets it.
+    pub fn discard_worktree(&self, worktree: &Worktree) -> Result<(), CheckoutError> {
+        let wt = self.repo.find_worktree(&worktree.name)?;
+        self.throw_away(&wt)
+    }
+
+    /// A worktree kept on request (`--keep-worktree`) after its run: no
+    /// later run may take it for a dead run's and remove it.
+    pub fn keep_worktree(&self, worktree: &Worktree, run_id: &str) -> Result<(), CheckoutError> {
+        let wt = self.repo.find_worktree(&worktree.name)?;
+        let _ = wt.unlock();
+        wt.lock(Some(&format!("kept by deep-review run {run_id}")))?;
+        Ok(())
+    }
+
+    /// The folder moved into the trash (at once; pruning would delete it
+    /// now), then the worktree forgotten by the cache.
+    fn throw_away(&self, wt: &git2::Worktree) -> Result<(), CheckoutError> {
+        let path = wt.path().to_path_buf();
+        if path.symlink_metadata().is_ok() {
+            std::fs::create_dir_all(&self.trash)?;
+            std::fs::rename(
+                &path,
+                self.trash
+                    .join(trash_name(wt.name().ok().flatten().unwrap_or("tree"))),
+            )?;
+        }
+        let _ = wt.unlock();
+        prune(wt)?;
+        Ok(())
+    }
+
     /// The pool's idle trees beyond [`KEEP`] (least recently moved first
-    /// to go): forgotten by the cache and their folders moved into the
-    /// trash, which is emptied later.
+    /// to go), thrown away.
     fn evict(&self, taken: &str) -> Result<Vec<String>, CheckoutError> {
         let mut idle = Vec::new();
         for name in self.repo.worktrees()?.iter().flatten().flatten() {
             let Ok(wt) = self.repo.find_worktree(name) else {
                 continue;
             };
-            if name == taken || !wt.path().starts_with(&self.trees) || in_use(&wt)? {
+            if name == taken || !wt.path().starts_with(&self.trees) {
                 continue;
             }
+            // Held while it is thrown away, so no run takes it meanwhile.
+            let Some(lock) = FileLock::try_at(&self.tree_lock(name))? else {
+                continue;
+            };
             let moved = std::fs::metadata(self.path.join("worktrees").join(name).join("HEAD"))
                 .and_then(|m| m.modified())
                 .ok();
-            idle.push((moved, name.to_string(), wt));
+            idle.push((moved, name.to_string(), wt, lock));
         }
         // Newest first; the taken tree counts as one of those kept.
         idle.sort_by_key(|b| std::cmp::Reverse(b.0));
         let mut evicted = Vec::new();
-        for (_, name, wt) in idle.into_iter().skip(KEEP.saturating_sub(1)) {
-            // Moved aside first: pruning would delete the folder now.
-            let path = wt.path().to_path_buf();
-            if path.symlink_metadata().is_ok() {
-                std::fs::create_dir_all(&self.trash)?;
-                let aside =
-                    self.trash
-                        .join(format!("{name}-{}-{}", std::process::id(), evicted.len()));
-                std::fs::rename(&path, &aside)?;
-            }
-            prune(&wt)?;
+        for (_, name, wt, _lock) in idle.into_iter().skip(KEEP.saturating_sub(1)) {
+            self.throw_away(&wt)?;
             evicted.push(name);
         }
         Ok(evicted)
     }
 
-    /// Where evicted trees wait to be deleted (shared by every cache).
+    /// Where thrown-away trees wait to be deleted (shared by every cache).
     pub fn trash(&self) -> &Path {
         &self.trash
     }
+
+    /// Whether `path` is one of the pool's trees.
+    pub(super) fn is_pooled(&self, path: &Path) -> bool {
+        path.starts_with(&self.trees)
+    }
+}
+
+/// A name no other run uses: the process, the time, a counter.
+fn trash_name(name: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{name}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Deletes what was moved into `trash` (by this run or one that died
@@ -144,7 +211,29 @@ pub fn empty_trash(trash: &Path) {
     };
     for entry in entries.flatten() {
         // Another run may be emptying it too.
-        let _ = remove_path(&entry.path());
+        if remove_path(&entry.path()).is_err() {
+            // A folder an agent made unreadable (chmod is not the
+            // sandbox's to refuse): opened up, then removed.
+            open_up(&entry.path());
+            let _ = remove_path(&entry.path());
+        }
+    }
+}
+
+/// Gives the owner every right on each folder under `path`.
+fn open_up(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs = vec![path.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(entry.path());
+            }
+        }
     }
 }
 

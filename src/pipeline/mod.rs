@@ -111,17 +111,9 @@ pub async fn run(
     }
     // Each agent removed its own private area; the run's folder is empty.
     let _ = std::fs::remove_dir_all(fanout::private_root(config, &prepared.run_id));
-    if prepared.worktree.pooled {
-        if let Err(e) = prepared.cache.release_worktree(&prepared.worktree) {
-            progress.event(ProgressEvent::Warning(format!(
-                "could not give the worktree back to the pool: {e}"
-            )));
-        }
-    } else if !request.keep_worktree
-        && let Err(e) = remove_worktree(&prepared.cache, &prepared.worktree)
-    {
+    if let Err(e) = give_back(&prepared, request.keep_worktree) {
         progress.event(ProgressEvent::Warning(format!(
-            "could not remove the worktree: {e}"
+            "could not give the worktree back: {e}"
         )));
     }
     let _ = emptied.await;
@@ -157,6 +149,24 @@ fn started_manifest(p: &Prepared) -> Manifest {
         worktree: Some(p.worktree.path.clone()),
         started_at: p.started_at.timestamp().to_string(),
         ..Manifest::claimed(&p.run_id, p.round, p.facts.kind)
+    }
+}
+
+/// The worktree after the run: back to the pool if no agent could write
+/// in it, else out of it (checkout::pool says why); kept on request.
+fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
+    let wt = &p.worktree;
+    if !wt.pooled {
+        return if keep {
+            p.cache.keep_worktree(wt, &p.run_id)
+        } else {
+            remove_worktree(&p.cache, wt)
+        };
+    }
+    if p.confinement.access == Access::Exec {
+        p.cache.discard_worktree(wt)
+    } else {
+        p.cache.release_worktree(wt)
     }
 }
 

@@ -35,6 +35,8 @@ pub(super) struct Prepared {
     pub confinement: Confinement,
     /// Fetching the change and adding its worktree.
     pub checkout_ms: u64,
+    /// Holds the pooled worktree until the run gives it back.
+    pub _tree_lock: Option<FileLock>,
 }
 
 impl Prepared {
@@ -160,7 +162,7 @@ fn prepare_branch(
         (run, run_id, round),
         (parent, ledger),
         started_at,
-        unprepared,
+        (unprepared, progress),
     )
 }
 
@@ -327,7 +329,7 @@ fn settle(
     (run, run_id, round): (RunDir, String, u32),
     (parent, ledger): (PathBuf, Ledger),
     started_at: jiff::ZonedDateTime,
-    unprepared: rundir::Unprepared,
+    (unprepared, progress): (rundir::Unprepared, &Arc<dyn Progress>),
 ) -> Result<Prepared, PipelineError> {
     let Fetched {
         cache,
@@ -340,10 +342,17 @@ fn settle(
     } = fetched;
     // Kept on request: a tree of its own in the run directory, never moved
     // by a later run. Otherwise the change's pooled tree, moved here.
-    let worktree = if keep {
-        cache.add_worktree(&run_id, &run.worktree(), head)?
+    let (worktree, tree_lock) = if keep {
+        (cache.add_worktree(&run_id, &run.worktree(), head)?, None)
     } else {
-        cache.take_worktree(&change, head)?.worktree
+        let taken = cache.take_worktree(&change, head)?;
+        if taken.took_back {
+            progress.event(ProgressEvent::Warning(format!(
+                "an earlier run died holding the worktree {}: it was thrown away and built again",
+                taken.worktree.name
+            )));
+        }
+        (taken.worktree, Some(taken.lock))
     };
     drop(_lock);
     let checkout_ms = started.elapsed().as_millis() as u64;
@@ -361,6 +370,7 @@ fn settle(
         ledger,
         confinement,
         checkout_ms,
+        _tree_lock: tree_lock,
     })
 }
 
@@ -413,18 +423,10 @@ fn fetch_change(
         Source::Local(root) => (root.display().to_string(), None),
     };
     let mut cache = Cache::open(&config.paths.cache_dir, key, &url, token)?;
-    for stale in cache.prune_stale()? {
-        progress.event(ProgressEvent::Warning(if stale.removed {
-            format!(
-                "removed a stale worktree left by an earlier run ({})",
-                stale.name
-            )
-        } else {
-            format!(
-                "took back a worktree an earlier run left locked ({}); it is cleaned before use",
-                stale.name
-            )
-        }));
+    for pruned in cache.prune_stale()? {
+        progress.event(ProgressEvent::Warning(format!(
+            "removed a stale worktree left by an earlier run ({pruned})"
+        )));
     }
     let head_ref = format!("{namespace}/head");
     let base_ref = format!("{namespace}/base");
@@ -576,7 +578,7 @@ async fn prepare_pr(
         (run, run_id, round),
         (parent, ledger),
         started_at,
-        unprepared,
+        (unprepared, progress),
     )
 }
 

@@ -227,3 +227,59 @@ pub fn failures(r: &Report) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CiCheck, CiState};
+
+    fn ci(checks: &[(&str, &str, Option<&str>)]) -> CiState {
+        CiState {
+            state: "failure".into(),
+            checks: checks
+                .iter()
+                .map(|(name, state, url)| CiCheck {
+                    name: name.to_string(),
+                    state: state.to_string(),
+                    url: url.map(str::to_string),
+                })
+                .collect(),
+        }
+    }
+
+    fn text(cell: &[Piece]) -> String {
+        cell.iter()
+            .map(|p| match p {
+                Piece::Text(t) | Piece::Code(t) => t.clone(),
+                Piece::Strong(t) => format!("**{t}**"),
+                Piece::Link { text, url } => format!("[{text}]({url})"),
+                Piece::Break => "\n".into(),
+            })
+            .collect()
+    }
+
+    /// What failed first, each linked where it can be; then only the
+    /// counts there are.
+    #[test]
+    fn the_ci_cell_names_failures_then_counts_what_there_is() {
+        let cell = ci_cell(&ci(&[
+            ("lint", "failure", Some("https://ci/1")),
+            ("build", "timed_out", None),
+            ("test", "success", None),
+        ]));
+        assert_eq!(
+            text(&cell),
+            "**failure** — failed: [lint](https://ci/1), build · 1 passed"
+        );
+        let cell = ci_cell(&ci(&[
+            ("e2e", "pending", None),
+            ("docs", "skipped", None),
+            ("fmt", "neutral", None),
+        ]));
+        assert_eq!(
+            text(&cell),
+            "**failure** · 1 pending · 2 neutral or skipped"
+        );
+        assert_eq!(text(&ci_cell(&ci(&[]))), "**failure**");
+    }
+}

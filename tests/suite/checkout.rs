@@ -180,6 +180,7 @@ fn a_pooled_tree_moves_to_the_new_head_writing_only_what_changed() {
     );
     let calc = inode_and_time(&path.join("calc.py"));
     cache.release_worktree(&first.worktree).unwrap();
+    drop(first);
 
     let new = r.commit(
         "stats.py",
@@ -240,6 +241,7 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     let taken = cache.take_worktree("pr/7", head).unwrap();
     let tree = taken.worktree.path.clone();
     cache.release_worktree(&taken.worktree).unwrap();
+    drop(taken);
     let pristine = snapshot_tree(&tree);
 
     let calc = tree.join("calc.py");
@@ -319,8 +321,9 @@ fn snapshot_tree(dir: &std::path::Path) -> Vec<(PathBuf, bool, Vec<u8>)> {
 }
 
 /// A tree another run holds is never taken: a second run of the same
-/// change gets a tree of its own. One a dead run held goes back to the
-/// pool and is taken again.
+/// change gets a tree of its own. One whose run died (its lock released by
+/// the OS, git's record still locked) is taken back and built again: that
+/// run's agents may still be writing in the old folder.
 #[test]
 fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
     let r = Remote::new();
@@ -328,33 +331,89 @@ fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
     let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
     cache.fetch(&refspecs()).unwrap();
     let head = pr_head(&cache);
-    let a = cache.take_worktree("pr/7", head).unwrap().worktree;
-    let b = cache.take_worktree("pr/7", head).unwrap().worktree;
-    assert_eq!((a.name.as_str(), b.name.as_str()), ("pr-7-0", "pr-7-1"));
-    assert_ne!(a.path, b.path);
-    let other = cache.take_worktree("pr/8", head).unwrap().worktree;
-    assert_eq!(other.name, "pr-8-0");
-    for wt in [&b, &other] {
-        cache.release_worktree(wt).unwrap();
-    }
-    assert_eq!(cache.prune_stale().unwrap(), vec![], "held by a live run");
-
-    // The run holding pr-7-0 dies.
-    let wt = cache.repo.find_worktree("pr-7-0").unwrap();
-    wt.unlock().unwrap();
-    wt.lock(Some("deep-review pid 2147483646")).unwrap();
-    let stale = cache.prune_stale().unwrap();
+    let a = cache.take_worktree("pr/7", head).unwrap();
+    let b = cache.take_worktree("pr/7", head).unwrap();
     assert_eq!(
-        stale,
-        vec![deep_review::checkout::Stale {
-            name: "pr-7-0".into(),
-            removed: false
-        }]
+        (a.worktree.name.as_str(), b.worktree.name.as_str()),
+        ("pr-7-0", "pr-7-1")
     );
-    assert!(a.path.join("calc.py").exists(), "kept in the pool");
+    assert_ne!(a.worktree.path, b.worktree.path);
+    let other = cache.take_worktree("pr/8", head).unwrap();
+    assert_eq!(other.worktree.name, "pr-8-0");
+    for t in [&b, &other] {
+        cache.release_worktree(&t.worktree).unwrap();
+    }
+    drop((b, other));
+    assert_eq!(cache.prune_stale().unwrap(), Vec::<String>::new());
+
+    // The run holding pr-7-0 dies: its lock goes, git's record stays.
+    let path = a.worktree.path.clone();
+    drop(a);
+    assert_eq!(
+        cache.prune_stale().unwrap(),
+        Vec::<String>::new(),
+        "the pool's"
+    );
+    assert!(path.join("calc.py").exists(), "kept in the pool");
+    std::fs::write(path.join("planted.txt"), "x").unwrap();
     let again = cache.take_worktree("pr/7", head).unwrap();
     assert_eq!(again.worktree.name, "pr-7-0");
-    assert!(again.reused);
+    assert!(again.took_back);
+    assert!(
+        !again.reused,
+        "a dead run's tree is built again, never moved"
+    );
+    assert!(!path.join("planted.txt").exists());
+    assert_eq!(std::fs::read_dir(cache.trash()).unwrap().count(), 1);
+    cache.release_worktree(&again.worktree).unwrap();
+    drop(again);
+    let next = cache.take_worktree("pr/7", head).unwrap();
+    assert!(next.reused && !next.took_back, "given back properly");
+}
+
+/// A tree agents could write in never goes back to the pool: it is moved
+/// into the trash at once, and the next run builds a new one.
+#[test]
+fn a_discarded_tree_is_never_taken_again() {
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    let taken = cache.take_worktree("pr/7", head).unwrap();
+    std::fs::write(taken.worktree.path.join("planted.txt"), "x").unwrap();
+    cache.discard_worktree(&taken.worktree).unwrap();
+    drop(taken);
+    assert!(!cache_dir.path().join("trees/k/pr-7-0").exists());
+    assert!(cache.repo.worktrees().unwrap().is_empty());
+    let trashed: Vec<_> = std::fs::read_dir(cache.trash())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(trashed.len(), 1);
+    assert!(trashed[0].path().join("planted.txt").exists());
+    let next = cache.take_worktree("pr/7", head).unwrap();
+    assert!(!next.reused);
+    assert!(!next.worktree.path.join("planted.txt").exists());
+    deep_review::checkout::pool::empty_trash(cache.trash());
+    assert_eq!(std::fs::read_dir(cache.trash()).unwrap().count(), 0);
+}
+
+/// A worktree kept on request stays, whatever later runs find: its run is
+/// over, but it is not a dead run's.
+#[test]
+fn a_kept_worktree_is_not_pruned_by_later_runs() {
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let run_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let wt = cache
+        .add_worktree("run-1", &run_dir.path().join("worktree"), pr_head(&cache))
+        .unwrap();
+    cache.keep_worktree(&wt, "run-1").unwrap();
+    assert_eq!(cache.prune_stale().unwrap(), Vec::<String>::new());
+    assert!(wt.path.join("calc.py").exists());
 }
 
 /// Idle trees beyond the pool's size go, least recently moved first:
@@ -391,6 +450,7 @@ fn idle_trees_beyond_the_pool_are_evicted_least_recent_first() {
     assert_eq!(std::fs::read_dir(cache.trash()).unwrap().count(), 0);
     // The next one goes by the same rule: pr/1 now (pr/3 was moved last).
     cache.release_worktree(&taken.worktree).unwrap();
+    drop(taken);
     let taken = cache.take_worktree("pr/101", head).unwrap();
     assert_eq!(taken.evicted, vec!["pr-1-0".to_string()]);
 }
@@ -422,15 +482,7 @@ fn worktrees_of_dead_runs_are_pruned_and_live_ones_kept() {
         .add_worktree("live", &run_dir.path().join("live"), head)
         .unwrap();
 
-    let mut pruned: Vec<String> = cache
-        .prune_stale()
-        .unwrap()
-        .into_iter()
-        .map(|s| {
-            assert!(s.removed, "{s:?}");
-            s.name
-        })
-        .collect();
+    let mut pruned = cache.prune_stale().unwrap();
     pruned.sort();
     assert_eq!(pruned, vec!["dead".to_string(), "gone".to_string()]);
     assert!(!dead.path.exists());

@@ -259,12 +259,9 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "complete");
-    let tree = released_tree(&e, run);
-    assert_eq!(
-        crate::common::git(&["status", "--porcelain", "--ignored"], &tree),
-        "",
-        "the pooled tree is clean"
-    );
+    // A local branch is reviewed in exec mode: the tree agents could write
+    // in is thrown away, never given back to the pool.
+    discarded_tree(&e, run);
     assert_eq!(manifest["agents"][0]["version"], "2.1.197");
     assert_eq!(manifest["agents"][1]["version"], "0.171.0");
     assert_eq!(manifest["agents"][2]["version"], "0.61.0");
@@ -513,7 +510,7 @@ async fn one_signal_stops_cleanly(signal: nix::sys::signal::Signal, said: &str) 
     assert_eq!(r["consolidation"]["note"], "the run was cancelled");
     let run = &e.runs()[0];
     assert!(!run.join("worktree").exists(), "not in the run directory");
-    released_tree(&e, run);
+    discarded_tree(&e, run);
     for agent in ["claude", "codex", "gemini"] {
         assert!(
             run.join(format!("agents/{agent}/events.jsonl")).exists(),
@@ -582,7 +579,7 @@ async fn a_second_signal_kills_every_agent_group_and_exits_130() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_worktree_is_given_back_when_the_run_fails() {
+async fn the_worktree_is_thrown_away_when_the_run_fails() {
     let e = E2e::new(demo_scenario()).await;
     // An agent whose name the file system cannot hold as a directory: the
     // run fails after the worktree was added.
@@ -604,26 +601,7 @@ async fn the_worktree_is_given_back_when_the_run_fails() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "failed");
-    released_tree(&e, run);
-    let caches = e.bed.path("cache/deep-review/repos/local");
-    let mut registered = 0;
-    for cache in std::fs::read_dir(caches)
-        .unwrap()
-        .flatten()
-        .filter(|c| c.path().extension().is_some_and(|x| x == "git"))
-    {
-        let repo = git2::Repository::open_bare(cache.path()).unwrap();
-        for name in repo.worktrees().unwrap().iter().flatten().flatten() {
-            let wt = repo.find_worktree(name).unwrap();
-            assert!(wt.path().starts_with(e.bed.path("cache/deep-review/trees")));
-            assert!(
-                matches!(wt.is_locked().unwrap(), git2::WorktreeLockStatus::Unlocked),
-                "{name} is given back to the pool"
-            );
-            registered += 1;
-        }
-    }
-    assert_eq!(registered, 1, "one pooled tree, nothing else");
+    discarded_tree(&e, run);
 }
 
 /// A round in which no agent produced a usable review is never "Merge":
@@ -763,13 +741,14 @@ async fn agents_die_with_a_sigkilled_deep_review() {
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let tree = PathBuf::from(manifest["worktree"].as_str().unwrap());
     assert!(tree.join("calc.py").exists());
+    std::fs::write(tree.join("planted.txt"), "left by the dead run's agents").unwrap();
     assert!(!run.join("worktree").exists(), "not in the run directory");
     let private = e.bed.path(&format!("cache/deep-review/sandboxes/{id}"));
     assert!(private.join("owner").exists());
     e.bed
         .double
         .set_scenario(serde_json::from_value(demo_scenario()).unwrap());
-    let out = e.branch().output().unwrap();
+    let out = e.branch().args(["--exec", "never"]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -777,19 +756,18 @@ async fn agents_die_with_a_sigkilled_deep_review() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("took back a worktree an earlier run left locked (branch-feature-stats-0)"),
+        String::from_utf8_lossy(&out.stderr).contains(
+            "an earlier run died holding the worktree branch-feature-stats-0: it was thrown away and built again"
+        ),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Read-only, so the tree its agents saw is given back as it was.
     let next = e.runs().pop().unwrap();
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(next.join("manifest.json")).unwrap())
-            .unwrap();
-    assert_eq!(
-        manifest["worktree"],
-        tree.to_str().unwrap(),
-        "the same tree"
+    assert_eq!(released_tree(&e, &next), tree, "the same place");
+    assert!(
+        !tree.join("planted.txt").exists(),
+        "the dead run's file never reached the next run's tree"
     );
     assert!(!private.exists());
 }
@@ -987,6 +965,14 @@ async fn the_consolidators_decisions_are_checked() {
 async fn the_next_round_moves_the_last_rounds_tree() {
     use std::os::unix::fs::MetadataExt;
     let e = E2e::new(demo_scenario()).await;
+    // Read-only: no agent could write in the tree, so it goes back.
+    let config = e.bed.path("config/deep-review/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[review]\n", "[review]\nexec = \"never\"\n"),
+    )
+    .unwrap();
     json_run(
         e.branch().args(["--agents", "claude", "--format", "json"]),
         0,
@@ -1106,9 +1092,8 @@ async fn a_huge_diff_reaches_the_agents_per_file_with_generated_files_set_apart(
     assert!(md.contains("set apart to skim: Cargo.lock (lock file)"));
 }
 
-/// The pooled worktree a finished run names in its manifest: in the
-/// cache's pool, given back (unlocked).
-fn released_tree(e: &E2e, run: &Path) -> PathBuf {
+/// The pooled worktree a finished run names in its manifest.
+fn tree_of(e: &E2e, run: &Path) -> PathBuf {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let tree = PathBuf::from(manifest["worktree"].as_str().unwrap());
@@ -1117,6 +1102,31 @@ fn released_tree(e: &E2e, run: &Path) -> PathBuf {
         "{}",
         tree.display()
     );
+    tree
+}
+
+/// A run's tree thrown away after it: gone from the pool (in the trash
+/// until a later run deletes it), no worktree left in the cache.
+fn discarded_tree(e: &E2e, run: &Path) {
+    let tree = tree_of(e, run);
+    assert!(!tree.exists(), "{} is not kept", tree.display());
+    let caches = e.bed.path("cache/deep-review/repos/local");
+    for cache in std::fs::read_dir(caches)
+        .unwrap()
+        .flatten()
+        .filter(|c| c.path().extension().is_some_and(|x| x == "git"))
+    {
+        let repo = git2::Repository::open_bare(cache.path()).unwrap();
+        assert!(
+            repo.worktrees().unwrap().is_empty(),
+            "no worktree is registered in the cache"
+        );
+    }
+}
+
+/// A run's tree given back to the pool: there, unlocked.
+fn released_tree(e: &E2e, run: &Path) -> PathBuf {
+    let tree = tree_of(e, run);
     let dotgit = std::fs::read_to_string(tree.join(".git")).unwrap();
     let admin = PathBuf::from(dotgit.trim().strip_prefix("gitdir: ").unwrap());
     assert!(admin.join("HEAD").exists());
