@@ -99,22 +99,23 @@ impl Cache {
         })
     }
 
-    /// Opens an existing cache by its path, for work that fetches nothing.
-    pub fn existing(path: &Path) -> Result<Cache, CheckoutError> {
+    /// Opens an existing cache of `cache_dir` by its path, for work that
+    /// fetches nothing.
+    pub fn existing(cache_dir: &Path, path: &Path) -> Result<Cache, CheckoutError> {
         let repo = Repository::open_bare(path)?;
-        // `<cache_dir>/repos/<key>.git` → `<cache_dir>/trees/<key>`.
-        let repos = path
-            .ancestors()
-            .find(|a| a.file_name().is_some_and(|n| n == "repos"))
-            .unwrap_or(path);
-        let root = repos.parent().unwrap_or(repos).join("trees");
-        let key = path.strip_prefix(repos).unwrap_or(path).with_extension("");
+        // `<cache_dir>/repos/<key>.git` → `<cache_dir>/trees/<key>`; a cache
+        // found elsewhere gets a pool of its own beside it.
+        let root = cache_dir.join("trees");
+        let key = match path.strip_prefix(cache_dir.join("repos")) {
+            Ok(key) => root.join(key.with_extension("")),
+            Err(_) => path.with_extension("trees"),
+        };
         Ok(Cache {
             repo,
             path: path.to_path_buf(),
             url: String::new(),
             token: None,
-            trees: root.join(key),
+            trees: key,
             trash: root.join(".trash"),
         })
     }

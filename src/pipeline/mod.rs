@@ -295,7 +295,7 @@ impl Saved {
     }
 
     /// The reviewed commit, checked out again for the consolidator.
-    fn checkout(&self, run: &RunDir) -> Result<Again, PipelineError> {
+    fn checkout(&self, config: &Config, run: &RunDir) -> Result<Again, PipelineError> {
         let cache_path = self
             .manifest
             .cache
@@ -304,7 +304,7 @@ impl Saved {
                 context: "this run directory names no cache repository".into(),
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             })?;
-        let cache = Cache::existing(&cache_path)?;
+        let cache = Cache::existing(&config.paths.cache_dir, &cache_path)?;
         let head = git2::Oid::from_str(&self.facts.head_sha).map_err(CheckoutError::from)?;
         let name = format!(
             "{}-consolidate-{}",
@@ -391,7 +391,7 @@ pub async fn reconsolidate(
 ) -> Result<Finished, PipelineError> {
     let started = Instant::now();
     let mut saved = Saved::load(run)?;
-    let again = saved.checkout(run)?;
+    let again = saved.checkout(config, run)?;
     // The ledger as the run found it: earlier rounds, as the agents saw them.
     // Runs from before ledger-before.json: their starting point is unknown.
     let known = run.ledger_before().exists();
