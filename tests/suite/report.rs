@@ -307,3 +307,57 @@ fn odd_ci_links_stay_text() {
         "| CI | **failure** — failed: lint · 1 pending · 1 passed |"
     );
 }
+
+/// The header's lists: ten files set apart are named with no "and 0
+/// more", an eleventh is counted; each declined Critical and each ignored
+/// steering file on its own, separated.
+#[test]
+fn the_header_lists_what_it_names_and_counts_the_rest() {
+    use deep_review::checkout::pieces::Piece;
+    let mut r = rich_report();
+    let piece = |n: usize| Piece {
+        path: format!("vendor/f{n}.c"),
+        file: format!("{n:04}.diff"),
+        lines: 10,
+        set_apart: Some("vendored".into()),
+    };
+    let plan = r.target.diff_pieces.as_mut().unwrap();
+    plan.pieces = (0..10).map(piece).collect();
+    let md = render(&r, Format::Md, None);
+    assert!(md.contains("vendor/f9.c (vendored) |"), "{md}");
+    assert!(!md.contains(" more"), "{md}");
+    r.target
+        .diff_pieces
+        .as_mut()
+        .unwrap()
+        .pieces
+        .push(piece(10));
+    let md = render(&r, Format::Md, None);
+    assert!(md.contains("vendor/f9.c (vendored) and 1 more |"), "{md}");
+    assert!(!md.contains("vendor/f10.c"));
+
+    let mut second = r.declined[1].clone();
+    second.id = "C5".into();
+    second.title = "Second".into();
+    r.declined.push(second);
+    r.run.sandbox.as_mut().unwrap().ignored_head_files = vec!["a.md".into(), "b.md".into()];
+    let md = render(&r, Format::Md, None);
+    let row = |name: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no {name} row: {md}"))
+            .to_string()
+    };
+    assert!(
+        row("Declined Critical").contains(
+            "(round 6): accepted risk, tracked in #12 (@\u{200b}maintainer)<br>**C5 — Second**"
+        ),
+        "{}",
+        row("Declined Critical")
+    );
+    assert!(
+        row("Sandbox").contains("The change edits `a.md`, `b.md`; the base's copies were used"),
+        "{}",
+        row("Sandbox")
+    );
+}
