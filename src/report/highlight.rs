@@ -94,6 +94,8 @@ mod tests {
         let minified = format!("fn a() {{}}\n{}", "x".repeat(MAX_LINE + 1));
         assert!(!code(&minified, "rust").contains("<span"));
         assert!(code("fn a() {}\nlet x = 1;", "rust").contains("<span"));
+        // Some kilobytes are well within the limit.
+        assert!(code(&"let x = 1;\n".repeat(400), "rust").contains("<span"));
     }
 
     #[test]
