@@ -250,6 +250,14 @@ fn empty_declined_and_feedback_sections_are_left_out() {
         assert!(!text.contains("Unresolved Feedback"), "{format}");
         assert!(!text.contains("#feedback"), "{format}: no link to it");
     }
+    // Nor a link to a previous round or a resolution there is none of.
+    let html = render(&r, Format::Html, None);
+    assert!(html.contains("href=\"#prior\""));
+    r.prior_round.clear();
+    r.resolutions.clear();
+    let html = render(&r, Format::Html, None);
+    assert!(!html.contains("href=\"#prior\""));
+    assert!(!html.contains("href=\"#resolution\""));
 }
 
 /// A design observation the program could credit to no reviewer reads as
