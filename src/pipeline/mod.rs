@@ -153,7 +153,8 @@ fn started_manifest(p: &Prepared) -> Manifest {
 }
 
 /// The worktree after the run: back to the pool if no agent could write
-/// in it, else out of it (checkout::pool says why); kept on request.
+/// in it (read-only, in the sandbox), else out of it (checkout::pool says
+/// why); kept on request.
 fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
     let wt = &p.worktree;
     if !wt.pooled {
@@ -163,7 +164,9 @@ fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
             remove_worktree(&p.cache, wt)
         };
     }
-    if p.confinement.access == Access::Exec {
+    // Read-only is the OS's promise only inside a sandbox.
+    let sandboxed = matches!(p.confinement.mechanism, crate::sandbox::Mechanism::Landlock { .. });
+    if p.confinement.access == Access::Exec || !sandboxed {
         p.cache.discard_worktree(wt)
     } else {
         p.cache.release_worktree(wt)
