@@ -57,6 +57,7 @@ fn main() {
     let parent = cache.repo.find_commit(head).unwrap().parent_id(0).unwrap();
     let first = cache.take_worktree("bench", parent).unwrap();
     cache.release_worktree(&first.worktree).unwrap();
+    drop(first);
     let started = Instant::now();
     let moved = cache.take_worktree("bench", head).unwrap();
     let move_time = started.elapsed();
