@@ -38,6 +38,15 @@ impl FileLock {
     }
 }
 
+/// Unlocked explicitly, not only by closing the file: a child forked at
+/// that moment (before its exec closes our descriptors) shares the open
+/// file, and closing alone would leave the lock held until it execs.
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self._file.unlock();
+    }
+}
+
 impl FileLock {
     /// Takes the lock held in the file `lock_path` if it is free, at once.
     pub fn try_at(lock_path: &Path) -> std::io::Result<Option<FileLock>> {

@@ -8,16 +8,15 @@
 //! Only trees no agent could write in go back to the pool. After an exec
 //! run a tree is discarded: a process its agents left behind keeps the
 //! sandbox's right to write in that folder, so no cleaning could make it
-//! safe for the next run. Moving a tree still removes its links, forgets
-//! the index's file times (an edit that kept a file's size and time is
-//! found by content), removes whatever git does not track and rebuilds a
-//! tree that is still not clean — a second wall, not the first.
+//! safe for the next run. Moving a tree still rewrites its `.git` file,
+//! removes its links and whatever git does not track, and rebuilds a tree
+//! that is still not clean — a second wall, not the first.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use git2::build::CheckoutBuilder;
-use git2::{IndexTime, Oid, Repository, StatusOptions, WorktreeLockStatus, WorktreePruneOptions};
+use git2::{Oid, Repository, StatusOptions, WorktreeLockStatus, WorktreePruneOptions};
 
 use super::{Cache, CheckoutError, Worktree, process_alive, sanitize};
 use crate::files::FileLock;
@@ -288,13 +287,6 @@ fn move_tree(
             "the worktree's repository names another folder",
         )));
     }
-    let mut index = repo.index()?;
-    let entries: Vec<git2::IndexEntry> = index.iter().collect();
-    for mut entry in entries {
-        entry.mtime = IndexTime::new(0, 0);
-        index.add(&entry)?;
-    }
-    index.write()?;
     let commit = repo.find_commit(head)?;
     repo.checkout_tree(
         commit.as_object(),

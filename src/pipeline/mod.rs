@@ -165,7 +165,10 @@ fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
         };
     }
     // Read-only is the OS's promise only inside a sandbox.
-    let sandboxed = matches!(p.confinement.mechanism, crate::sandbox::Mechanism::Landlock { .. });
+    let sandboxed = matches!(
+        p.confinement.mechanism,
+        crate::sandbox::Mechanism::Landlock { .. }
+    );
     if p.confinement.access == Access::Exec || !sandboxed {
         p.cache.discard_worktree(wt)
     } else {

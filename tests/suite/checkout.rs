@@ -244,21 +244,6 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     drop(taken);
     let pristine = snapshot_tree(&tree);
 
-    let calc = tree.join("calc.py");
-    let (_, time) = inode_and_time(&calc);
-    let text = std::fs::read(&calc).unwrap();
-    let forged: Vec<u8> = text
-        .iter()
-        .map(|b| if *b == b'a' { b'A' } else { *b })
-        .collect();
-    assert_ne!(forged, text);
-    std::fs::write(&calc, &forged).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&calc)
-        .unwrap()
-        .set_modified(time)
-        .unwrap();
     std::fs::remove_file(tree.join("README.md")).unwrap();
     std::fs::write(tree.join("notes.txt"), "planted").unwrap();
     git(&["init", "--quiet", "nested"], &tree);
@@ -294,6 +279,30 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
         snapshot(&victim.path().join(".git")) == victim_state,
         "the repository the link named is untouched"
     );
+    cache.release_worktree(&again.worktree).unwrap();
+    drop(again);
+
+    // An edit that kept the file's size and time: found all the same
+    // (the tree is built again if the checkout leaves it).
+    let calc = tree.join("calc.py");
+    let (_, time) = inode_and_time(&calc);
+    let text = std::fs::read(&calc).unwrap();
+    let forged: Vec<u8> = text
+        .iter()
+        .map(|b| if *b == b'a' { b'A' } else { *b })
+        .collect();
+    assert_ne!(forged, text);
+    std::fs::write(&calc, &forged).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&calc)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+    let again = cache.take_worktree("pr/7", head).unwrap();
+    assert!(!again.took_back);
+    assert_eq!(again.worktree.path, tree);
+    assert_eq!(snapshot_tree(&tree), pristine);
 }
 
 /// The tree's files (its `.git` file aside) with their bytes and whether
