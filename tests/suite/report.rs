@@ -369,3 +369,79 @@ fn the_header_lists_what_it_names_and_counts_the_rest() {
         row("Sandbox")
     );
 }
+
+/// Excerpts are folded and shortened by exact counts: twelve lines stay
+/// open in a comment, thirteen fold; cut to the last budget's four lines, an
+/// excerpt says how many lines of its range are left out (the range, not
+/// the excerpt, which may be cut already); a related place shows six.
+#[test]
+fn excerpts_fold_and_shorten_by_exact_counts() {
+    let lines = |n: usize| {
+        (1..=n)
+            .map(|i| format!("line_{i}();"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut r = rich_report();
+    r.findings.truncate(2);
+    r.findings[0].excerpt = Some(lines(12));
+    r.findings[0].line_start = 10;
+    r.findings[0].line_end = 21;
+    r.findings[1].excerpt = Some(lines(13));
+    r.findings[1].line_start = 30;
+    r.findings[1].line_end = 42;
+    r.findings[0].related = vec![deep_review::report::model::RelatedLocation {
+        path: "src/other.rs".into(),
+        line_start: 20,
+        line_end: 29,
+        why: "the caller".into(),
+        evidence: deep_review::report::model::EvidenceStatus::Verified,
+        excerpt: Some(lines(10)),
+        language: "rust".into(),
+    }];
+    let comment = render(&r, Format::Github, None);
+    let path0 = &r.findings[0].path;
+    let path1 = &r.findings[1].path;
+    assert!(
+        !comment.contains(&format!("<summary>Code at {path0}:10-21 (12 lines)")),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(&format!("<summary>Code at {path1}:30-42 (13 lines)")),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("line_6();\n… (4 more lines)"),
+        "the related place: {comment}"
+    );
+
+    // Over the limit: the last budget keeps four lines of each.
+    for a in &mut r.appendix {
+        a.raw = String::new();
+    }
+    let template = r.findings[1].clone();
+    for i in 0..150 {
+        let mut f = template.clone();
+        f.id = format!("S{}", i + 10);
+        f.severity = Severity::Suggestion;
+        f.excerpt = Some(lines(4));
+        f.line_start = 1;
+        f.line_end = 4;
+        f.body = format!("Finding {i}. {}", "Long explanation. ".repeat(3));
+        r.findings.push(f);
+    }
+    r.findings[0].line_end = 39; // a range of 30 lines, an excerpt of 12
+    let comment = render(&r, Format::Github, None);
+    // Too big for any budget: the last one's view, cut.
+    assert!(comment.contains("This comment was cut"));
+    assert!(
+        comment.contains("line_4();\n… (26 more lines)"),
+        "{}",
+        &comment[..3000]
+    );
+    assert!(comment.contains("line_4();\n… (9 more lines)"));
+    assert!(
+        !comment.contains("… (0 more lines)"),
+        "four lines of four are whole"
+    );
+}
