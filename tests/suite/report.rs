@@ -445,3 +445,36 @@ fn excerpts_fold_and_shorten_by_exact_counts() {
         "four lines of four are whole"
     );
 }
+
+/// An acknowledged limitation names its file, and its line when it has one.
+#[test]
+fn limitations_name_their_place() {
+    use deep_review::report::model::Limitation;
+    let mut r = rich_report();
+    r.limitations = vec![
+        Limitation {
+            text: "At a line.".into(),
+            path: Some("src/a.rs".into()),
+            line: Some(3),
+        },
+        Limitation {
+            text: "In a file.".into(),
+            path: Some("src/b.rs".into()),
+            line: None,
+        },
+        Limitation {
+            text: "Anywhere.".into(),
+            path: None,
+            line: Some(9),
+        },
+    ];
+    let html = render(&r, Format::Html, None);
+    assert!(
+        html.contains("At a line. (<code>src/a.rs:3</code>)"),
+        "{html}"
+    );
+    assert!(html.contains("In a file. (<code>src/b.rs</code>)"));
+    assert!(html.contains("Anywhere.<"));
+    let md = render(&r, Format::Md, None);
+    assert!(md.contains("In a file. (`src/b.rs`)"), "{md}");
+}
