@@ -399,7 +399,15 @@ fn excerpts_fold_and_shorten_by_exact_counts() {
         excerpt: Some(lines(10)),
         language: "rust".into(),
     }];
+    let mut six = r.findings[0].related[0].clone();
+    six.line_end = 25;
+    six.excerpt = Some(lines(6));
+    r.findings[1].related = vec![six];
     let comment = render(&r, Format::Github, None);
+    assert!(
+        !comment.contains("… (0 more lines)"),
+        "six lines of six are whole"
+    );
     let path0 = &r.findings[0].path;
     let path1 = &r.findings[1].path;
     assert!(
