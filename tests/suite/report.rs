@@ -486,3 +486,34 @@ fn limitations_name_their_place() {
     let md = render(&r, Format::Md, None);
     assert!(md.contains("In a file. (`src/b.rs`)"), "{md}");
 }
+
+/// The last resort cuts inside a code block: the block is closed again,
+/// and the comment with its note still fits, to the character.
+#[test]
+fn a_cut_inside_a_code_block_closes_it_and_still_fits() {
+    let mut r = rich_report();
+    r.findings[0].body = format!("Intro.\n\n```\n{}```\n", "x = 1\n".repeat(20_000));
+    let comment = render(&r, Format::Github, None);
+    assert!(comment.contains("This comment was cut"));
+    assert!(
+        comment.chars().count() <= GITHUB_LIMIT,
+        "{}",
+        comment.chars().count()
+    );
+    assert!(
+        comment.chars().count() > GITHUB_LIMIT - 100,
+        "the cut keeps all it can: {}",
+        comment.chars().count()
+    );
+    let fences = comment
+        .lines()
+        .filter(|l| l.trim_start().starts_with("```"))
+        .count();
+    assert_eq!(fences % 2, 0, "every block is closed");
+    let cut_at = comment.find("\n\n---\n\n*This comment was cut").unwrap();
+    assert!(
+        comment[..cut_at].ends_with("x = 1\n```\n"),
+        "{}",
+        &comment[cut_at - 40..cut_at]
+    );
+}
