@@ -94,8 +94,8 @@ impl Cache {
             path,
             url: url.to_string(),
             token,
-            trees: cache_dir.join("trees").join(key),
-            trash: cache_dir.join("trees").join(".trash"),
+            trees: pool_root(cache_dir)?.join(key),
+            trash: pool_root(cache_dir)?.join(".trash"),
         })
     }
 
@@ -105,7 +105,7 @@ impl Cache {
         let repo = Repository::open_bare(path)?;
         // `<cache_dir>/repos/<key>.git` → `<cache_dir>/trees/<key>`; a cache
         // found elsewhere gets a pool of its own beside it.
-        let root = cache_dir.join("trees");
+        let root = pool_root(cache_dir)?;
         let key = match path.strip_prefix(cache_dir.join("repos")) {
             Ok(key) => root.join(key.with_extension("")),
             Err(_) => path.with_extension("trees"),
@@ -214,13 +214,18 @@ impl Cache {
             let Ok(wt) = self.repo.find_worktree(name) else {
                 continue;
             };
-            if (self.is_pooled(wt.path()) && wt.path().is_dir()) || pool::in_use(&wt)? {
+            if (self.is_pooled(wt.path()) && wt.path().is_dir())
+                || pool::in_use(&wt).unwrap_or(true)
+            {
                 continue;
             }
             let _ = wt.unlock();
             let path = wt.path().to_path_buf();
-            pool::prune(&wt)?;
-            if path.exists() {
+            // Another run may be pruning it at the same moment.
+            if pool::prune(&wt).is_err() {
+                continue;
+            }
+            if path.symlink_metadata().is_ok() {
                 let _ = std::fs::remove_dir_all(&path);
             }
             pruned.push(name.to_string());
@@ -271,6 +276,15 @@ impl Cache {
         }
         Ok(())
     }
+}
+
+/// `<cache_dir>/trees`, made and resolved: git records a worktree's real
+/// path, so the pool's own must be real too (a cache directory under a
+/// symlinked `~/.cache` would never match).
+fn pool_root(cache_dir: &Path) -> std::io::Result<PathBuf> {
+    let root = cache_dir.join("trees");
+    std::fs::create_dir_all(&root)?;
+    root.canonicalize()
 }
 
 /// A worktree a run works in.

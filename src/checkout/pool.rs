@@ -24,6 +24,9 @@ use crate::files::FileLock;
 /// Idle trees kept per cache repository; older ones are removed.
 pub const KEEP: usize = 8;
 
+/// Trees of one change at once, at most (runs of it at the same time).
+const SLOTS: usize = 64;
+
 /// A tree taken for a run, held until [`Taken::lock`] is dropped.
 #[derive(Debug)]
 pub struct Taken {
@@ -50,48 +53,63 @@ impl Cache {
     /// holds the cache's lock.
     pub fn take_worktree(&self, change: &str, head: Oid) -> Result<Taken, CheckoutError> {
         let label = sanitize(change);
-        let mut n = 0;
-        let (worktree, reused, took_back, lock) = loop {
+        let mut last_error = None;
+        // A slot that cannot be used (held, or broken in a way that cannot
+        // be repaired) is passed over, never a reason to fail the run.
+        for n in 0..SLOTS {
             let name = format!("{label}-{n}");
-            n += 1;
             let Some(lock) = FileLock::try_at(&self.tree_lock(&name))? else {
                 continue;
             };
-            let path = self.trees.join(&name);
-            let Ok(wt) = self.repo.find_worktree(&name) else {
-                if path.symlink_metadata().is_ok() {
-                    remove_path(&path)?;
+            match self.take_slot(&name, head) {
+                Ok((worktree, reused, took_back)) => {
+                    let evicted = self.evict(&worktree.name);
+                    return Ok(Taken {
+                        worktree,
+                        reused,
+                        took_back,
+                        evicted,
+                        lock,
+                    });
                 }
-                break (self.add_pooled(&name, &path, head)?, false, false, lock);
-            };
-            // Locked in git's record but not held: its run died, maybe with
-            // agents that could write in it still running. Never moved.
-            let took_back = !matches!(wt.is_locked()?, WorktreeLockStatus::Unlocked);
-            if !took_back && wt.path() == path && path.is_dir() {
-                let _ = wt.unlock();
-                wt.lock(Some(&lock_reason()))?;
-                let worktree = Worktree {
-                    name: name.clone(),
-                    path: path.clone(),
-                    pooled: true,
-                };
-                let admin = self.path.join("worktrees").join(&name);
-                if move_tree(&wt, (&path, &admin), head).is_ok() {
-                    break (worktree, true, took_back, lock);
-                }
+                Err(e) => last_error = Some(e),
             }
-            // A dead run's, gone, elsewhere or not clean: built again.
-            self.throw_away(&wt)?;
-            break (self.add_pooled(&name, &path, head)?, false, took_back, lock);
+        }
+        Err(last_error.unwrap_or_else(|| {
+            CheckoutError::Io(std::io::Error::other(format!(
+                "all {SLOTS} worktrees of {change} are in use"
+            )))
+        }))
+    }
+
+    /// The slot `name`, held by the caller: its tree moved to `head`, or
+    /// built.
+    fn take_slot(&self, name: &str, head: Oid) -> Result<(Worktree, bool, bool), CheckoutError> {
+        let path = self.trees.join(name);
+        let Ok(wt) = self.repo.find_worktree(name) else {
+            if path.symlink_metadata().is_ok() {
+                self.to_trash(&path, name)?;
+            }
+            return Ok((self.add_pooled(name, &path, head)?, false, false));
         };
-        let evicted = self.evict(&worktree.name)?;
-        Ok(Taken {
-            worktree,
-            reused,
-            took_back,
-            evicted,
-            lock,
-        })
+        // Locked in git's record but not held: its run died, maybe with
+        // agents that could write in it still running. Never moved.
+        let took_back = !matches!(wt.is_locked()?, WorktreeLockStatus::Unlocked);
+        if !took_back && wt.path() == path && is_real_dir(&path) {
+            wt.lock(Some(&lock_reason()))?;
+            let worktree = Worktree {
+                name: name.to_string(),
+                path: path.clone(),
+                pooled: true,
+            };
+            let admin = self.path.join("worktrees").join(name);
+            if move_tree(&wt, (&path, &admin), head).is_ok() {
+                return Ok((worktree, true, false));
+            }
+        }
+        // A dead run's, gone, elsewhere or not clean: built again.
+        self.throw_away(&wt)?;
+        Ok((self.add_pooled(name, &path, head)?, false, took_back))
     }
 
     fn tree_lock(&self, name: &str) -> PathBuf {
@@ -123,9 +141,14 @@ impl Cache {
     /// A worktree kept on request (`--keep-worktree`) after its run: no
     /// later run may take it for a dead run's and remove it.
     pub fn keep_worktree(&self, worktree: &Worktree, run_id: &str) -> Result<(), CheckoutError> {
-        let wt = self.repo.find_worktree(&worktree.name)?;
-        let _ = wt.unlock();
-        wt.lock(Some(&format!("kept by deep-review run {run_id}")))?;
+        // Written over the run's own reason, never unlocked in between (a
+        // run pruning dead runs' worktrees could see it unlocked).
+        let locked = self
+            .path
+            .join("worktrees")
+            .join(&worktree.name)
+            .join("locked");
+        std::fs::write(locked, format!("kept by deep-review run {run_id}"))?;
         Ok(())
     }
 
@@ -133,24 +156,43 @@ impl Cache {
     /// now), then the worktree forgotten by the cache.
     fn throw_away(&self, wt: &git2::Worktree) -> Result<(), CheckoutError> {
         let path = wt.path().to_path_buf();
-        if path.symlink_metadata().is_ok() {
-            std::fs::create_dir_all(&self.trash)?;
-            std::fs::rename(
-                &path,
-                self.trash
-                    .join(trash_name(wt.name().ok().flatten().unwrap_or("tree"))),
-            )?;
+        if path.starts_with(&self.trees) && path.symlink_metadata().is_ok() {
+            self.to_trash(&path, wt.name().ok().flatten().unwrap_or("tree"))?;
         }
         let _ = wt.unlock();
-        prune(wt)?;
+        // Another run may have forgotten it first.
+        if let Err(e) = prune(wt)
+            && self
+                .repo
+                .find_worktree(wt.name().ok().flatten().unwrap_or(""))
+                .is_ok()
+        {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Moves the pool's folder `path` into the trash. Its own permissions
+    /// are put right first: an agent may have taken the write right off it
+    /// (chmod is not the sandbox's to refuse), and moving a folder needs it.
+    fn to_trash(&self, path: &Path, name: &str) -> Result<(), CheckoutError> {
+        std::fs::create_dir_all(&self.trash)?;
+        if is_real_dir(path) {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+        }
+        std::fs::rename(path, self.trash.join(trash_name(name)))?;
         Ok(())
     }
 
     /// The pool's idle trees beyond [`KEEP`] (least recently moved first
     /// to go), thrown away.
-    fn evict(&self, taken: &str) -> Result<Vec<String>, CheckoutError> {
+    fn evict(&self, taken: &str) -> Vec<String> {
         let mut idle = Vec::new();
-        for name in self.repo.worktrees()?.iter().flatten().flatten() {
+        let Ok(names) = self.repo.worktrees() else {
+            return Vec::new();
+        };
+        for name in names.iter().flatten().flatten() {
             let Ok(wt) = self.repo.find_worktree(name) else {
                 continue;
             };
@@ -158,7 +200,7 @@ impl Cache {
                 continue;
             }
             // Held while it is thrown away, so no run takes it meanwhile.
-            let Some(lock) = FileLock::try_at(&self.tree_lock(name))? else {
+            let Ok(Some(lock)) = FileLock::try_at(&self.tree_lock(name)) else {
                 continue;
             };
             let moved = std::fs::metadata(self.path.join("worktrees").join(name).join("HEAD"))
@@ -170,10 +212,12 @@ impl Cache {
         idle.sort_by_key(|b| std::cmp::Reverse(b.0));
         let mut evicted = Vec::new();
         for (_, name, wt, _lock) in idle.into_iter().skip(KEEP.saturating_sub(1)) {
-            self.throw_away(&wt)?;
-            evicted.push(name);
+            // One that cannot go now is tried again by a later run.
+            if self.throw_away(&wt).is_ok() {
+                evicted.push(name);
+            }
         }
-        Ok(evicted)
+        evicted
     }
 
     /// Where thrown-away trees wait to be deleted (shared by every cache).
@@ -210,29 +254,7 @@ pub fn empty_trash(trash: &Path) {
     };
     for entry in entries.flatten() {
         // Another run may be emptying it too.
-        if remove_path(&entry.path()).is_err() {
-            // A folder an agent made unreadable (chmod is not the
-            // sandbox's to refuse): opened up, then removed.
-            open_up(&entry.path());
-            let _ = remove_path(&entry.path());
-        }
-    }
-}
-
-/// Gives the owner every right on each folder under `path`.
-fn open_up(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mut dirs = vec![path.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                dirs.push(entry.path());
-            }
-        }
+        let _ = remove_path(&entry.path());
     }
 }
 
@@ -253,14 +275,11 @@ pub(super) fn in_use(wt: &git2::Worktree) -> Result<bool, CheckoutError> {
     })
 }
 
-/// Forgotten by the cache, its folder deleted if it is still there.
+/// Forgotten by the cache. Its folder is the caller's to delete: libgit2's
+/// own deletion follows a link swapped in for a folder meanwhile, std's
+/// `remove_dir_all` does not.
 pub(super) fn prune(wt: &git2::Worktree) -> Result<(), git2::Error> {
-    wt.prune(Some(
-        WorktreePruneOptions::new()
-            .valid(true)
-            .locked(true)
-            .working_tree(true),
-    ))
+    wt.prune(Some(WorktreePruneOptions::new().valid(true).locked(true)))
 }
 
 /// Moves the tree at `path` to `head` and leaves it exactly `head`'s tree.
@@ -280,7 +299,7 @@ fn move_tree(
     link.extend_from_slice(admin.as_os_str().as_bytes());
     link.extend_from_slice(b"/\n");
     std::fs::write(&dotgit, link)?;
-    remove_symlinks(path)?;
+    reset_tree(path)?;
     let repo = Repository::open_from_worktree(wt)?;
     if repo.workdir().map(Path::to_path_buf) != Some(path.to_path_buf()) {
         return Err(CheckoutError::Io(std::io::Error::other(
@@ -335,23 +354,42 @@ fn leftovers(repo: &Repository) -> Result<Vec<PathBuf>, CheckoutError> {
         .collect())
 }
 
-/// Every symbolic link under `root` (its `.git` file aside): a link an
-/// agent made could send the checkout's writes outside the tree. The ones
-/// git tracks are made again by the checkout.
-fn remove_symlinks(root: &Path) -> std::io::Result<()> {
+/// Puts back what git does not see under `root`: every symbolic link and
+/// special file removed (a link could send the checkout's writes outside
+/// the tree; git makes the tracked ones again), every folder 0755 and every
+/// file 0644 or 0755 as its owner's execute bit says (git tracks only that
+/// bit; an agent may change the others — chmod is not the sandbox's to
+/// refuse — and a folder it closed would stop the checkout).
+fn reset_tree(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    };
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
+        mode(&dir, 0o755)?;
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
             let kind = entry.file_type()?;
-            if kind.is_symlink() {
-                std::fs::remove_file(entry.path())?;
-            } else if kind.is_dir() {
+            if kind.is_dir() {
                 dirs.push(entry.path());
+            } else if kind.is_file() {
+                let now = entry.metadata()?.permissions().mode() & 0o7777;
+                let want = if now & 0o100 != 0 { 0o755 } else { 0o644 };
+                if now != want {
+                    mode(&entry.path(), want)?;
+                }
+            } else {
+                std::fs::remove_file(entry.path())?;
             }
         }
     }
     Ok(())
+}
+
+/// A folder, not a link to one.
+fn is_real_dir(path: &Path) -> bool {
+    path.symlink_metadata().is_ok_and(|m| m.is_dir())
 }
 
 /// A file, link or folder removed without following links.

@@ -164,10 +164,11 @@ fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
             remove_worktree(&p.cache, wt)
         };
     }
-    // Read-only is the OS's promise only inside a sandbox.
+    // Read-only is the OS's promise only inside a sandbox, and a whole one
+    // from Landlock's third version on (before it, truncation is allowed).
     let sandboxed = matches!(
         p.confinement.mechanism,
-        crate::sandbox::Mechanism::Landlock { .. }
+        crate::sandbox::Mechanism::Landlock { abi } if abi >= 3
     );
     if p.confinement.access == Access::Exec || !sandboxed {
         p.cache.discard_worktree(wt)

@@ -251,6 +251,25 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     std::fs::remove_file(tree.join("stats.py")).unwrap();
     std::os::unix::fs::symlink(outside.path().join("target.txt"), tree.join("stats.py")).unwrap();
     std::os::unix::fs::symlink(outside.path(), tree.join("out")).unwrap();
+    // Modes git does not see, a closed folder, a special file.
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+    std::fs::set_permissions(
+        tree.join("calc.py"),
+        std::fs::Permissions::from_mode(0o4666),
+    )
+    .unwrap();
+    std::fs::create_dir(tree.join("closed")).unwrap();
+    std::fs::set_permissions(tree.join("closed"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(tree.join("pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::set_permissions(&tree, std::fs::Permissions::from_mode(0o500)).unwrap();
     // The tree's `.git` pointed at another repository: moving the tree
     // must not move that one's HEAD or index.
     let victim = tempfile::tempdir().unwrap();
@@ -275,6 +294,7 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     );
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
     assert_eq!(std::fs::read_to_string(tree.join(".git")).unwrap(), dotgit);
+    assert_eq!((mode(&tree), mode(&tree.join("calc.py"))), (0o755, 0o644));
     assert!(
         snapshot(&victim.path().join(".git")) == victim_state,
         "the repository the link named is untouched"
@@ -303,6 +323,31 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     assert!(!again.took_back);
     assert_eq!(again.worktree.path, tree);
     assert_eq!(snapshot_tree(&tree), pristine);
+}
+
+/// A cache directory reached through a link (a symlinked `~/.cache`):
+/// git records the tree's real path, and the pool still finds its trees.
+#[test]
+fn the_pool_works_through_a_linked_cache_directory() {
+    let r = Remote::new();
+    let real = tempfile::tempdir().unwrap();
+    let links = tempfile::tempdir().unwrap();
+    let cache_dir = links.path().join("cache");
+    std::os::unix::fs::symlink(real.path(), &cache_dir).unwrap();
+    let cache = Cache::open(&cache_dir, "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    let first = cache.take_worktree("pr/7", head).unwrap();
+    cache.release_worktree(&first.worktree).unwrap();
+    drop(first);
+    assert_eq!(
+        cache.prune_stale().unwrap(),
+        Vec::<String>::new(),
+        "idle, not stale"
+    );
+    let again = cache.take_worktree("pr/7", head).unwrap();
+    assert!(again.reused);
+    assert_eq!(again.worktree.name, "pr-7-0");
 }
 
 /// The tree's files (its `.git` file aside) with their bytes and whether

@@ -579,7 +579,7 @@ async fn a_second_signal_kills_every_agent_group_and_exits_130() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_worktree_is_thrown_away_when_the_run_fails() {
+async fn the_worktree_is_given_back_when_the_run_fails() {
     let e = E2e::new(demo_scenario()).await;
     // An agent whose name the file system cannot hold as a directory: the
     // run fails after the worktree was added.
@@ -589,7 +589,7 @@ async fn the_worktree_is_thrown_away_when_the_run_fails() {
     text.push_str(&format!("\n[agents.{name}]\nprotocol = \"claude\"\n"));
     text = text.replace("[review]\n", &format!("[review]\nagents = [\"{name}\"]\n"));
     std::fs::write(&config, text).unwrap();
-    let out = e.branch().output().unwrap();
+    let out = e.branch().args(["--exec", "never"]).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -601,7 +601,8 @@ async fn the_worktree_is_thrown_away_when_the_run_fails() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "failed");
-    discarded_tree(&e, run);
+    // Read-only: the tree goes back to the pool, failure or not.
+    released_tree(&e, run);
 }
 
 /// A round in which no agent produced a usable review is never "Merge":
