@@ -866,3 +866,23 @@ fn test_run_line(r: &Report, t: &TestRun) -> String {
         inline(&name(&t.agent))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_numbers_read_as_people_write_them() {
+        assert_eq!(wall_clock(59_999), "59 s");
+        assert_eq!(wall_clock(2_196_000), "36 min 36 s");
+        assert_eq!(wall_clock(3_600_000 + 61_000), "1 h 1 min 1 s");
+        assert_eq!(wall_clock(2 * 3_600_000 + 59 * 60_000), "2 h 59 min 0 s");
+        assert_eq!(clock(604_000), "10:04");
+        assert_eq!(thousands(120_000), "120,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(line_range(3, 3), "3");
+        assert_eq!(line_range(3, 5), "3-5");
+        assert_eq!(line_range(5, 3), "5");
+    }
+}
