@@ -587,3 +587,68 @@ impl Report {
             .unwrap_or_else(|| agent.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_line_says_when_the_network_is_not_limited() {
+        let mut s = SandboxInfo {
+            mechanism: "landlock".into(),
+            landlock_abi: Some(3),
+            access: crate::sandbox::Access::ReadOnly,
+            reason: "fork PR".into(),
+            network_limited: false,
+            unconfined_reason: None,
+            ignored_head_files: Vec::new(),
+        };
+        assert_eq!(
+            s.summary(),
+            "landlock, read-only (fork PR); network not limited on this kernel"
+        );
+        s.network_limited = true;
+        assert_eq!(s.summary(), "landlock, read-only (fork PR)");
+        s.mechanism = "none".into();
+        s.network_limited = false;
+        assert_eq!(s.summary(), "none, read-only (fork PR)");
+    }
+
+    #[test]
+    fn a_reviewer_without_a_model_reads_as_the_default_one() {
+        let mut r = Reviewer {
+            name: "claude".into(),
+            display_name: "Claude".into(),
+            model: None,
+            effort: None,
+            served_model: None,
+        };
+        assert_eq!(r.label(), "Claude default model (effort: default)");
+        r.model = Some("claude-opus-4-7".into());
+        r.effort = Some("xhigh".into());
+        assert_eq!(r.label(), "Claude Opus 4.7 (effort: xhigh)");
+        r.served_model = Some("claude-sonnet-4-5".into());
+        assert!(
+            r.label()
+                .ends_with("(effort: xhigh; asked for claude-opus-4-7)"),
+            "{}",
+            r.label()
+        );
+    }
+
+    #[test]
+    fn every_drop_kind_has_its_words() {
+        let all = [
+            (DropKind::FalsePositive, "false positive"),
+            (DropKind::OutOfScope, "out of scope"),
+            (DropKind::NotActionable, "not actionable"),
+            (DropKind::DeclinedBefore, "declined before"),
+            (DropKind::Duplicate, "duplicate"),
+            (DropKind::Unverified, "unverified"),
+            (DropKind::InvalidPath, "invalid path"),
+        ];
+        for (kind, words) in all {
+            assert_eq!(kind.label(), words);
+        }
+    }
+}

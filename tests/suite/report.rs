@@ -517,3 +517,50 @@ fn a_cut_inside_a_code_block_closes_it_and_still_fits() {
         &comment[cut_at - 40..cut_at]
     );
 }
+
+/// The coverage line says what is known and no more: opened files alone
+/// make a line, an unopened file with no claim is named bare; an agent
+/// that finished well but wrote no retro note is not said to have failed.
+#[test]
+fn coverage_and_retro_lines_say_only_what_is_known() {
+    use deep_review::domain::AgentStatus;
+    use deep_review::findings::answer::Depth;
+    use deep_review::report::markdown::{Fallback, coverage_line, retro_fallback};
+    use deep_review::report::model::FileCoverage;
+    let r = rich_report();
+    let mut a = r.agents[0].clone();
+    let path = |p: &str| format!("`{p}`");
+    let text = |t: &str| t.to_string();
+    let file = |p: &str, claimed: Option<Depth>| FileCoverage {
+        path: p.into(),
+        findings: Vec::new(),
+        claimed,
+        note: String::new(),
+    };
+    a.coverage = vec![file("a.rs", None)];
+    a.coverage_misses.clear();
+    a.unopened_claims.clear();
+    assert_eq!(
+        coverage_line(&a, &path, &text).as_deref(),
+        Some("Opened `a.rs` (no issues).")
+    );
+    a.coverage.clear();
+    a.coverage_misses = vec!["b.rs".into(), "c.rs".into()];
+    a.unopened_claims = vec![file("b.rs", None), file("c.rs", Some(Depth::InDepth))];
+    assert_eq!(
+        coverage_line(&a, &path, &text).as_deref(),
+        Some("Not opened: `b.rs`, `c.rs` (says: in depth — no read of it was recorded).")
+    );
+    a.coverage_misses.clear();
+    assert_eq!(coverage_line(&a, &path, &text), None);
+
+    a.retro.clear();
+    a.status = AgentStatus::Ok;
+    a.message = Some("finished".into());
+    assert!(matches!(retro_fallback(&r, &a), Some(Fallback::NoNote(_))));
+    a.status = AgentStatus::TimedOut;
+    assert!(matches!(
+        retro_fallback(&r, &a),
+        Some(Fallback::DidNotComplete("finished"))
+    ));
+}
