@@ -105,6 +105,19 @@ mod tests {
             ("opus", None),
             ("my-local-model", None),
             ("claude-3-5-sonnet-20241022", None),
+            // Shapes that only look alike are shown as they are.
+            ("claude-opus-4-latest", None),
+            ("claude-opus-4-7-beta", None),
+            ("claude-opus-four", None),
+            ("claude-opus-4-2025051", None),
+            ("claude-opus-4-2025051x", None),
+            ("gpt-five", None),
+            ("gpt-5.x", None),
+            ("gpt-.4", None),
+            ("gpt-5..4", None),
+            ("gemini-3", None),
+            ("gemini-three-pro", None),
+            ("gemini-3.1-pro-20250101", Some("Gemini 3.1 Pro")),
         ] {
             assert_eq!(readable(id).as_deref(), name, "{id}");
         }
