@@ -125,6 +125,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_action_has_its_label_in_the_resolution_table() {
+        let labels: Vec<&str> = Action::ALL.into_iter().map(Action::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "Fixed",
+                "Skipped",
+                "Test written",
+                "Commented",
+                "Documentation updated",
+                "Declined"
+            ]
+        );
+    }
+
+    #[test]
     fn actions_read_their_words_and_short_forms() {
         for action in Action::ALL {
             assert_eq!(Action::parse(action.word()), Some(action));
