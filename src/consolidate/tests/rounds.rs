@@ -397,3 +397,61 @@ fn a_ledger_entry_goes_to_the_most_severe_match() {
     assert_eq!(dropped(&r), [("claude:1", DropKind::DeclinedBefore)]);
     assert_eq!(ids(&r), [("S1", "claude:1 title")]);
 }
+
+/// A finding the author said was fixed, raised again in the next round,
+/// shows what the author recorded; a new one shows nothing.
+#[test]
+fn a_finding_raised_again_shows_what_the_author_recorded() {
+    let agents = [agent("claude")];
+    let round1 = [verified(
+        "claude:1",
+        Severity::Important,
+        ("lock.rs", 4),
+        "let a = first.lock();",
+    )];
+    let mut ledger = Ledger::default();
+    let none = Vec::new();
+    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
+        build(
+            &inputs(&agents, findings, round),
+            decided(json!({})),
+            Some(Rounds {
+                ledger,
+                priors: &none,
+                code_at_head: &|_| None,
+                recorded_at: "2026-11-30T00:00:00Z",
+            }),
+        )
+    };
+    run(&mut ledger, &round1, 1);
+    ledger
+        .resolve(
+            "I1",
+            Resolution {
+                id: "I1".into(),
+                round: 1,
+                action: Action::Fixed,
+                reason: "locks taken in order now".into(),
+                commits: vec!["abc1234".into()],
+                by: None,
+                at: "2026-11-30T10:00:00Z".into(),
+            },
+        )
+        .unwrap();
+    let mut round2 = round1.to_vec();
+    round2.push(verified(
+        "claude:2",
+        Severity::Suggestion,
+        ("new.rs", 1),
+        "x()",
+    ));
+    let r2 = run(&mut ledger, &round2, 2);
+    let again = r2.findings.iter().find(|f| f.path == "lock.rs").unwrap();
+    let recorded = again.resolution.as_ref().expect("the author's record");
+    assert_eq!(
+        (recorded.action, recorded.reason.as_str()),
+        (Action::Fixed, "locks taken in order now")
+    );
+    let new = r2.findings.iter().find(|f| f.path == "new.rs").unwrap();
+    assert_eq!(new.resolution, None);
+}
