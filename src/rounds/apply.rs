@@ -629,6 +629,91 @@ mod tests {
         assert_eq!(carried, [Some(0)]);
     }
 
+    /// Of two entries with the same claim and neither quoting the code, a
+    /// finding is the open one, not one already addressed.
+    #[test]
+    fn a_finding_matches_an_open_entry_before_a_settled_one() {
+        let claim = "mean() of an empty list raises ZeroDivisionError";
+        let mut settled = entry("I1");
+        settled.fingerprint = fp("stats.py", "return total / n", claim);
+        settled.status = Status::Addressed { since: 1 };
+        let mut open = entry("I2");
+        open.fingerprint = fp("stats.py", "return sum(v) / len(v)", claim);
+        let ledger = Ledger {
+            round: 1,
+            entries: vec![settled, open],
+            ..Ledger::default()
+        };
+        let priors = Vec::new();
+        let round = Round {
+            number: 2,
+            run_id: "r2",
+            priors: &priors,
+            code_at_head: &|_| None,
+            recorded_at: "2026-11-30T00:00:00Z",
+        };
+        let again = fp("stats.py", "return statistics.mean(v)", claim);
+        let sorted = sort_out(&ledger, &[again], &round);
+        assert_eq!(sorted.matches[0].entry(), Some(1));
+    }
+
+    /// A reviewer's word about an id is about the latest entry with it,
+    /// not an older one that kept it from a round long gone.
+    #[test]
+    fn what_a_reviewer_says_of_an_id_is_about_its_latest_entry() {
+        use crate::findings::answer::PriorState;
+        let mut old = entry("I1");
+        old.fingerprint = fp("a.py", "old()", "an old claim about something");
+        let mut new = entry("I1");
+        new.round = 2;
+        new.fingerprint = fp("b.py", "new()", "a new claim about another thing");
+        let ledger = Ledger {
+            round: 2,
+            entries: vec![old, new],
+            ..Ledger::default()
+        };
+        let priors = vec![("i1".to_string(), PriorState::Addressed)];
+        let round = Round {
+            number: 3,
+            run_id: "r3",
+            priors: &priors,
+            code_at_head: &|_| Some("old()\nnew()\n".into()),
+            recorded_at: "2026-11-30T00:00:00Z",
+        };
+        let sorted = sort_out(&ledger, &[], &round);
+        let fates: Vec<(usize, bool)> = sorted
+            .unraised
+            .iter()
+            .map(|(i, fate, _)| (*i, matches!(fate, crate::rounds::carry::Fate::Addressed)))
+            .collect();
+        assert_eq!(fates, [(0, false), (1, true)]);
+    }
+
+    /// Any one kind of news opens the next round's summary.
+    #[test]
+    fn any_one_kind_of_news_is_news() {
+        let named = || Named {
+            id: "S1".into(),
+            round: 1,
+            title: "t".into(),
+            was: None,
+            how: None,
+        };
+        for field in 0..6 {
+            let mut changes = RoundChanges::default();
+            let list = match field {
+                0 => &mut changes.resolved,
+                1 => &mut changes.decided,
+                2 => &mut changes.addressed,
+                3 => &mut changes.no_longer_applies,
+                4 => &mut changes.raised_again,
+                _ => &mut changes.carried_over,
+            };
+            list.push(named());
+            assert!(changes.summary_line(2, 1).is_some(), "field {field}");
+        }
+    }
+
     /// Settled findings of an older round than the last say which.
     #[test]
     fn the_round_line_names_an_older_rounds_ids() {
