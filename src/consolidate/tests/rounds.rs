@@ -455,3 +455,52 @@ fn a_finding_raised_again_shows_what_the_author_recorded() {
     let new = r2.findings.iter().find(|f| f.path == "new.rs").unwrap();
     assert_eq!(new.resolution, None);
 }
+
+/// An entry an older version wrote (no finding kept with it), raised again
+/// at other code, takes the new fingerprint like any other; a round run
+/// again under the same number compares with the round before it.
+#[test]
+fn a_raised_again_entry_takes_the_new_fingerprint_and_a_rerun_round_looks_back_one() {
+    let agents = [agent("claude")];
+    let one = |quote: &str| {
+        let mut f = verified("claude:1", Severity::Important, ("lock.rs", 4), quote);
+        f.raw.title = "Lock taken in the wrong order".into();
+        f.raw.body = "Lock taken in the wrong order, explained.".into();
+        f
+    };
+    let mut ledger = Ledger::default();
+    let none = Vec::new();
+    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
+        build(
+            &inputs(&agents, findings, round),
+            decided(json!({})),
+            Some(Rounds {
+                ledger,
+                priors: &none,
+                code_at_head: &|_| None,
+                recorded_at: "2026-11-30T00:00:00Z",
+            }),
+        )
+    };
+    run(&mut ledger, &[one("let a = first.lock();")], 1);
+    ledger.entries[0].shown = None;
+    let moved = one("let a = first.lock(); // moved");
+    let r2 = run(&mut ledger, std::slice::from_ref(&moved), 2);
+    assert_eq!(
+        r2.findings[0].prior.as_deref(),
+        Some("raised in round 1 as I1")
+    );
+    assert!(
+        ledger.entries[0].fingerprint.anchor.contains("moved"),
+        "{:?}",
+        ledger.entries[0].fingerprint
+    );
+    // Round 2 again (`--round 2`): the previous round is still round 1.
+    let r2_again = run(&mut ledger, &[moved], 2);
+    let rows: Vec<(u32, &str)> = r2_again
+        .prior_round
+        .iter()
+        .map(|p| (p.round, p.id.as_str()))
+        .collect();
+    assert!(rows.iter().all(|(round, _)| *round == 1), "{rows:?}");
+}
