@@ -504,3 +504,61 @@ fn a_raised_again_entry_takes_the_new_fingerprint_and_a_rerun_round_looks_back_o
         .collect();
     assert!(rows.iter().all(|(round, _)| *round == 1), "{rows:?}");
 }
+
+/// The previous round's table says no more than is known: a fix whose
+/// file is gone is the author's word (not confirmed by the code), and a
+/// declined finding nobody raised again is just declined.
+#[test]
+fn the_previous_round_table_claims_no_more_than_is_known() {
+    let agents = [agent("claude")];
+    let round1 = [
+        verified("claude:1", Severity::Important, ("gone.rs", 4), "x()"),
+        verified("claude:2", Severity::Suggestion, ("keep.rs", 9), "y()"),
+    ];
+    let mut ledger = Ledger::default();
+    let none = Vec::new();
+    let at_head = |path: &str| (path == "keep.rs").then(|| "y()\n".to_string());
+    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
+        build(
+            &inputs(&agents, findings, round),
+            decided(json!({})),
+            Some(Rounds {
+                ledger,
+                priors: &none,
+                code_at_head: &at_head,
+                recorded_at: "2026-11-30T00:00:00Z",
+            }),
+        )
+    };
+    run(&mut ledger, &round1, 1);
+    ledger
+        .resolve(
+            "I1",
+            Resolution {
+                id: "I1".into(),
+                round: 1,
+                action: Action::Fixed,
+                reason: String::new(),
+                commits: vec!["abc1234".into()],
+                by: None,
+                at: "2026-11-30T10:00:00Z".into(),
+            },
+        )
+        .unwrap();
+    ledger
+        .decline("S1", "cosmetic", "2026-11-30T10:00:00Z")
+        .unwrap();
+    let r2 = run(&mut ledger, &[], 2);
+    let rows: Vec<(&str, PriorOutcome)> = r2
+        .prior_round
+        .iter()
+        .map(|p| (p.id.as_str(), p.outcome))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("I1", PriorOutcome::Resolved),
+            ("S1", PriorOutcome::Declined)
+        ]
+    );
+}
