@@ -506,49 +506,64 @@ fn a_raised_again_entry_takes_the_new_fingerprint_and_a_rerun_round_looks_back_o
 }
 
 /// The previous round's table says no more than is known: a fix whose
-/// file is gone is the author's word (not confirmed by the code), and a
-/// declined finding nobody raised again is just declined.
+/// file is gone is the author's word unless a reviewer confirms it (only
+/// that finding's reviewer word counts), and a declined finding nobody
+/// raised again is just declined, whatever became of other declined ones.
 #[test]
 fn the_previous_round_table_claims_no_more_than_is_known() {
     let agents = [agent("claude")];
     let round1 = [
         verified("claude:1", Severity::Important, ("gone.rs", 4), "x()"),
         verified("claude:2", Severity::Suggestion, ("keep.rs", 9), "y()"),
-    ];
+        verified("claude:3", Severity::Important, ("gone2.rs", 4), "w()"),
+        verified("claude:4", Severity::Suggestion, ("keep.rs", 20), "q()"),
+    ]
+    .map(|mut f| {
+        f.raw.title = format!("{} is a distinct claim number {}", f.key, f.key);
+        f
+    });
     let mut ledger = Ledger::default();
-    let none = Vec::new();
-    let at_head = |path: &str| (path == "keep.rs").then(|| "y()\n".to_string());
-    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
+    let at_head = |path: &str| (path == "keep.rs").then(|| "y()\nq()\n".to_string());
+    let run = |ledger: &mut Ledger,
+               findings: &[Finding],
+               round: u32,
+               priors: &Vec<(String, PriorState)>| {
         build(
             &inputs(&agents, findings, round),
             decided(json!({})),
             Some(Rounds {
                 ledger,
-                priors: &none,
+                priors,
                 code_at_head: &at_head,
                 recorded_at: "2026-11-30T00:00:00Z",
             }),
         )
     };
-    run(&mut ledger, &round1, 1);
-    ledger
-        .resolve(
-            "I1",
-            Resolution {
-                id: "I1".into(),
-                round: 1,
-                action: Action::Fixed,
-                reason: String::new(),
-                commits: vec!["abc1234".into()],
-                by: None,
-                at: "2026-11-30T10:00:00Z".into(),
-            },
-        )
-        .unwrap();
+    let r1 = run(&mut ledger, &round1, 1, &Vec::new());
+    assert_eq!(
+        ids(&r1).iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ["I1", "I2", "S1", "S2"]
+    );
+    let fixed = |id: &str| Resolution {
+        id: id.into(),
+        round: 1,
+        action: Action::Fixed,
+        reason: String::new(),
+        commits: vec!["abc1234".into()],
+        by: None,
+        at: "2026-11-30T10:00:00Z".into(),
+    };
+    ledger.resolve("I1", fixed("I1")).unwrap();
+    ledger.resolve("I2", fixed("I2")).unwrap();
     ledger
         .decline("S1", "cosmetic", "2026-11-30T10:00:00Z")
         .unwrap();
-    let r2 = run(&mut ledger, &[], 2);
+    ledger
+        .decline("S2", "cosmetic too", "2026-11-30T10:00:00Z")
+        .unwrap();
+    // Round 2: a reviewer confirms I2; S2 is raised again.
+    let priors = vec![("I2".to_string(), PriorState::Addressed)];
+    let r2 = run(&mut ledger, &[round1[3].clone()], 2, &priors);
     let rows: Vec<(&str, PriorOutcome)> = r2
         .prior_round
         .iter()
@@ -558,7 +573,9 @@ fn the_previous_round_table_claims_no_more_than_is_known() {
         rows,
         [
             ("I1", PriorOutcome::Resolved),
-            ("S1", PriorOutcome::Declined)
+            ("I2", PriorOutcome::ConfirmedFixed),
+            ("S1", PriorOutcome::Declined),
+            ("S2", PriorOutcome::DeclinedRaisedAgain),
         ]
     );
 }
