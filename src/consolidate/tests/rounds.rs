@@ -454,6 +454,48 @@ fn a_finding_raised_again_shows_what_the_author_recorded() {
     );
     let new = r2.findings.iter().find(|f| f.path == "new.rs").unwrap();
     assert_eq!(new.resolution, None);
+    assert_eq!(
+        r2.prior_round[0].note.as_deref(),
+        Some("marked fixed in abc1234 (locks taken in order now), yet raised again this round")
+    );
+}
+
+/// A round run again under its number keeps what the first run found of
+/// the round before: a finding whose file went is still "no longer
+/// applies", not "addressed".
+#[test]
+fn a_rerun_round_keeps_a_no_longer_applies_row() {
+    let agents = [agent("claude")];
+    let round1 = [verified(
+        "claude:1",
+        Severity::Important,
+        ("gone.rs", 4),
+        "x()",
+    )];
+    let mut ledger = Ledger::default();
+    let none = Vec::new();
+    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
+        build(
+            &inputs(&agents, findings, round),
+            decided(json!({})),
+            Some(Rounds {
+                ledger,
+                priors: &none,
+                code_at_head: &|_| None,
+                recorded_at: "2026-11-30T00:00:00Z",
+            }),
+        )
+    };
+    run(&mut ledger, &round1, 1);
+    for _ in 0..2 {
+        let r2 = run(&mut ledger, &[], 2);
+        let rows: Vec<(&str, PriorOutcome)> = r2
+            .prior_round
+            .iter()
+            .map(|p| (p.id.as_str(), p.outcome))
+            .collect();
+        assert_eq!(rows, [("I1", PriorOutcome::NoLongerApplies)]);
+    }
 }
 
 /// An entry an older version wrote (no finding kept with it), raised again
