@@ -417,9 +417,6 @@ fn prior_rows(
             let outcome = match (found.map(|f| f.matched), fate.map(|(_, f, _)| f)) {
                 (Some(Match::Again { .. }), _) => PriorOutcome::RaisedAgain,
                 (Some(Match::CarriedOver { .. }), _) => PriorOutcome::CarriedOver,
-                (Some(Match::Declined { .. } | Match::DeclinedChanged { .. }), _) => {
-                    PriorOutcome::DeclinedRaisedAgain
-                }
                 // Confirmed: its quoted code changed, or a reviewer agrees.
                 (_, Some(Fate::Resolved)) => match resolution.as_ref().map(|r| r.action) {
                     Some(Action::Fixed)
@@ -434,6 +431,7 @@ fn prior_rows(
                 },
                 (_, Some(Fate::Addressed)) => PriorOutcome::Addressed,
                 (_, Some(Fate::NoLongerApplies)) => PriorOutcome::NoLongerApplies,
+                // Every declined entry a finding of this round matched.
                 _ if reraised.iter().any(|(j, _)| *j == i) => PriorOutcome::DeclinedRaisedAgain,
                 _ => match e.status {
                     Status::Declined { .. } => PriorOutcome::Declined,
