@@ -357,6 +357,14 @@ mod tests {
         }
         assert_eq!(whole.text.len(), 10 << 20);
         assert_eq!(whole.text_dropped, 0);
+        // The cut waits for half the bound again, so it is rare.
+        for piece in answer.as_bytes().chunks(64 << 10) {
+            whole.apply(Event::Text {
+                text: String::from_utf8(piece.to_vec()).unwrap(),
+                delta: true,
+            });
+        }
+        assert_eq!((whole.text.len(), whole.text_dropped), (20 << 20, 0));
     }
     use serde_json::json;
 
