@@ -383,6 +383,20 @@ mod tests {
             shell_paths("grep -rn --include=*.rs x=1 .hidden end. word .gitignore...")
         );
         assert_eq!(shell_paths("cat a.rs: b.c-d"), vec!["a.rs"]);
+        // An assignment or a flag with a path in it names no file itself.
+        assert!(shell_paths("make OUT=build/x.o -o/tmp/y").is_empty());
+    }
+
+    /// Token figures of several turns add up field by field.
+    #[test]
+    fn tokens_add_field_by_field() {
+        let t = |input, output, cached, reasoning| Tokens {
+            input,
+            output,
+            cached,
+            reasoning,
+        };
+        assert_eq!(add(t(1, 2, 3, 4), t(10, 20, 30, 40)), t(11, 22, 33, 44));
     }
 
     /// Every way a tool call names files: path arguments, path lists,
