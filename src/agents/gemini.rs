@@ -342,6 +342,43 @@ fn api_status_in(message: &str) -> Option<u16> {
 mod tests {
     use super::*;
 
+    /// The final line of a real run refused by the API: its HTTP status is
+    /// read from the error text; the run's duration from its stats.
+    #[test]
+    fn the_result_line_gives_the_api_status_and_the_duration() {
+        let capture = include_str!("../../tests/data/captures/gemini-401.jsonl");
+        let line = capture
+            .lines()
+            .find(|l| l.contains("\"type\":\"result\""))
+            .unwrap();
+        let finish = parse_line(line)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Finished(f) => Some(f),
+                _ => None,
+            })
+            .unwrap();
+        assert!(finish.is_error);
+        assert_eq!(finish.api_status, Some(401));
+        let ok = r#"{"type":"result","status":"success","stats":{"input_tokens":5,"output_tokens":7,"cached":2,"duration_ms":1234}}"#;
+        let finish = parse_line(ok)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Finished(f) => Some(f),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (finish.is_error, finish.api_status, finish.duration_ms),
+            (false, None, Some(1234))
+        );
+        assert_eq!(
+            api_status_in("[API Error: {\"error\":{\"code\": 429}}]"),
+            Some(429)
+        );
+        assert_eq!(api_status_in("no code here"), None);
+    }
+
     /// The argv and helper files: the rules lead the prompt, the policy and
     /// the thinking overlay are files, extra folders are included.
     #[test]
