@@ -965,6 +965,7 @@ fn the_prompt_describes_each_reviewer() {
         .unwrap(),
     );
     claude.outcome.duration_ms = 42_000;
+    claude.outcome.tool_calls = BTreeMap::from([("Read".to_string(), 3), ("Bash".to_string(), 2)]);
     let mut gemini = agent("gemini");
     gemini.answer = None;
     let agents = [claude, failed("codex"), gemini];
@@ -995,6 +996,7 @@ fn the_prompt_describes_each_reviewer() {
         )
     );
     assert_eq!(r[0]["measured"]["duration_s"], json!(42));
+    assert_eq!(r[0]["measured"]["tool_calls"], json!(5));
     assert_eq!(r[0]["testing"], json!("no test for the empty list"));
     assert_eq!(
         (&r[1]["agent"], &r[1]["status"], &r[1]["findings"]),
