@@ -221,6 +221,35 @@ mod tests {
         tally
     }
 
+    /// Every wording of a refused key is an authentication failure, each
+    /// on its own; every wording of a rate limit a rate limit.
+    #[test]
+    fn each_wording_of_a_refusal_is_recognised_alone() {
+        let kind = |text: &str| kind_of(Protocol::Claude, None, text, Some(1));
+        for text in [
+            "API key not valid. Please pass a valid API key.",
+            "401 Unauthorized",
+            "Authentication failed",
+            "Invalid API key provided",
+            "Incorrect API key provided: sk-…",
+        ] {
+            assert_eq!(kind(text), Status::AuthFailed, "{text}");
+        }
+        for text in [
+            "HTTP 429",
+            "Resource has been exhausted (e.g. check quota).",
+            "Rate limit reached",
+            "rate_limit_error",
+        ] {
+            assert_eq!(kind(text), Status::RateLimited, "{text}");
+        }
+        assert_eq!(
+            kind_of(Protocol::Claude, Some(403), "", Some(1)),
+            Status::AuthFailed
+        );
+        assert_eq!(kind("something else broke"), Status::Failed);
+    }
+
     /// How a run ended, from our stop, the final event, the exit code and
     /// stderr — each way once.
     #[test]
