@@ -221,6 +221,15 @@ mod tests {
         tally
     }
 
+    /// A message is one line of at most 300 characters, marked where cut.
+    #[test]
+    fn messages_are_one_short_line() {
+        assert_eq!(one_line("a\n  b\tc"), "a b c");
+        let exact = "é".repeat(300);
+        assert_eq!(one_line(&exact), exact);
+        assert_eq!(one_line(&"é".repeat(301)), format!("{exact}…"));
+    }
+
     /// Every wording of a refused key is an authentication failure, each
     /// on its own; every wording of a rate limit a rate limit.
     #[test]
