@@ -10,6 +10,7 @@ pub mod events;
 pub mod gemini;
 pub mod install;
 pub mod invocation;
+pub mod leftovers;
 pub mod outcome;
 mod pump;
 mod spool;

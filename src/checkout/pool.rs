@@ -5,12 +5,15 @@
 //! `<name>.lock` beside it (released by the OS if the run dies); a tree
 //! in use is never taken, a second run of the same change gets its own.
 //!
-//! Only trees no agent could write in go back to the pool. After an exec
-//! run a tree is discarded: a process its agents left behind keeps the
-//! sandbox's right to write in that folder, so no cleaning could make it
-//! safe for the next run. Moving a tree still rewrites its `.git` file,
-//! removes its links and whatever git does not track, and rebuilds a tree
-//! that is still not clean — a second wall, not the first.
+//! Only trees no agent can still write in go back to the pool (the
+//! pipeline decides): a read-only run's in the sandbox, or an exec run's
+//! once every process its agents started is known to be dead
+//! (`agents::leftovers`) — a process left behind would keep the sandbox's
+//! right to write in that folder, and no cleaning could make it safe for
+//! the next run. Moving a tree rewrites its `.git` file, moves whatever
+//! its index does not track into the trash, removes links, special files
+//! and files with several names, puts modes back, and rebuilds a tree that
+//! is still not exactly the head's after the checkout.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -103,7 +106,7 @@ impl Cache {
                 pooled: true,
             };
             let admin = self.path.join("worktrees").join(name);
-            if move_tree(&wt, (&path, &admin), head).is_ok() {
+            if move_tree(&wt, (&path, &admin, &self.trash), head).is_ok() {
                 return Ok((worktree, true, false));
             }
         }
@@ -172,17 +175,9 @@ impl Cache {
         Ok(())
     }
 
-    /// Moves the pool's folder `path` into the trash. Its own permissions
-    /// are put right first: an agent may have taken the write right off it
-    /// (chmod is not the sandbox's to refuse), and moving a folder needs it.
+    /// Moves the pool's folder `path` into the trash.
     fn to_trash(&self, path: &Path, name: &str) -> Result<(), CheckoutError> {
-        std::fs::create_dir_all(&self.trash)?;
-        if is_real_dir(path) {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-        }
-        std::fs::rename(path, self.trash.join(trash_name(name)))?;
-        Ok(())
+        Ok(to_trash(&self.trash, path, name)?)
     }
 
     /// The pool's idle trees beyond [`KEEP`] (least recently moved first
@@ -232,6 +227,19 @@ impl Cache {
 }
 
 /// A name no other run uses: the process, the time, a counter.
+/// Moves `path` (in the pool) into the trash folder `trash`. A folder's
+/// own permissions are put right first: an agent may have taken the write
+/// right off it (chmod is not the sandbox's to refuse), and moving a
+/// folder needs it.
+fn to_trash(trash: &Path, path: &Path, name: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(trash)?;
+    if is_real_dir(path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    std::fs::rename(path, trash.join(trash_name(name)))
+}
+
 fn trash_name(name: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNT: AtomicU64 = AtomicU64::new(0);
@@ -285,7 +293,7 @@ pub(super) fn prune(wt: &git2::Worktree) -> Result<(), git2::Error> {
 /// Moves the tree at `path` to `head` and leaves it exactly `head`'s tree.
 fn move_tree(
     wt: &git2::Worktree,
-    (path, admin): (&Path, &Path),
+    (path, admin, trash): (&Path, &Path, &Path),
     head: Oid,
 ) -> Result<(), CheckoutError> {
     // The tree's `.git` file says which repository it belongs to, and the
@@ -299,13 +307,14 @@ fn move_tree(
     link.extend_from_slice(admin.as_os_str().as_bytes());
     link.extend_from_slice(b"/\n");
     std::fs::write(&dotgit, link)?;
-    reset_tree(path)?;
     let repo = Repository::open_from_worktree(wt)?;
     if repo.workdir().map(Path::to_path_buf) != Some(path.to_path_buf()) {
         return Err(CheckoutError::Io(std::io::Error::other(
             "the worktree's repository names another folder",
         )));
     }
+    // The index lives on the cache's side, where no agent writes.
+    reset_tree(path, &Tracked::of(&repo.index()?), trash)?;
     let commit = repo.find_commit(head)?;
     repo.checkout_tree(
         commit.as_object(),
@@ -354,33 +363,93 @@ fn leftovers(repo: &Repository) -> Result<Vec<PathBuf>, CheckoutError> {
         .collect())
 }
 
-/// Puts back what git does not see under `root`: every symbolic link and
-/// special file removed (a link could send the checkout's writes outside
-/// the tree; git makes the tracked ones again), every folder 0755 and every
-/// file 0644 or 0755 as its owner's execute bit says (git tracks only that
-/// bit; an agent may change the others — chmod is not the sandbox's to
-/// refuse — and a folder it closed would stop the checkout).
-fn reset_tree(root: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+/// What a tree's index tracks: its files, its submodules' folders, and
+/// the folders they are in (paths relative to the tree, as bytes).
+#[derive(Default)]
+struct Tracked {
+    files: std::collections::HashSet<Vec<u8>>,
+    submodules: std::collections::HashSet<Vec<u8>>,
+    dirs: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Tracked {
+    fn of(index: &git2::Index) -> Tracked {
+        let mut tracked = Tracked::default();
+        for entry in index.iter() {
+            let path = entry.path;
+            let mut end = path.len();
+            while let Some(slash) = path[..end].iter().rposition(|&b| b == b'/') {
+                if !tracked.dirs.insert(path[..slash].to_vec()) {
+                    break;
+                }
+                end = slash;
+            }
+            if entry.mode == 0o160000 {
+                tracked.submodules.insert(path);
+            } else {
+                tracked.files.insert(path);
+            }
+        }
+        tracked
+    }
+}
+
+/// Puts the tree back to what git can check out over, before the checkout:
+/// whatever the index does not track (a build's output, files agents
+/// wrote) is moved into the trash, whole, without being read — renaming a
+/// folder costs the same whatever it holds, and the trash is emptied off
+/// the user's wait; every symbolic link, special file and file with more
+/// than one name is removed (a link could send the checkout's writes
+/// outside the tree; git makes the tracked ones again); every folder is
+/// set 0755 and every file 0644 or 0755 as its owner's execute bit says
+/// (git tracks only that bit; an agent may change the others — chmod is
+/// not the sandbox's to refuse — and a folder it closed would stop the
+/// checkout).
+fn reset_tree(root: &Path, tracked: &Tracked, trash: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mode = |path: &Path, mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
     };
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
+    let mut dirs = vec![(root.to_path_buf(), Vec::new())];
+    while let Some((dir, rel)) = dirs.pop() {
         mode(&dir, 0o755)?;
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
+            let name = entry.file_name();
+            let mut child = rel.clone();
+            if !child.is_empty() {
+                child.push(b'/');
+            }
+            child.extend_from_slice(name.as_bytes());
+            if child == b".git" {
+                // Written again from the cache's record just before.
+                continue;
+            }
+            let path = entry.path();
             let kind = entry.file_type()?;
-            if kind.is_dir() {
-                dirs.push(entry.path());
-            } else if kind.is_file() {
-                let now = entry.metadata()?.permissions().mode() & 0o7777;
+            if tracked.dirs.contains(&child) && kind.is_dir() {
+                dirs.push((path, child));
+            } else if tracked.files.contains(&child) && kind.is_file() {
+                let meta = entry.metadata()?;
+                if meta.nlink() > 1 {
+                    std::fs::remove_file(&path)?;
+                    continue;
+                }
+                let now = meta.permissions().mode() & 0o7777;
                 let want = if now & 0o100 != 0 { 0o755 } else { 0o644 };
                 if now != want {
-                    mode(&entry.path(), want)?;
+                    mode(&path, want)?;
                 }
+            } else if tracked.submodules.contains(&child)
+                && kind.is_dir()
+                && std::fs::read_dir(&path)?.next().is_none()
+            {
+                // An empty folder is what git leaves for a submodule.
+                mode(&path, 0o755)?;
+            } else if kind.is_dir() {
+                to_trash(trash, &path, "untracked")?;
             } else {
-                std::fs::remove_file(entry.path())?;
+                std::fs::remove_file(&path)?;
             }
         }
     }

@@ -30,6 +30,8 @@ pub async fn run(
         formats: config.review.formats.clone(),
         keep_worktree: config.review.keep_worktree,
     };
+    // What the agents start stays deep-review's to kill at the end.
+    crate::agents::leftovers::adopt_orphans();
     let cancel = CancellationToken::new();
     super::signals::watch(cancel.clone());
     let progress = super::progress::sink(quiet);

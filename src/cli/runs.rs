@@ -203,6 +203,7 @@ pub async fn consolidate(
         config.consolidation.effort = args.effort.clone();
     }
     let progress = super::progress::sink(quiet);
+    crate::agents::leftovers::adopt_orphans();
     let cancel = CancellationToken::new();
     super::signals::watch(cancel.clone());
     let finished = pipeline::reconsolidate(

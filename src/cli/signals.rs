@@ -5,8 +5,9 @@ use tokio_util::sync::CancellationToken;
 
 /// The first SIGINT, SIGTERM or SIGHUP cancels: the agents get SIGTERM,
 /// then SIGKILL after their grace, and the run finishes with what was
-/// gathered (report marked incomplete, worktree removed, exit 3). A second
-/// one kills every agent's process group at once and exits 130.
+/// gathered (report marked incomplete, exit 3). A second one kills every
+/// agent's process group, and every process that left one, at once and
+/// exits 130.
 ///
 /// The handlers are installed before this returns, so a signal that comes
 /// early is never the default (which would orphan the agents).
@@ -38,6 +39,8 @@ pub fn watch(cancel: CancellationToken) {
             _ = hup.recv() => {}
         }
         crate::agents::supervise::kill_all_now();
+        // And what left the groups.
+        crate::agents::leftovers::sweep();
         std::process::exit(130);
     });
 }

@@ -80,6 +80,7 @@ impl Confinement {
                 Mechanism::Landlock { .. } => None,
             },
             ignored_head_files: ignored_head_files.to_vec(),
+            leftover_processes: 0,
         }
     }
 }

@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::agents::leftovers::{self, Swept};
 use crate::checkout::{Cache, CheckoutError, Worktree};
 use crate::config::{AgentConfig, Config, Format};
 use crate::consolidate::AgentResult;
@@ -111,13 +112,19 @@ pub async fn run(
     }
     // Each agent removed its own private area; the run's folder is empty.
     let _ = std::fs::remove_dir_all(fanout::private_root(config, &prepared.run_id));
-    if let Err(e) = give_back(&prepared, request.keep_worktree) {
+    // Every process the run started on purpose has been waited for.
+    let swept = sweep_leftovers(&progress).await;
+    let agents_gone = swept.as_ref().is_some_and(|s| s.complete);
+    if let Err(e) = give_back(&prepared, request.keep_worktree, agents_gone) {
         progress.event(ProgressEvent::Warning(format!(
             "could not give the worktree back: {e}"
         )));
     }
     let _ = emptied.await;
     let result = reviewed.and_then(|mut report| {
+        if let (Some(sandbox), Some(swept)) = (report.run.sandbox.as_mut(), &swept) {
+            sandbox.leftover_processes = swept.killed.len() as u32;
+        }
         // From start to here: everything but writing the files.
         report.run.wall_clock_ms = started.elapsed().as_millis() as u64;
         let written = write_reports(&prepared.run, &report, &request.formats)?;
@@ -152,10 +159,34 @@ fn started_manifest(p: &Prepared) -> Manifest {
     }
 }
 
-/// The worktree after the run: back to the pool if no agent could write
-/// in it (read-only, in the sandbox), else out of it (checkout::pool says
-/// why); kept on request.
-fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
+/// Kills what the agents left running (`agents::leftovers`) and says so.
+/// `None` when this process does not adopt orphans (library use).
+async fn sweep_leftovers(progress: &Arc<dyn Progress>) -> Option<Swept> {
+    let swept = tokio::task::spawn_blocking(leftovers::sweep)
+        .await
+        .ok()
+        .flatten()?;
+    if !swept.killed.is_empty() {
+        progress.event(ProgressEvent::Warning(format!(
+            "the agents left {} process(es) running after they ended ({}): killed",
+            swept.killed.len(),
+            swept.killed.join(", ")
+        )));
+    }
+    if !swept.complete {
+        progress.event(ProgressEvent::Warning(
+            "some processes the agents started could not be stopped; the worktree is not reused"
+                .into(),
+        ));
+    }
+    Some(swept)
+}
+
+/// The worktree after the run: back to the pool if no agent can still
+/// write in it — a read-only run's in the sandbox, or an exec run's once
+/// every process the agents started is known to be dead — else out of it
+/// (checkout::pool says why); kept on request.
+fn give_back(p: &Prepared, keep: bool, agents_gone: bool) -> Result<(), CheckoutError> {
     let wt = &p.worktree;
     if !wt.pooled {
         return if keep {
@@ -170,7 +201,10 @@ fn give_back(p: &Prepared, keep: bool) -> Result<(), CheckoutError> {
         p.confinement.mechanism,
         crate::sandbox::Mechanism::Landlock { abi } if abi >= 3
     );
-    if p.confinement.access == Access::Exec || !sandboxed {
+    // The sandbox kept every agent's writes inside the tree, and the pool
+    // cleans a tree before moving it; what it cannot undo is a process
+    // still writing there.
+    if !sandboxed || (p.confinement.access == Access::Exec && !agents_gone) {
         p.cache.discard_worktree(wt)
     } else {
         p.cache.release_worktree(wt)
@@ -412,7 +446,9 @@ pub async fn reconsolidate(
             &after.prompt_lines(),
             (progress.clone(), cancel),
         )
-        .await?;
+        .await;
+    sweep_leftovers(&progress).await;
+    let consolidation = consolidation?;
     let reviewed = Reviewed {
         facts: &saved.facts,
         run_info: RunInfo {

@@ -92,6 +92,10 @@ pub struct SandboxInfo {
     /// `deep-review-context.md`); the base's copies were used.
     #[serde(default)]
     pub ignored_head_files: Vec<String>,
+    /// Processes the agents left running after they ended, killed at the
+    /// end of the run (0 when none, or when nothing was swept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leftover_processes: u32,
 }
 
 impl SandboxInfo {
@@ -105,6 +109,12 @@ impl SandboxInfo {
         );
         if self.mechanism == "landlock" && !self.network_limited {
             out.push_str("; network not limited on this kernel");
+        }
+        if self.leftover_processes > 0 {
+            out.push_str(&format!(
+                "; {} process(es) the agents left running were killed",
+                self.leftover_processes
+            ));
         }
         out
     }
@@ -602,6 +612,7 @@ mod tests {
             network_limited: false,
             unconfined_reason: None,
             ignored_head_files: Vec::new(),
+            leftover_processes: 0,
         };
         assert_eq!(
             s.summary(),
@@ -609,6 +620,12 @@ mod tests {
         );
         s.network_limited = true;
         assert_eq!(s.summary(), "landlock, read-only (fork PR)");
+        s.leftover_processes = 2;
+        assert_eq!(
+            s.summary(),
+            "landlock, read-only (fork PR); 2 process(es) the agents left running were killed"
+        );
+        s.leftover_processes = 0;
         s.mechanism = "none".into();
         s.network_limited = false;
         assert_eq!(s.summary(), "none, read-only (fork PR)");

@@ -325,6 +325,59 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     assert_eq!(snapshot_tree(&tree), pristine);
 }
 
+/// After an exec run, what its agents built is moved out of the tree whole
+/// (into the trash, emptied off the user's wait), not deleted file by
+/// file before the next round can start; a tracked file given a second
+/// name outside the tree (a hard link, which the checkout would write
+/// through) is replaced, and the file outside is left alone.
+#[test]
+fn a_tree_agents_built_in_is_moved_with_their_output_set_aside() {
+    use std::os::unix::fs::MetadataExt;
+    let r = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    let taken = cache.take_worktree("pr/7", head).unwrap();
+    let tree = taken.worktree.path.clone();
+    cache.release_worktree(&taken.worktree).unwrap();
+    drop(taken);
+    let pristine = snapshot_tree(&tree);
+
+    std::fs::create_dir_all(tree.join("target/debug/deps")).unwrap();
+    for i in 0..200 {
+        std::fs::write(tree.join(format!("target/debug/deps/o{i}.o")), "built").unwrap();
+    }
+    // The same bytes, so only the file's names tell it apart.
+    let shared = outside.path().join("calc.py");
+    std::fs::copy(tree.join("calc.py"), &shared).unwrap();
+    std::fs::remove_file(tree.join("calc.py")).unwrap();
+    std::fs::hard_link(&shared, tree.join("calc.py")).unwrap();
+    let outside_before = std::fs::read(&shared).unwrap();
+
+    let again = cache.take_worktree("pr/7", head).unwrap();
+    assert!(again.reused, "cleaned in place, not rebuilt");
+    assert_eq!(snapshot_tree(&tree), pristine);
+    assert_eq!(git(&["status", "--porcelain", "--ignored"], &tree), "");
+    assert_eq!(std::fs::metadata(tree.join("calc.py")).unwrap().nlink(), 1);
+    assert_eq!(std::fs::metadata(&shared).unwrap().nlink(), 1);
+    assert_eq!(std::fs::read(&shared).unwrap(), outside_before);
+    // The build's output went whole into the trash.
+    let set_aside: Vec<PathBuf> = std::fs::read_dir(cache.trash())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(set_aside.len(), 1, "{set_aside:?}");
+    assert_eq!(
+        std::fs::read_dir(set_aside[0].join("debug/deps"))
+            .unwrap()
+            .count(),
+        200
+    );
+}
+
 /// A cache directory reached through a link (a symlinked `~/.cache`):
 /// git records the tree's real path, and the pool still finds its trees.
 #[test]

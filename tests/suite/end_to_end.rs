@@ -259,9 +259,9 @@ async fn a_branch_review_merges_regrades_drops_and_counts_exactly() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["state"], "complete");
-    // A local branch is reviewed in exec mode: the tree agents could write
-    // in is thrown away, never given back to the pool.
-    discarded_tree(&e, run);
+    // A local branch is reviewed in exec mode: the tree agents wrote in
+    // goes back to the pool once every process they started is dead.
+    released_tree(&e, run);
     assert_eq!(manifest["agents"][0]["version"], "2.1.197");
     assert_eq!(manifest["agents"][1]["version"], "0.171.0");
     assert_eq!(manifest["agents"][2]["version"], "0.61.0");
@@ -510,7 +510,7 @@ async fn one_signal_stops_cleanly(signal: nix::sys::signal::Signal, said: &str) 
     assert_eq!(r["consolidation"]["note"], "the run was cancelled");
     let run = &e.runs()[0];
     assert!(!run.join("worktree").exists(), "not in the run directory");
-    discarded_tree(&e, run);
+    released_tree(&e, run);
     for agent in ["claude", "codex", "gemini"] {
         assert!(
             run.join(format!("agents/{agent}/events.jsonl")).exists(),
@@ -1004,6 +1004,91 @@ async fn the_next_round_moves_the_last_rounds_tree() {
     );
 }
 
+/// An agent in an exec run starts a process that leaves its group
+/// (`setsid`, as a daemon does) and would keep the right to write in the
+/// tree: deep-review, the reaper of its agents' orphans, kills it at the
+/// end of the run, says so, and only then gives the tree back — the next
+/// round moves it rather than writing it whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
+    use std::os::unix::fs::MetadataExt;
+    let mut scenario = demo_scenario();
+    let claude = scenario["agents"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["name"] == "claude")
+        .unwrap();
+    // The escaped process says it runs (through a FIFO: no waiting on time)
+    // before the tool call returns.
+    claude["turns"][0]["tool_calls"][0]["args"]["command"] = json!(
+        "rm -f ready && mkfifo ready && (setsid sh -c 'echo $$ > escaped.pid; echo > ready; exec sleep 300' </dev/null >/dev/null 2>&1 &) && read line < ready && echo started"
+    );
+    let e = E2e::new(scenario).await;
+    let out = e
+        .branch()
+        .args(["--agents", "claude", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Whatever happened, nothing of the test is left running.
+    let left = crate::common::processes_under(e.bed.root.path());
+    for process in &left {
+        let pid: i32 = process.split(':').next().unwrap().parse().unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(left.is_empty(), "outlived the run: {left:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["run"]["sandbox"]["access"], "exec");
+    let first = released_tree(&e, &e.runs()[0]);
+    let pid: i32 = std::fs::read_to_string(first.join("escaped.pid"))
+        .expect("the agent started the process")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert!(
+        stderr.contains("the agents left 1 process(es) running after they ended (sleep): killed"),
+        "{stderr}"
+    );
+    assert_eq!(r["run"]["sandbox"]["leftover_processes"], 1);
+    let calc = std::fs::metadata(first.join("calc.py")).unwrap();
+
+    // The next round: the same tree, cleaned and moved.
+    std::fs::write(e.repo.join("stats.py"), "def mean(v):\n    return 0\n").unwrap();
+    crate::common::git(&["commit", "--quiet", "-am", "Round two"], &e.repo);
+    let r = json_run(
+        e.branch().args(["--agents", "claude", "--format", "json"]),
+        0,
+    );
+    assert_eq!(r["run"]["round"], 2);
+    let second = released_tree(&e, &e.runs()[1]);
+    assert_eq!(second, first, "the same tree");
+    let calc_now = std::fs::metadata(second.join("calc.py")).unwrap();
+    assert_eq!(
+        (calc_now.ino(), calc_now.mtime_nsec()),
+        (calc.ino(), calc.mtime_nsec()),
+        "an unchanged file is not written again"
+    );
+    let again: i32 = std::fs::read_to_string(second.join("escaped.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(
+        again, pid,
+        "the first round's file did not survive the move"
+    );
+    assert_eq!(
+        crate::common::processes_under(e.bed.root.path()),
+        Vec::<String>::new()
+    );
+}
+
 /// A 50,000-line change: the agents get it split per file, hand-written
 /// files first and the lock file set apart, and the report says so.
 #[tokio::test(flavor = "multi_thread")]
@@ -1104,25 +1189,6 @@ fn tree_of(e: &E2e, run: &Path) -> PathBuf {
         tree.display()
     );
     tree
-}
-
-/// A run's tree thrown away after it: gone from the pool (in the trash
-/// until a later run deletes it), no worktree left in the cache.
-fn discarded_tree(e: &E2e, run: &Path) {
-    let tree = tree_of(e, run);
-    assert!(!tree.exists(), "{} is not kept", tree.display());
-    let caches = e.bed.path("cache/deep-review/repos/local");
-    for cache in std::fs::read_dir(caches)
-        .unwrap()
-        .flatten()
-        .filter(|c| c.path().extension().is_some_and(|x| x == "git"))
-    {
-        let repo = git2::Repository::open_bare(cache.path()).unwrap();
-        assert!(
-            repo.worktrees().unwrap().is_empty(),
-            "no worktree is registered in the cache"
-        );
-    }
 }
 
 /// A run's tree given back to the pool: there, unlocked.

@@ -135,6 +135,7 @@ pub fn rich_report() -> Report {
                 network_limited: true,
                 unconfined_reason: None,
                 ignored_head_files: vec!["deep-review-context.md".into()],
+                leftover_processes: 0,
             }),
         },
         target: Target {
