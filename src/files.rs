@@ -17,15 +17,7 @@ impl FileLock {
     /// Takes the lock for `path`, calling `waiting` once if
     /// another run holds it, then blocking until it is free.
     pub fn acquire(path: &Path, waiting: impl FnOnce()) -> std::io::Result<FileLock> {
-        let lock_path = path.with_extension("lock");
-        if let Some(parent) = lock_path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
+        let file = open_lock_file(&path.with_extension("lock"))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -36,6 +28,29 @@ impl FileLock {
         }
         Ok(FileLock { _file: file })
     }
+
+    /// Takes the lock held in the file `lock_path` if it is free, at once.
+    pub fn try_at(lock_path: &Path) -> std::io::Result<Option<FileLock>> {
+        let file = open_lock_file(lock_path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+/// The lock file, made if missing and never truncated (another process
+/// may hold the lock on it).
+fn open_lock_file(lock_path: &Path) -> std::io::Result<File> {
+    if let Some(parent) = lock_path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
 }
 
 /// Unlocked explicitly, not only by closing the file: a child forked at
@@ -47,22 +62,9 @@ impl Drop for FileLock {
     }
 }
 
-impl FileLock {
-    /// Takes the lock held in the file `lock_path` if it is free, at once.
-    pub fn try_at(lock_path: &Path) -> std::io::Result<Option<FileLock>> {
-        if let Some(parent) = lock_path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(FileLock { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(e),
-        }
+impl std::fmt::Debug for FileLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileLock")
     }
 }
 

@@ -214,9 +214,9 @@ impl Cache {
             let Ok(wt) = self.repo.find_worktree(name) else {
                 continue;
             };
-            if (self.is_pooled(wt.path()) && wt.path().is_dir())
-                || pool::in_use(&wt).unwrap_or(true)
-            {
+            let live = (self.is_pooled(wt.path()) && wt.path().is_dir())
+                || pool::in_use(&wt).unwrap_or(true);
+            if live && !pool::kept_and_gone(&wt) {
                 continue;
             }
             let _ = wt.unlock();

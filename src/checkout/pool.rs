@@ -24,6 +24,19 @@ use git2::{Oid, Repository, StatusOptions, WorktreeLockStatus, WorktreePruneOpti
 use super::{Cache, CheckoutError, Worktree, process_alive, sanitize};
 use crate::files::FileLock;
 
+/// The lock reason of a worktree kept on request, before its run's id.
+const KEPT: &str = "kept by deep-review run ";
+
+/// A worktree kept on request whose folder is gone (the user deleted the
+/// run directory): nothing is left to keep.
+pub(super) fn kept_and_gone(wt: &git2::Worktree) -> bool {
+    let kept = matches!(
+        wt.is_locked(),
+        Ok(WorktreeLockStatus::Locked(Some(reason))) if reason.starts_with(KEPT)
+    );
+    kept && wt.path().symlink_metadata().is_err()
+}
+
 /// Idle trees kept per cache repository; older ones are removed.
 pub const KEEP: usize = 8;
 
@@ -42,12 +55,6 @@ pub struct Taken {
     /// off the run's critical path.
     pub evicted: Vec<String>,
     pub lock: FileLock,
-}
-
-impl std::fmt::Debug for FileLock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FileLock")
-    }
 }
 
 impl Cache {
@@ -151,7 +158,7 @@ impl Cache {
             .join("worktrees")
             .join(&worktree.name)
             .join("locked");
-        std::fs::write(locked, format!("kept by deep-review run {run_id}"))?;
+        std::fs::write(locked, format!("{KEPT}{run_id}"))?;
         Ok(())
     }
 

@@ -507,9 +507,10 @@ fn a_discarded_tree_is_never_taken_again() {
 }
 
 /// A worktree kept on request stays, whatever later runs find: its run is
-/// over, but it is not a dead run's.
+/// over, but it is not a dead run's. Once its folder is gone (the run
+/// directory deleted), the cache forgets it.
 #[test]
-fn a_kept_worktree_is_not_pruned_by_later_runs() {
+fn a_kept_worktree_is_not_pruned_by_later_runs_until_its_folder_is_gone() {
     let r = Remote::new();
     let cache_dir = tempfile::tempdir().unwrap();
     let run_dir = tempfile::tempdir().unwrap();
@@ -521,6 +522,10 @@ fn a_kept_worktree_is_not_pruned_by_later_runs() {
     cache.keep_worktree(&wt, "run-1").unwrap();
     assert_eq!(cache.prune_stale().unwrap(), Vec::<String>::new());
     assert!(wt.path.join("calc.py").exists());
+    // Its run directory deleted: the cache forgets it.
+    std::fs::remove_dir_all(run_dir.path()).unwrap();
+    assert_eq!(cache.prune_stale().unwrap(), vec!["run-1".to_string()]);
+    assert!(cache.repo.worktrees().unwrap().is_empty());
 }
 
 /// Idle trees beyond the pool's size go, least recently moved first:
