@@ -153,6 +153,29 @@ fn worktrees_are_detached_at_the_head_and_removed() {
     assert!(cache.repo.worktrees().unwrap().is_empty());
 }
 
+/// A cache with the PR fetched, and its head: what the pool's tests start
+/// from.
+struct Fetched {
+    _remote: Remote,
+    cache_dir: tempfile::TempDir,
+    cache: Cache,
+    head: git2::Oid,
+}
+
+fn fetched() -> Fetched {
+    let remote = Remote::new();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(cache_dir.path(), "k", &remote.url(), None).unwrap();
+    cache.fetch(&refspecs()).unwrap();
+    let head = pr_head(&cache);
+    Fetched {
+        _remote: remote,
+        cache_dir,
+        cache,
+        head,
+    }
+}
+
 fn inode_and_time(path: &std::path::Path) -> (u64, std::time::SystemTime) {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(path).unwrap();
@@ -231,13 +254,14 @@ fn a_pooled_tree_moves_to_the_new_head_writing_only_what_changed() {
 /// (which the checkout must not write through).
 #[test]
 fn a_pooled_tree_is_cleaned_of_what_agents_left() {
-    let r = Remote::new();
-    let cache_dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("target.txt"), "OUTSIDE\n").unwrap();
-    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
-    cache.fetch(&refspecs()).unwrap();
-    let head = pr_head(&cache);
+    let Fetched {
+        cache,
+        head,
+        cache_dir: _cache_dir,
+        _remote,
+    } = fetched();
     let taken = cache.take_worktree("pr/7", head).unwrap();
     let tree = taken.worktree.path.clone();
     cache.release_worktree(&taken.worktree).unwrap();
@@ -333,12 +357,13 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
 #[test]
 fn a_tree_agents_built_in_is_moved_with_their_output_set_aside() {
     use std::os::unix::fs::MetadataExt;
-    let r = Remote::new();
-    let cache_dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
-    cache.fetch(&refspecs()).unwrap();
-    let head = pr_head(&cache);
+    let Fetched {
+        cache,
+        head,
+        cache_dir: _cache_dir,
+        _remote,
+    } = fetched();
     let taken = cache.take_worktree("pr/7", head).unwrap();
     let tree = taken.worktree.path.clone();
     cache.release_worktree(&taken.worktree).unwrap();
@@ -433,11 +458,12 @@ fn snapshot_tree(dir: &std::path::Path) -> Vec<(PathBuf, bool, Vec<u8>)> {
 /// run's agents may still be writing in the old folder.
 #[test]
 fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
-    let r = Remote::new();
-    let cache_dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
-    cache.fetch(&refspecs()).unwrap();
-    let head = pr_head(&cache);
+    let Fetched {
+        cache,
+        head,
+        cache_dir: _cache_dir,
+        _remote,
+    } = fetched();
     let a = cache.take_worktree("pr/7", head).unwrap();
     let b = cache.take_worktree("pr/7", head).unwrap();
     assert_eq!(
@@ -482,11 +508,12 @@ fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
 /// into the trash at once, and the next run builds a new one.
 #[test]
 fn a_discarded_tree_is_never_taken_again() {
-    let r = Remote::new();
-    let cache_dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
-    cache.fetch(&refspecs()).unwrap();
-    let head = pr_head(&cache);
+    let Fetched {
+        cache,
+        head,
+        cache_dir,
+        _remote,
+    } = fetched();
     let taken = cache.take_worktree("pr/7", head).unwrap();
     std::fs::write(taken.worktree.path.join("planted.txt"), "x").unwrap();
     cache.discard_worktree(&taken.worktree).unwrap();
@@ -533,11 +560,12 @@ fn a_kept_worktree_is_not_pruned_by_later_runs_until_its_folder_is_gone() {
 #[test]
 fn idle_trees_beyond_the_pool_are_evicted_least_recent_first() {
     use deep_review::checkout::pool::{KEEP, empty_trash};
-    let r = Remote::new();
-    let cache_dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(cache_dir.path(), "k", &r.url(), None).unwrap();
-    cache.fetch(&refspecs()).unwrap();
-    let head = pr_head(&cache);
+    let Fetched {
+        cache,
+        head,
+        cache_dir,
+        _remote,
+    } = fetched();
     let base = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
     for n in 0..KEEP {
         let taken = cache.take_worktree(&format!("pr/{n}"), head).unwrap();
