@@ -269,7 +269,28 @@ pub fn empty_trash(trash: &Path) {
     };
     for entry in entries.flatten() {
         // Another run may be emptying it too.
-        let _ = remove_path(&entry.path());
+        if remove_path(&entry.path()).is_err() {
+            // A folder an agent closed (chmod 000) inside what was moved
+            // here whole: opened, then removed.
+            open_folders(&entry.path());
+            let _ = remove_path(&entry.path());
+        }
+    }
+}
+
+/// Gives every folder under `root` (links not followed) its owner's full
+/// rights, so that what is in it can be removed.
+fn open_folders(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        if !is_real_dir(&dir) {
+            continue;
+        }
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            dirs.push(entry.path());
+        }
     }
 }
 
@@ -309,7 +330,11 @@ fn move_tree(
     // index the checkout would then move), and the repository is opened
     // from the cache's side.
     let dotgit = path.join(".git");
-    remove_path(&dotgit)?;
+    if is_real_dir(&dotgit) {
+        to_trash(trash, &dotgit, "untracked")?;
+    } else {
+        remove_path(&dotgit)?;
+    }
     let mut link = b"gitdir: ".to_vec();
     link.extend_from_slice(admin.as_os_str().as_bytes());
     link.extend_from_slice(b"/\n");

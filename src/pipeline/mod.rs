@@ -167,15 +167,20 @@ async fn sweep_leftovers(progress: &Arc<dyn Progress>) -> Option<Swept> {
         .ok()
         .flatten()?;
     if !swept.killed.is_empty() {
+        // A fork storm is not to flood the terminal.
+        let mut names = swept.killed.iter().take(8).cloned().collect::<Vec<_>>();
+        if swept.killed.len() > names.len() {
+            names.push(format!("{} more", swept.killed.len() - names.len()));
+        }
         progress.event(ProgressEvent::Warning(format!(
             "the agents left {} process(es) running after they ended ({}): killed",
             swept.killed.len(),
-            swept.killed.join(", ")
+            names.join(", ")
         )));
     }
     if !swept.complete {
         progress.event(ProgressEvent::Warning(
-            "some processes the agents started could not be stopped; the worktree is not reused"
+            "some processes the agents started could not be stopped in time (they may still run); the worktree is not reused"
                 .into(),
         ));
     }

@@ -1020,18 +1020,21 @@ async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
         .find(|a| a["name"] == "claude")
         .unwrap();
     // The escaped process says it runs (through a FIFO: no waiting on time)
-    // before the tool call returns.
+    // before the tool call returns. Then two more in a PID namespace of
+    // their own, left to deep-review: its init cannot end before the other
+    // is reaped, so a sweep that killed children and waited for each in
+    // turn would wait for ever.
     claude["turns"][0]["tool_calls"][0]["args"]["command"] = json!(
-        "rm -f ready && mkfifo ready && (setsid sh -c 'echo $$ > escaped.pid; echo > ready; exec sleep 300' </dev/null >/dev/null 2>&1 &) && read line < ready && echo started"
+        "rm -f ready && mkfifo ready && (setsid sh -c 'echo $$ > escaped.pid; echo > ready; exec sleep 300' </dev/null >/dev/null 2>&1 &) && read line < ready \
+         && setsid unshare -Up sh -c 'sleep 300 & sleep 300 & exit' </dev/null >/dev/null 2>&1 && echo started"
     );
     let e = E2e::new(scenario).await;
+    // A sweep that waits for ever fails here rather than hanging the suite.
     let out = e
         .branch()
         .args(["--agents", "claude", "--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+        .timeout(std::time::Duration::from_secs(300))
+        .output();
     // Whatever happened, nothing of the test is left running.
     let left = crate::common::processes_under(e.bed.root.path());
     for process in &left {
@@ -1041,6 +1044,9 @@ async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
             nix::sys::signal::Signal::SIGKILL,
         );
     }
+    let out = out.expect("the run ended");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(left.is_empty(), "outlived the run: {left:?}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["run"]["sandbox"]["access"], "exec");
@@ -1052,20 +1058,61 @@ async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
         .unwrap();
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     assert!(
-        stderr.contains("the agents left 1 process(es) running after they ended (sleep): killed"),
+        stderr.contains("the agents left 3 process(es) running after they ended (")
+            && stderr.contains("sleep"),
         "{stderr}"
     );
-    assert_eq!(r["run"]["sandbox"]["leftover_processes"], 1);
+    assert_eq!(r["run"]["sandbox"]["leftover_processes"], 3);
     let calc = std::fs::metadata(first.join("calc.py")).unwrap();
 
-    // The next round: the same tree, cleaned and moved.
+    // The next round: the same tree, cleaned and moved. deep-review is
+    // started by a wrapper that left a helper of its own running: that one
+    // is not the agents' and is spared.
     std::fs::write(e.repo.join("stats.py"), "def mean(v):\n    return 0\n").unwrap();
     crate::common::git(&["commit", "--quiet", "-am", "Round two"], &e.repo);
-    let r = json_run(
-        e.branch().args(["--agents", "claude", "--format", "json"]),
-        0,
+    let direct = e.std_cmd();
+    let helper_pid = e.bed.path("helper.pid");
+    let mut wrapped = std::process::Command::new("/bin/sh");
+    wrapped
+        .args([
+            "-c",
+            "sleep 300 </dev/null >/dev/null 2>&1 & echo $! > \"$HELPER_PID\"; exec \"$0\" \"$@\"",
+        ])
+        .arg(direct.get_program())
+        .args(["branch", "feature/stats", "--base", "main"])
+        .args(["--agents", "claude", "--format", "json"])
+        .current_dir(direct.get_current_dir().unwrap())
+        .env("HELPER_PID", &helper_pid);
+    for (key, value) in direct.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    let out = wrapped.output().unwrap();
+    let helper: i32 = std::fs::read_to_string(&helper_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let helper_lived = std::path::Path::new(&format!("/proc/{helper}")).exists();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(helper),
+        nix::sys::signal::Signal::SIGKILL,
     );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(helper_lived, "the wrapper's helper was killed");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["run"]["round"], 2);
+    assert_eq!(
+        r["run"]["sandbox"]["leftover_processes"], 3,
+        "the agent's only"
+    );
     let second = released_tree(&e, &e.runs()[1]);
     assert_eq!(second, first, "the same tree");
     let calc_now = std::fs::metadata(second.join("calc.py")).unwrap();
