@@ -7,7 +7,9 @@
 //! reaper of its descendants' orphans (`PR_SET_CHILD_SUBREAPER`), so every
 //! process an agent started stays its descendant while it lives, and at
 //! the end of a run kills every descendant it still has. A run that ends
-//! with none left knows that no process it started is alive.
+//! with none left knows that no process its agents started is alive —
+//! but what they had started for them by something outside (a user
+//! service manager over D-Bus; docs/security.md).
 //!
 //! Only the command line turns this on ([`adopt_orphans`]): a process that
 //! runs several reviews at once (a test binary) would have one review's
@@ -165,7 +167,8 @@ struct Process {
 }
 
 /// Every process in `/proc`, when `/proc` is this process's own (a `/proc`
-/// of another PID namespace would name other processes by our numbers).
+/// of another PID namespace would name other processes by our numbers) and
+/// shows all of them.
 struct Table(Vec<Process>);
 
 impl Table {
@@ -173,6 +176,13 @@ impl Table {
         let me = std::process::id().to_string();
         if std::fs::read_link("/proc/self")?.as_os_str() != me.as_str() {
             return Err(std::io::Error::other("/proc is another PID namespace's"));
+        }
+        // With hidepid, a process of ours that made itself undumpable is
+        // left out of the listing: nothing could be said to be gone.
+        // SAFETY: geteuid has no arguments and cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root && hides_processes(&std::fs::read_to_string("/proc/self/mountinfo")?) {
+            return Err(std::io::Error::other("/proc hides processes (hidepid)"));
         }
         let mut processes = Vec::new();
         for entry in std::fs::read_dir("/proc")? {
@@ -233,6 +243,26 @@ impl Table {
         }
         out
     }
+}
+
+/// Whether `/proc` is mounted with `hidepid` (other than 0), from
+/// `/proc/self/mountinfo`.
+fn hides_processes(mountinfo: &str) -> bool {
+    mountinfo.lines().any(|line| {
+        let Some((mount, fs)) = line.split_once(" - ") else {
+            return false;
+        };
+        let at_proc = mount.split(' ').nth(4) == Some("/proc");
+        let mut fs = fs.split(' ');
+        let is_proc = fs.next() == Some("proc");
+        let options = fs.nth(1).unwrap_or("");
+        at_proc
+            && is_proc
+            && options.split(',').any(|o| {
+                o.strip_prefix("hidepid=")
+                    .is_some_and(|v| v != "0" && v != "off")
+            })
+    })
 }
 
 /// What deep-review reads of a `/proc/PID/stat` line.
@@ -357,6 +387,26 @@ mod tests {
             table.children_of(10).map(|p| p.pid).collect::<Vec<_>>(),
             [11, 20, 30]
         );
+    }
+
+    #[test]
+    fn a_proc_mounted_with_hidepid_is_not_trusted_to_show_everything() {
+        let line = |opts: &str| {
+            format!(
+                "22 1 0:21 / /sys rw - sysfs sysfs rw\n\
+                 25 1 0:23 / /proc rw,nosuid,nodev,noexec,relatime shared:13 - proc proc {opts}\n"
+            )
+        };
+        assert!(!hides_processes(&line("rw")));
+        assert!(!hides_processes(&line("rw,hidepid=0")));
+        assert!(!hides_processes(&line("rw,hidepid=off,subset=pid")));
+        assert!(hides_processes(&line("rw,hidepid=2")));
+        assert!(hides_processes(&line("rw,hidepid=invisible")));
+        assert!(hides_processes(&line("rw,hidepid=noaccess,gid=5")));
+        // Another proc mount elsewhere says nothing of /proc.
+        assert!(!hides_processes(
+            "30 1 0:40 / /srv/proc rw - proc proc rw,hidepid=2\n"
+        ));
     }
 
     #[test]

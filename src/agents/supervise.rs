@@ -49,16 +49,24 @@ done"#;
 /// interrupt can kill them all at once ([`kill_all_now`]).
 static LIVE: std::sync::Mutex<Vec<(i32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
 
-/// SIGKILLs every running agent's process group and waits for each
-/// group's leader to be gone: for leaving at once, with nothing behind.
+/// SIGKILLs every running agent's process group, and every process that
+/// left one, and waits for them to be gone: for leaving at once, with
+/// nothing behind.
 pub fn kill_all_now() {
     let groups: Vec<(i32, PathBuf)> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
     for (pgid, _) in &groups {
         kill_group(Some(*pgid), nix::sys::signal::Signal::SIGKILL);
     }
-    for (pgid, private) in groups {
-        // The leader is our child and its pid is the group's id.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pgid), None);
+    // The sweep kills every descendant and reaps without waiting for ever
+    // (a leader held by a tracer that escaped its group would make a plain
+    // wait hang); without orphans adopted, each leader is waited for.
+    if super::leftovers::sweep().is_none() {
+        for (pgid, _) in &groups {
+            // The leader is our child and its pid is the group's id.
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(*pgid), None);
+        }
+    }
+    for (_, private) in groups {
         // Its private area holds copies of logins: not to be left behind.
         let _ = std::fs::remove_dir_all(private);
     }
@@ -694,7 +702,14 @@ async fn terminate(
         Ok(status) => status.ok(),
         Err(_) => {
             kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
-            child.wait().await.ok()
+            // A killed leader whose end is still not reported is held by a
+            // tracer outside the group (a process that escaped it attached
+            // to the keeper): the run goes on, and the end-of-run sweep
+            // kills the tracer and reaps the leader.
+            tokio::time::timeout(grace, child.wait())
+                .await
+                .ok()
+                .and_then(Result::ok)
         }
     }
 }

@@ -39,8 +39,6 @@ pub fn watch(cancel: CancellationToken) {
             _ = hup.recv() => {}
         }
         crate::agents::supervise::kill_all_now();
-        // And what left the groups.
-        crate::agents::leftovers::sweep();
         std::process::exit(130);
     });
 }

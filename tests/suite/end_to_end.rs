@@ -1130,10 +1130,63 @@ async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
         again, pid,
         "the first round's file did not survive the move"
     );
+    // The helper, killed above, is given its moment to go.
     assert_eq!(
-        crate::common::processes_under(e.bed.root.path()),
+        crate::common::outliving(e.bed.root.path(), std::time::Duration::from_secs(10)),
         Vec::<String>::new()
     );
+}
+
+/// An agent's process leaves its group and traces the agent's keeper
+/// (ptrace, never waiting on it): the keeper's end is then reported to the
+/// tracer, never to deep-review, so waiting for it would never end. The
+/// agent runs into its timeout, the wait after SIGKILL gives up after the
+/// grace period, and the end-of-run sweep kills the tracer and reaps the
+/// keeper: the run ends, with nothing left.
+#[cfg(target_arch = "x86_64")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_that_traces_the_agents_keeper_cannot_hang_the_run() {
+    let mut scenario = demo_scenario();
+    let claude = scenario["agents"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["name"] == "claude")
+        .unwrap();
+    // The keeper is the ancestor whose fourth argument is
+    // deep-review-agent (`sh -c KEEPER deep-review-agent CLI …`); perl's syscall 101 is ptrace on x86_64, 0x4206
+    // PTRACE_SEIZE (the keeper runs on, traced). The tracer says it holds
+    // the keeper through a FIFO before the tool call returns.
+    claude["turns"][0]["tool_calls"][0]["args"]["command"] = json!(
+        "p=$(perl -e '$p = getppid(); while ($p > 1) { open(C, \"/proc/$p/cmdline\"); @a = split(/\\0/, join(\"\", <C>)); last if $a[3] eq \"deep-review-agent\"; open(S, \"/proc/$p/stat\"); $s = <S>; $s =~ s/.*\\) //; $p = (split(/ /, $s))[1]; } print $p'); \
+         rm -f seized && mkfifo seized && (setsid perl -e 'syscall(101, 0x4206, $ARGV[0] + 0, 0, 0) == 0 or die \"seize: $!\"; open(F, \">seized\"); print F \"$ARGV[0]\\n\"; close F; sleep 300' \"$p\" </dev/null >/dev/null 2>&1 &) && read keeper < seized && echo \"$keeper\" > traced.pid"
+    );
+    let e = E2e::new(scenario).await;
+    let out = e
+        .branch()
+        .args(["--agents", "claude", "--format", "json", "--timeout", "20s"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output();
+    let left = crate::common::processes_under(e.bed.root.path());
+    for process in &left {
+        let pid: i32 = process.split(':').next().unwrap().parse().unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let out = out.expect("the run ended");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(left.is_empty(), "outlived the run: {left:?}\n{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    let tree = tree_of(&e, &e.runs()[0]);
+    assert!(
+        tree.join("traced.pid").exists(),
+        "the tracer held the keeper: {stderr}"
+    );
+    assert_eq!(agent_named(&r, "claude")["status"], "timed_out", "{stderr}");
+    assert!(r["run"]["sandbox"]["leftover_processes"].as_u64() >= Some(1));
+    assert!(stderr.contains("perl"), "{stderr}");
 }
 
 /// A 50,000-line change: the agents get it split per file, hand-written
