@@ -176,6 +176,13 @@ fn fetched() -> Fetched {
     }
 }
 
+/// The PR's tree, taken by a first run and given back: idle in the pool.
+fn idle_tree(cache: &Cache, head: git2::Oid) -> PathBuf {
+    let taken = cache.take_worktree("pr/7", head).unwrap();
+    cache.release_worktree(&taken.worktree).unwrap();
+    taken.worktree.path.clone()
+}
+
 fn inode_and_time(path: &std::path::Path) -> (u64, std::time::SystemTime) {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(path).unwrap();
@@ -262,10 +269,7 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
         cache_dir: _cache_dir,
         _remote,
     } = fetched();
-    let taken = cache.take_worktree("pr/7", head).unwrap();
-    let tree = taken.worktree.path.clone();
-    cache.release_worktree(&taken.worktree).unwrap();
-    drop(taken);
+    let tree = idle_tree(&cache, head);
     let pristine = snapshot_tree(&tree);
 
     std::fs::remove_file(tree.join("README.md")).unwrap();
@@ -364,10 +368,7 @@ fn a_tree_agents_built_in_is_moved_with_their_output_set_aside() {
         cache_dir: _cache_dir,
         _remote,
     } = fetched();
-    let taken = cache.take_worktree("pr/7", head).unwrap();
-    let tree = taken.worktree.path.clone();
-    cache.release_worktree(&taken.worktree).unwrap();
-    drop(taken);
+    let tree = idle_tree(&cache, head);
     let pristine = snapshot_tree(&tree);
 
     std::fs::create_dir_all(tree.join("target/debug/deps")).unwrap();

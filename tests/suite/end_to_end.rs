@@ -1012,21 +1012,14 @@ async fn the_next_round_moves_the_last_rounds_tree() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
     use std::os::unix::fs::MetadataExt;
-    let mut scenario = demo_scenario();
-    let claude = scenario["agents"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|a| a["name"] == "claude")
-        .unwrap();
     // The escaped process says it runs (through a FIFO: no waiting on time)
     // before the tool call returns. Then two more in a PID namespace of
     // their own, left to deep-review: its init cannot end before the other
     // is reaped, so a sweep that killed children and waited for each in
     // turn would wait for ever.
-    claude["turns"][0]["tool_calls"][0]["args"]["command"] = json!(
+    let scenario = claude_first_runs(
         "rm -f ready && mkfifo ready && (setsid sh -c 'echo $$ > escaped.pid; echo > ready; exec sleep 300' </dev/null >/dev/null 2>&1 &) && read line < ready \
-         && setsid unshare -Up sh -c 'sleep 300 & sleep 300 & exit' </dev/null >/dev/null 2>&1 && echo started"
+         && setsid unshare -Up sh -c 'sleep 300 & sleep 300 & exit' </dev/null >/dev/null 2>&1 && echo started",
     );
     let e = E2e::new(scenario).await;
     // A sweep that waits for ever fails here rather than hanging the suite.
@@ -1036,14 +1029,7 @@ async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
         .timeout(std::time::Duration::from_secs(300))
         .output();
     // Whatever happened, nothing of the test is left running.
-    let left = crate::common::processes_under(e.bed.root.path());
-    for process in &left {
-        let pid: i32 = process.split(':').next().unwrap().parse().unwrap();
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+    let left = kill_left(&e);
     let out = out.expect("the run ended");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -1146,20 +1132,14 @@ async fn a_process_an_agent_leaves_running_is_killed_and_the_tree_moves_on() {
 #[cfg(target_arch = "x86_64")]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_process_that_traces_the_agents_keeper_cannot_hang_the_run() {
-    let mut scenario = demo_scenario();
-    let claude = scenario["agents"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|a| a["name"] == "claude")
-        .unwrap();
     // The keeper is the ancestor whose fourth argument is
-    // deep-review-agent (`sh -c KEEPER deep-review-agent CLI …`); perl's syscall 101 is ptrace on x86_64, 0x4206
-    // PTRACE_SEIZE (the keeper runs on, traced). The tracer says it holds
-    // the keeper through a FIFO before the tool call returns.
-    claude["turns"][0]["tool_calls"][0]["args"]["command"] = json!(
+    // deep-review-agent (`sh -c KEEPER deep-review-agent CLI …`). perl's
+    // syscall 101 is ptrace on x86_64, 0x4206 PTRACE_SEIZE (the keeper runs
+    // on, traced). The tracer says it holds the keeper through a FIFO
+    // before the tool call returns.
+    let scenario = claude_first_runs(
         "p=$(perl -e '$p = getppid(); while ($p > 1) { open(C, \"/proc/$p/cmdline\"); @a = split(/\\0/, join(\"\", <C>)); last if $a[3] eq \"deep-review-agent\"; open(S, \"/proc/$p/stat\"); $s = <S>; $s =~ s/.*\\) //; $p = (split(/ /, $s))[1]; } print $p'); \
-         rm -f seized && mkfifo seized && (setsid perl -e 'syscall(101, 0x4206, $ARGV[0] + 0, 0, 0) == 0 or die \"seize: $!\"; open(F, \">seized\"); print F \"$ARGV[0]\\n\"; close F; sleep 300' \"$p\" </dev/null >/dev/null 2>&1 &) && read keeper < seized && echo \"$keeper\" > traced.pid"
+         rm -f seized && mkfifo seized && (setsid perl -e 'syscall(101, 0x4206, $ARGV[0] + 0, 0, 0) == 0 or die \"seize: $!\"; open(F, \">seized\"); print F \"$ARGV[0]\\n\"; close F; sleep 300' \"$p\" </dev/null >/dev/null 2>&1 &) && read keeper < seized && echo \"$keeper\" > traced.pid",
     );
     let e = E2e::new(scenario).await;
     let out = e
@@ -1167,14 +1147,7 @@ async fn a_process_that_traces_the_agents_keeper_cannot_hang_the_run() {
         .args(["--agents", "claude", "--format", "json", "--timeout", "20s"])
         .timeout(std::time::Duration::from_secs(120))
         .output();
-    let left = crate::common::processes_under(e.bed.root.path());
-    for process in &left {
-        let pid: i32 = process.split(':').next().unwrap().parse().unwrap();
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+    let left = kill_left(&e);
     let out = out.expect("the run ended");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(left.is_empty(), "outlived the run: {left:?}\n{stderr}");
@@ -1292,6 +1265,33 @@ fn tree_of(e: &E2e, run: &Path) -> PathBuf {
 }
 
 /// A run's tree given back to the pool: there, unlocked.
+/// The demo's scenario, but Claude's first tool call runs `command`.
+fn claude_first_runs(command: &str) -> Value {
+    let mut scenario = demo_scenario();
+    let claude = scenario["agents"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["name"] == "claude")
+        .unwrap();
+    claude["turns"][0]["tool_calls"][0]["args"]["command"] = json!(command);
+    scenario
+}
+
+/// The processes the test left running (see `processes_under`), killed so
+/// that none outlives it whatever it asserts next.
+fn kill_left(e: &E2e) -> Vec<String> {
+    let left = crate::common::processes_under(e.bed.root.path());
+    for process in &left {
+        let pid: i32 = process.split(':').next().unwrap().parse().unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    left
+}
+
 fn released_tree(e: &E2e, run: &Path) -> PathBuf {
     let tree = tree_of(e, run);
     let dotgit = std::fs::read_to_string(tree.join(".git")).unwrap();

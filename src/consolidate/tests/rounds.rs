@@ -410,18 +410,8 @@ fn a_finding_raised_again_shows_what_the_author_recorded() {
         "let a = first.lock();",
     )];
     let mut ledger = Ledger::default();
-    let none = Vec::new();
     let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        build(
-            &inputs(&agents, findings, round),
-            decided(json!({})),
-            Some(Rounds {
-                ledger,
-                priors: &none,
-                code_at_head: &|_| None,
-                recorded_at: "2026-11-30T00:00:00Z",
-            }),
-        )
+        round_over(ledger, &agents, findings, round)
     };
     run(&mut ledger, &round1, 1);
     ledger
@@ -473,18 +463,8 @@ fn a_rerun_round_keeps_a_no_longer_applies_row() {
         "x()",
     )];
     let mut ledger = Ledger::default();
-    let none = Vec::new();
     let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        build(
-            &inputs(&agents, findings, round),
-            decided(json!({})),
-            Some(Rounds {
-                ledger,
-                priors: &none,
-                code_at_head: &|_| None,
-                recorded_at: "2026-11-30T00:00:00Z",
-            }),
-        )
+        round_over(ledger, &agents, findings, round)
     };
     run(&mut ledger, &round1, 1);
     for _ in 0..2 {
@@ -511,18 +491,8 @@ fn a_raised_again_entry_takes_the_new_fingerprint_and_a_rerun_round_looks_back_o
         f
     };
     let mut ledger = Ledger::default();
-    let none = Vec::new();
     let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        build(
-            &inputs(&agents, findings, round),
-            decided(json!({})),
-            Some(Rounds {
-                ledger,
-                priors: &none,
-                code_at_head: &|_| None,
-                recorded_at: "2026-11-30T00:00:00Z",
-            }),
-        )
+        round_over(ledger, &agents, findings, round)
     };
     run(&mut ledger, &[one("let a = first.lock();")], 1);
     ledger.entries[0].shown = None;
@@ -620,4 +590,24 @@ fn the_previous_round_table_claims_no_more_than_is_known() {
             ("S2", PriorOutcome::DeclinedRaisedAgain),
         ]
     );
+}
+
+/// One round of `findings` by `agents` over `ledger`: no decisions, no
+/// earlier statuses, no code at the head.
+fn round_over(
+    ledger: &mut Ledger,
+    agents: &[AgentResult],
+    findings: &[Finding],
+    round: u32,
+) -> Report {
+    build(
+        &inputs(agents, findings, round),
+        decided(json!({})),
+        Some(Rounds {
+            ledger,
+            priors: &Vec::new(),
+            code_at_head: &|_| None,
+            recorded_at: "2026-11-30T00:00:00Z",
+        }),
+    )
 }
