@@ -10,9 +10,10 @@
 //! once every process its agents started is known to be dead
 //! (`agents::leftovers`) — a process left behind would keep the sandbox's
 //! right to write in that folder, and no cleaning could make it safe for
-//! the next run. Moving a tree rewrites its `.git` file, moves whatever
-//! its index does not track into the trash, removes links, special files
-//! and files with several names, puts modes back, and rebuilds a tree that
+//! the next run. Moving a tree rewrites its `.git` file, moves the
+//! folders its index does not track into the trash, removes untracked
+//! files, links, special files and files with several names, puts modes
+//! back, and rebuilds a tree that
 //! is still not exactly the head's after the checkout.
 
 use std::os::unix::ffi::OsStrExt;
@@ -233,7 +234,6 @@ impl Cache {
     }
 }
 
-/// A name no other run uses: the process, the time, a counter.
 /// Moves `path` (in the pool) into the trash folder `trash`. A folder's
 /// own permissions are put right first: an agent may have taken the write
 /// right off it (chmod is not the sandbox's to refuse), and moving a
@@ -247,6 +247,7 @@ fn to_trash(trash: &Path, path: &Path, name: &str) -> std::io::Result<()> {
     std::fs::rename(path, trash.join(trash_name(name)))
 }
 
+/// A name no other run uses: the process, the time, a counter.
 fn trash_name(name: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNT: AtomicU64 = AtomicU64::new(0);
@@ -427,11 +428,11 @@ impl Tracked {
 }
 
 /// Puts the tree back to what git can check out over, before the checkout:
-/// whatever the index does not track (a build's output, files agents
-/// wrote) is moved into the trash, whole, without being read — renaming a
+/// every folder the index does not track (a build's output, what agents
+/// wrote) is moved into the trash whole, without being read — renaming a
 /// folder costs the same whatever it holds, and the trash is emptied off
-/// the user's wait; every symbolic link, special file and file with more
-/// than one name is removed (a link could send the checkout's writes
+/// the user's wait; every untracked file, symbolic link, special file and
+/// file with more than one name is removed (a link could send the checkout's writes
 /// outside the tree; git makes the tracked ones again); every folder is
 /// set 0755 and every file 0644 or 0755 as its owner's execute bit says
 /// (git tracks only that bit; an agent may change the others — chmod is
