@@ -342,6 +342,17 @@ fn api_status_in(message: &str) -> Option<u16> {
 mod tests {
     use super::*;
 
+    /// The final event a result line parses to.
+    fn finished(line: &str) -> crate::agents::events::Finish {
+        parse_line(line)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Finished(f) => Some(f),
+                _ => None,
+            })
+            .unwrap()
+    }
+
     /// The final line of a real run refused by the API: its HTTP status is
     /// read from the error text; the run's duration from its stats.
     #[test]
@@ -351,23 +362,11 @@ mod tests {
             .lines()
             .find(|l| l.contains("\"type\":\"result\""))
             .unwrap();
-        let finish = parse_line(line)
-            .into_iter()
-            .find_map(|e| match e {
-                Event::Finished(f) => Some(f),
-                _ => None,
-            })
-            .unwrap();
+        let finish = finished(line);
         assert!(finish.is_error);
         assert_eq!(finish.api_status, Some(401));
         let ok = r#"{"type":"result","status":"success","stats":{"input_tokens":5,"output_tokens":7,"cached":2,"duration_ms":1234}}"#;
-        let finish = parse_line(ok)
-            .into_iter()
-            .find_map(|e| match e {
-                Event::Finished(f) => Some(f),
-                _ => None,
-            })
-            .unwrap();
+        let finish = finished(ok);
         assert_eq!(
             (finish.is_error, finish.api_status, finish.duration_ms),
             (false, None, Some(1234))

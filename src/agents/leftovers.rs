@@ -40,7 +40,7 @@ const WITHIN: Duration = Duration::from_secs(5);
 /// kernel refused or `/proc` is not this process's (then [`sweep`] has
 /// nothing to say).
 pub fn adopt_orphans() -> bool {
-    let Ok(table) = Table::read() else {
+    let Ok(table) = trusted_proc().and_then(|()| Table::read()) else {
         return false;
     };
     let me = std::process::id() as i32;
@@ -80,6 +80,12 @@ fn sweep_within(spared: &[(i32, u64)], within: Duration) -> Swept {
     let deadline = Instant::now() + within;
     let mut killed = Vec::new();
     let mut seen = HashSet::new();
+    if trusted_proc().is_err() {
+        return Swept {
+            killed,
+            complete: false,
+        };
+    }
     loop {
         // Whatever cannot be read is not known to be gone.
         let Ok(table) = Table::read() else {
@@ -166,24 +172,29 @@ struct Process {
     start: u64,
 }
 
-/// Every process in `/proc`, when `/proc` is this process's own (a `/proc`
-/// of another PID namespace would name other processes by our numbers) and
-/// shows all of them.
+/// Whether `/proc` is this process's own (a `/proc` of another PID
+/// namespace would name other processes by our numbers) and shows every
+/// process of ours.
+fn trusted_proc() -> std::io::Result<()> {
+    let me = std::process::id().to_string();
+    if std::fs::read_link("/proc/self")?.as_os_str() != me.as_str() {
+        return Err(std::io::Error::other("/proc is another PID namespace's"));
+    }
+    // With hidepid, a process of ours that made itself undumpable is left
+    // out of the listing: nothing could be said to be gone.
+    // SAFETY: geteuid has no arguments and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root && hides_processes(&std::fs::read_to_string("/proc/self/mountinfo")?) {
+        return Err(std::io::Error::other("/proc hides processes (hidepid)"));
+    }
+    Ok(())
+}
+
+/// Every process in `/proc` (see [`trusted_proc`] for when to believe it).
 struct Table(Vec<Process>);
 
 impl Table {
     fn read() -> std::io::Result<Table> {
-        let me = std::process::id().to_string();
-        if std::fs::read_link("/proc/self")?.as_os_str() != me.as_str() {
-            return Err(std::io::Error::other("/proc is another PID namespace's"));
-        }
-        // With hidepid, a process of ours that made itself undumpable is
-        // left out of the listing: nothing could be said to be gone.
-        // SAFETY: geteuid has no arguments and cannot fail.
-        let root = unsafe { libc::geteuid() } == 0;
-        if !root && hides_processes(&std::fs::read_to_string("/proc/self/mountinfo")?) {
-            return Err(std::io::Error::other("/proc hides processes (hidepid)"));
-        }
         let mut processes = Vec::new();
         for entry in std::fs::read_dir("/proc")? {
             let entry = entry?;

@@ -89,13 +89,14 @@ impl Cache {
             Ok(repo) => repo,
             Err(_) => Repository::init_bare(&path)?,
         };
+        let pool = pool_root(cache_dir)?;
         Ok(Cache {
             repo,
             path,
             url: url.to_string(),
             token,
-            trees: pool_root(cache_dir)?.join(key),
-            trash: pool_root(cache_dir)?.join(".trash"),
+            trees: pool.join(key),
+            trash: pool.join(".trash"),
         })
     }
 

@@ -598,6 +598,23 @@ mod tests {
     use super::*;
     use crate::rounds::test_support::{entry, fp};
 
+    /// Round `number`, run `run_id`, with what reviewers said and the
+    /// code at the head.
+    fn round<'a>(
+        number: u32,
+        run_id: &'a str,
+        priors: &'a PriorStatuses,
+        code_at_head: &'a dyn Fn(&str) -> Option<String>,
+    ) -> Round<'a> {
+        Round {
+            number,
+            run_id,
+            priors,
+            code_at_head,
+            recorded_at: "2026-11-30T00:00:00Z",
+        }
+    }
+
     /// Of two entries a finding could be, it is the one quoting the same
     /// code: the other is not left to be carried over beside it.
     #[test]
@@ -613,13 +630,9 @@ mod tests {
             ..Ledger::default()
         };
         let priors = Vec::new();
-        let round = Round {
-            number: 2,
-            run_id: "r2",
-            priors: &priors,
-            code_at_head: &|_| Some("return total / n\nreturn sum(values) / len(values)\n".into()),
-            recorded_at: "2026-11-30T00:00:00Z",
-        };
+        let round = round(2, "r2", &priors, &|_| {
+            Some("return total / n\nreturn sum(values) / len(values)\n".into())
+        });
         let again = fp("stats.py", "return sum(values) / len(values)", claim);
         let sorted = sort_out(&ledger, &[again], &round);
         assert_eq!(sorted.matches[0].entry(), Some(1));
@@ -643,13 +656,7 @@ mod tests {
             ..Ledger::default()
         };
         let priors = Vec::new();
-        let round = Round {
-            number: 2,
-            run_id: "r2",
-            priors: &priors,
-            code_at_head: &|_| None,
-            recorded_at: "2026-11-30T00:00:00Z",
-        };
+        let round = round(2, "r2", &priors, &|_| None);
         let again = fp("stats.py", "return statistics.mean(v)", claim);
         let sorted = sort_out(&ledger, &[again], &round);
         assert_eq!(sorted.matches[0].entry(), Some(1));
@@ -671,13 +678,7 @@ mod tests {
             ..Ledger::default()
         };
         let priors = vec![("i1".to_string(), PriorState::Addressed)];
-        let round = Round {
-            number: 3,
-            run_id: "r3",
-            priors: &priors,
-            code_at_head: &|_| Some("old()\nnew()\n".into()),
-            recorded_at: "2026-11-30T00:00:00Z",
-        };
+        let round = round(3, "r3", &priors, &|_| Some("old()\nnew()\n".into()));
         let sorted = sort_out(&ledger, &[], &round);
         let fates: Vec<(usize, bool)> = sorted
             .unraised

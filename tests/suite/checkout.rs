@@ -154,26 +154,27 @@ fn worktrees_are_detached_at_the_head_and_removed() {
 }
 
 /// A cache with the PR fetched, and its head: what the pool's tests start
-/// from.
-struct Fetched {
-    _remote: Remote,
-    cache_dir: tempfile::TempDir,
-    cache: Cache,
-    head: git2::Oid,
-}
-
-fn fetched() -> Fetched {
+/// from; the folders behind it last as long as the third part.
+fn fetched() -> (Cache, git2::Oid, Behind) {
     let remote = Remote::new();
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(cache_dir.path(), "k", &remote.url(), None).unwrap();
     cache.fetch(&refspecs()).unwrap();
     let head = pr_head(&cache);
-    Fetched {
-        _remote: remote,
-        cache_dir,
+    (
         cache,
         head,
-    }
+        Behind {
+            _remote: remote,
+            cache_dir,
+        },
+    )
+}
+
+/// The remote and the cache folder of [`fetched`].
+struct Behind {
+    _remote: Remote,
+    cache_dir: tempfile::TempDir,
 }
 
 /// The PR's tree, taken by a first run and given back: idle in the pool.
@@ -263,12 +264,7 @@ fn a_pooled_tree_moves_to_the_new_head_writing_only_what_changed() {
 fn a_pooled_tree_is_cleaned_of_what_agents_left() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("target.txt"), "OUTSIDE\n").unwrap();
-    let Fetched {
-        cache,
-        head,
-        cache_dir: _cache_dir,
-        _remote,
-    } = fetched();
+    let (cache, head, _behind) = fetched();
     let tree = idle_tree(&cache, head);
     let pristine = snapshot_tree(&tree);
 
@@ -362,12 +358,7 @@ fn a_pooled_tree_is_cleaned_of_what_agents_left() {
 fn a_tree_agents_built_in_is_moved_with_their_output_set_aside() {
     use std::os::unix::fs::MetadataExt;
     let outside = tempfile::tempdir().unwrap();
-    let Fetched {
-        cache,
-        head,
-        cache_dir: _cache_dir,
-        _remote,
-    } = fetched();
+    let (cache, head, _behind) = fetched();
     let tree = idle_tree(&cache, head);
     let pristine = snapshot_tree(&tree);
 
@@ -459,12 +450,7 @@ fn snapshot_tree(dir: &std::path::Path) -> Vec<(PathBuf, bool, Vec<u8>)> {
 /// run's agents may still be writing in the old folder.
 #[test]
 fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
-    let Fetched {
-        cache,
-        head,
-        cache_dir: _cache_dir,
-        _remote,
-    } = fetched();
+    let (cache, head, _behind) = fetched();
     let a = cache.take_worktree("pr/7", head).unwrap();
     let b = cache.take_worktree("pr/7", head).unwrap();
     assert_eq!(
@@ -509,17 +495,12 @@ fn a_tree_in_use_is_not_taken_and_a_dead_runs_is_taken_back() {
 /// into the trash at once, and the next run builds a new one.
 #[test]
 fn a_discarded_tree_is_never_taken_again() {
-    let Fetched {
-        cache,
-        head,
-        cache_dir,
-        _remote,
-    } = fetched();
+    let (cache, head, behind) = fetched();
     let taken = cache.take_worktree("pr/7", head).unwrap();
     std::fs::write(taken.worktree.path.join("planted.txt"), "x").unwrap();
     cache.discard_worktree(&taken.worktree).unwrap();
     drop(taken);
-    assert!(!cache_dir.path().join("trees/k/pr-7-0").exists());
+    assert!(!behind.cache_dir.path().join("trees/k/pr-7-0").exists());
     assert!(cache.repo.worktrees().unwrap().is_empty());
     let trashed: Vec<_> = std::fs::read_dir(cache.trash())
         .unwrap()
@@ -561,12 +542,7 @@ fn a_kept_worktree_is_not_pruned_by_later_runs_until_its_folder_is_gone() {
 #[test]
 fn idle_trees_beyond_the_pool_are_evicted_least_recent_first() {
     use deep_review::checkout::pool::{KEEP, empty_trash};
-    let Fetched {
-        cache,
-        head,
-        cache_dir,
-        _remote,
-    } = fetched();
+    let (cache, head, behind) = fetched();
     let base = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
     for n in 0..KEEP {
         let taken = cache.take_worktree(&format!("pr/{n}"), head).unwrap();
@@ -583,8 +559,8 @@ fn idle_trees_beyond_the_pool_are_evicted_least_recent_first() {
     }
     let taken = cache.take_worktree("pr/100", head).unwrap();
     assert_eq!(taken.evicted, vec!["pr-0-0".to_string()]);
-    assert!(!cache_dir.path().join("trees/k/pr-0-0").exists());
-    assert!(cache_dir.path().join("trees/k/pr-1-0").exists());
+    assert!(!behind.cache_dir.path().join("trees/k/pr-0-0").exists());
+    assert!(behind.cache_dir.path().join("trees/k/pr-1-0").exists());
     assert_eq!(cache.repo.worktrees().unwrap().len(), KEEP);
     assert_eq!(std::fs::read_dir(cache.trash()).unwrap().count(), 1);
     empty_trash(cache.trash());

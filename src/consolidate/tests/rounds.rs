@@ -410,10 +410,7 @@ fn a_finding_raised_again_shows_what_the_author_recorded() {
         "let a = first.lock();",
     )];
     let mut ledger = Ledger::default();
-    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        round_over(ledger, &agents, findings, round)
-    };
-    run(&mut ledger, &round1, 1);
+    round_over(&mut ledger, &agents, &round1, 1);
     ledger
         .resolve(
             "I1",
@@ -435,7 +432,7 @@ fn a_finding_raised_again_shows_what_the_author_recorded() {
         ("new.rs", 1),
         "x()",
     ));
-    let r2 = run(&mut ledger, &round2, 2);
+    let r2 = round_over(&mut ledger, &agents, &round2, 2);
     let again = r2.findings.iter().find(|f| f.path == "lock.rs").unwrap();
     let recorded = again.resolution.as_ref().expect("the author's record");
     assert_eq!(
@@ -463,12 +460,9 @@ fn a_rerun_round_keeps_a_no_longer_applies_row() {
         "x()",
     )];
     let mut ledger = Ledger::default();
-    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        round_over(ledger, &agents, findings, round)
-    };
-    run(&mut ledger, &round1, 1);
+    round_over(&mut ledger, &agents, &round1, 1);
     for _ in 0..2 {
-        let r2 = run(&mut ledger, &[], 2);
+        let r2 = round_over(&mut ledger, &agents, &[], 2);
         let rows: Vec<(&str, PriorOutcome)> = r2
             .prior_round
             .iter()
@@ -491,13 +485,10 @@ fn a_raised_again_entry_takes_the_new_fingerprint_and_a_rerun_round_looks_back_o
         f
     };
     let mut ledger = Ledger::default();
-    let run = |ledger: &mut Ledger, findings: &[Finding], round: u32| {
-        round_over(ledger, &agents, findings, round)
-    };
-    run(&mut ledger, &[one("let a = first.lock();")], 1);
+    round_over(&mut ledger, &agents, &[one("let a = first.lock();")], 1);
     ledger.entries[0].shown = None;
     let moved = one("let a = first.lock(); // moved");
-    let r2 = run(&mut ledger, std::slice::from_ref(&moved), 2);
+    let r2 = round_over(&mut ledger, &agents, std::slice::from_ref(&moved), 2);
     assert_eq!(
         r2.findings[0].prior.as_deref(),
         Some("raised in round 1 as I1")
@@ -508,7 +499,7 @@ fn a_raised_again_entry_takes_the_new_fingerprint_and_a_rerun_round_looks_back_o
         ledger.entries[0].fingerprint
     );
     // Round 2 again (`--round 2`): the previous round is still round 1.
-    let r2_again = run(&mut ledger, &[moved], 2);
+    let r2_again = round_over(&mut ledger, &agents, &[moved], 2);
     let rows: Vec<(u32, &str)> = r2_again
         .prior_round
         .iter()
